@@ -1,0 +1,212 @@
+// One validated configuration object, built once at boot from TIDINGS_* variables and
+// command-line flags. A bad value stops the program with a message naming the setting.
+import path from 'node:path';
+import ipaddr from 'ipaddr.js';
+
+export type Role = 'api' | 'worker' | 'scheduler';
+export const ALL_ROLES: readonly Role[] = ['api', 'worker', 'scheduler'];
+
+export interface Config {
+  /** PostgreSQL connection string; unset means the embedded PGlite store. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  port: number;
+  host: string;
+  /** Operator token; when unset one is generated, stored hashed and printed once. */
+  adminToken: string | undefined;
+  roles: Role[];
+  workerConcurrency: number;
+  /** Delays in milliseconds after attempt 1, 2, …; attempts = schedule.length + 1. */
+  retryScheduleMs: number[];
+  requestTimeoutMs: number;
+  maxPayloadBytes: number;
+  /** CIDR ranges outbound requests may reach even though they are not public. */
+  allowPrivateTargets: [ipaddr.IPv4 | ipaddr.IPv6, number][];
+  allowPrivateTargetsText: string[];
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Catalog file(s) upserted at boot. */
+  catalogFiles: string[];
+  /** How long a claimed delivery stays leased past the request timeout. */
+  leaseMarginMs: number;
+  pollIntervalMs: number;
+  /** Largest number of deliveries one claim takes. */
+  claimBatchSize: number;
+  /** Most deliveries per endpoint in one claim (fairness). */
+  claimPerEndpoint: number;
+  /** Response bodies kept per attempt. */
+  responseBodyLimitBytes: number;
+  /** Public base URL, used in links (portal). */
+  publicUrl: string | undefined;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly setting: string,
+    message: string,
+  ) {
+    super(`${setting}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Source = Record<string, string | undefined>;
+
+function int(src: Source, name: string, def: number, min: number, max: number): number {
+  const raw = src[name];
+  if (raw === undefined || raw === '') return def;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `expected a whole number, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+const DURATION_UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  min: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/** Parses "500ms", "5s", "30m", "2h", "1d" (a bare number is seconds). */
+export function parseDuration(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$/.exec(text);
+  if (!m) return undefined;
+  const unit = DURATION_UNITS[m[2] ?? 's'];
+  return unit === undefined ? undefined : Math.round(Number(m[1]) * unit);
+}
+
+export const DEFAULT_RETRY_SCHEDULE = '5s,5m,30m,2h,5h,10h,10h';
+
+function retrySchedule(src: Source): number[] {
+  const name = 'TIDINGS_RETRY_SCHEDULE';
+  const raw = src[name] || DEFAULT_RETRY_SCHEDULE;
+  const parts = raw.split(',').map((p) => p.trim());
+  const out: number[] = [];
+  for (const p of parts) {
+    const ms = parseDuration(p);
+    if (ms === undefined) throw new ConfigError(name, `"${p}" is not a duration such as 5s, 30m, 2h`);
+    out.push(ms);
+  }
+  if (out.length > 50) throw new ConfigError(name, 'at most 50 retries');
+  return out;
+}
+
+function cidrs(src: Source): { parsed: Config['allowPrivateTargets']; text: string[] } {
+  const name = 'TIDINGS_ALLOW_PRIVATE_TARGETS';
+  const raw = src[name] ?? '';
+  const text = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const parsed: Config['allowPrivateTargets'] = [];
+  for (const t of text) {
+    try {
+      parsed.push(t.includes('/') ? ipaddr.parseCIDR(t) : [ipaddr.parse(t), ipaddr.parse(t).kind() === 'ipv4' ? 32 : 128]);
+    } catch {
+      throw new ConfigError(name, `"${t}" is not an IP address or CIDR range`);
+    }
+  }
+  return { parsed, text };
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function roles(raw: string | undefined): Role[] {
+  if (!raw) return [...ALL_ROLES];
+  const list = raw
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
+  for (const r of list) {
+    if (!ALL_ROLES.includes(r as Role)) {
+      throw new ConfigError('--roles', `unknown role "${r}" (expected some of ${ALL_ROLES.join(', ')})`);
+    }
+  }
+  if (list.length === 0) throw new ConfigError('--roles', 'at least one role');
+  return [...new Set(list)] as Role[];
+}
+
+/** Flags given on the command line win over the environment. */
+export interface ConfigFlags {
+  port?: string;
+  host?: string;
+  roles?: string;
+  dataDir?: string;
+  databaseUrl?: string;
+}
+
+export function loadConfig(env: Source = process.env, flags: ConfigFlags = {}): Config {
+  const src: Source = { ...env };
+  if (flags.port !== undefined) src.TIDINGS_PORT = flags.port;
+  if (flags.host !== undefined) src.TIDINGS_HOST = flags.host;
+  if (flags.dataDir !== undefined) src.TIDINGS_DATA_DIR = flags.dataDir;
+  if (flags.databaseUrl !== undefined) src.DATABASE_URL = flags.databaseUrl;
+
+  const databaseUrl = src.DATABASE_URL?.trim() || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL', 'must start with postgres:// or postgresql://');
+  }
+  const logLevel = (src.TIDINGS_LOG_LEVEL || 'info') as Config['logLevel'];
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError('TIDINGS_LOG_LEVEL', `expected one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const adminToken = src.TIDINGS_ADMIN_TOKEN || undefined;
+  if (adminToken !== undefined && adminToken.length < 16) {
+    throw new ConfigError('TIDINGS_ADMIN_TOKEN', 'must be at least 16 characters');
+  }
+  const requestTimeoutMs = int(src, 'TIDINGS_REQUEST_TIMEOUT_MS', 15_000, 100, 300_000);
+  const { parsed, text } = cidrs(src);
+  const publicUrl = src.TIDINGS_PUBLIC_URL?.trim() || undefined;
+  if (publicUrl !== undefined && !/^https?:\/\//.test(publicUrl)) {
+    throw new ConfigError('TIDINGS_PUBLIC_URL', 'must be an http:// or https:// URL');
+  }
+  return {
+    databaseUrl,
+    dataDir: path.resolve(src.TIDINGS_DATA_DIR || './data'),
+    port: int(src, 'TIDINGS_PORT', 8080, 0, 65535),
+    host: src.TIDINGS_HOST || '127.0.0.1',
+    adminToken,
+    roles: roles(flags.roles ?? src.TIDINGS_ROLES),
+    workerConcurrency: int(src, 'TIDINGS_WORKER_CONCURRENCY', 64, 1, 10_000),
+    retryScheduleMs: retrySchedule(src),
+    requestTimeoutMs,
+    maxPayloadBytes: int(src, 'TIDINGS_MAX_PAYLOAD_BYTES', 256 * 1024, 1024, 64 * 1024 * 1024),
+    allowPrivateTargets: parsed,
+    allowPrivateTargetsText: text,
+    logLevel,
+    catalogFiles: (src.TIDINGS_CATALOG ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    leaseMarginMs: int(src, 'TIDINGS_LEASE_MARGIN_MS', 30_000, 1_000, 3_600_000),
+    pollIntervalMs: int(src, 'TIDINGS_POLL_INTERVAL_MS', 1_000, 10, 60_000),
+    claimBatchSize: int(src, 'TIDINGS_CLAIM_BATCH', 200, 1, 5_000),
+    claimPerEndpoint: int(src, 'TIDINGS_CLAIM_PER_ENDPOINT', 50, 1, 5_000),
+    responseBodyLimitBytes: 4096,
+    publicUrl,
+  };
+}
+
+/** The settings table the README shows; kept here so it cannot drift from the parser. */
+export const SETTINGS: { name: string; default: string; meaning: string }[] = [
+  { name: 'DATABASE_URL', default: '(unset: embedded PGlite)', meaning: 'PostgreSQL connection string; unset runs on the embedded store in TIDINGS_DATA_DIR' },
+  { name: 'TIDINGS_DATA_DIR', default: './data', meaning: 'where the embedded store keeps its files' },
+  { name: 'TIDINGS_PORT', default: '8080', meaning: 'HTTP port of the api role' },
+  { name: 'TIDINGS_HOST', default: '127.0.0.1', meaning: 'address the api role listens on' },
+  { name: 'TIDINGS_ADMIN_TOKEN', default: '(generated)', meaning: 'operator bearer token; when unset one is generated at first start, stored hashed and printed once' },
+  { name: 'TIDINGS_ROLES', default: 'api,worker,scheduler', meaning: 'roles this process runs (also --roles)' },
+  { name: 'TIDINGS_WORKER_CONCURRENCY', default: '64', meaning: 'requests in flight per worker process' },
+  { name: 'TIDINGS_RETRY_SCHEDULE', default: DEFAULT_RETRY_SCHEDULE, meaning: 'delays before attempts 2, 3, …; each gets ±20 % jitter' },
+  { name: 'TIDINGS_REQUEST_TIMEOUT_MS', default: '15000', meaning: 'how long one attempt may take' },
+  { name: 'TIDINGS_MAX_PAYLOAD_BYTES', default: '262144', meaning: 'largest accepted publish body (413 above)' },
+  { name: 'TIDINGS_ALLOW_PRIVATE_TARGETS', default: '(none)', meaning: 'comma-separated CIDR ranges outbound requests may reach although they are private or loopback' },
+  { name: 'TIDINGS_LOG_LEVEL', default: 'info', meaning: 'fatal, error, warn, info, debug, trace or silent' },
+  { name: 'TIDINGS_CATALOG', default: '(none)', meaning: 'catalog file(s) upserted at boot, comma-separated' },
+  { name: 'TIDINGS_PUBLIC_URL', default: '(http://HOST:PORT)', meaning: 'base URL used in links Tidings hands out' },
+  { name: 'TIDINGS_POLL_INTERVAL_MS', default: '1000', meaning: 'how often an idle worker looks for due deliveries (a publish wakes it at once)' },
+  { name: 'TIDINGS_LEASE_MARGIN_MS', default: '30000', meaning: 'lease on a claimed delivery beyond the request timeout; after it another worker takes over' },
+  { name: 'TIDINGS_CLAIM_BATCH', default: '200', meaning: 'most deliveries one claim takes' },
+  { name: 'TIDINGS_CLAIM_PER_ENDPOINT', default: '50', meaning: 'most deliveries of one endpoint per claim (fairness)' },
+];

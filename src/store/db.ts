@@ -1,0 +1,20 @@
+// The one small interface both engines sit behind. Only src/store/ speaks SQL.
+
+export type Row = Record<string, unknown>;
+
+/** Something queries can run on: the whole database or one transaction. */
+export interface Queryable {
+  query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+export interface Db extends Queryable {
+  readonly engine: 'pglite' | 'pg';
+  /** Runs fn inside one transaction; commits when it resolves, rolls back when it throws. */
+  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  /** Calls fn for every NOTIFY on channel (PostgreSQL) or every in-process notify (PGlite). */
+  listen(channel: string, fn: (payload: string) => void): Promise<() => Promise<void>>;
+  notify(channel: string, payload?: string): Promise<void>;
+  close(): Promise<void>;
+}

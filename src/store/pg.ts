@@ -1,0 +1,120 @@
+// A real PostgreSQL server through a node-postgres pool.
+import pg from 'pg';
+import type { Db, Queryable, Row } from './db.js';
+
+// bigint columns (ids, counts) come back as strings by default; our ids fit in 2^53.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export interface PgOptions {
+  max?: number;
+  /** search_path for every connection; tests give each file its own schema. */
+  schema?: string;
+  applicationName?: string;
+}
+
+export async function openPg(url: string, opts: PgOptions = {}): Promise<Db> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.max ?? 10,
+    application_name: opts.applicationName ?? 'tidings',
+    ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle client losing its server (a restart) emits here; without a listener it would crash us.
+  pool.on('error', () => {});
+
+  const listeners = new Map<string, Set<(payload: string) => void>>();
+  let listenClient: pg.PoolClient | undefined;
+  let listenTimer: NodeJS.Timeout | undefined;
+  let closed = false;
+
+  async function connectListener(): Promise<void> {
+    if (closed || listeners.size === 0) return;
+    try {
+      const client = await pool.connect();
+      client.on('notification', (msg) => {
+        for (const fn of listeners.get(msg.channel) ?? []) fn(msg.payload ?? '');
+      });
+      client.on('error', () => {
+        // The server went away: reconnect later; polling covers the gap.
+        client.release(true);
+        if (listenClient === client) listenClient = undefined;
+        scheduleReconnect();
+      });
+      for (const ch of listeners.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(ch)}`);
+      listenClient = client;
+    } catch {
+      scheduleReconnect();
+    }
+  }
+  function scheduleReconnect() {
+    if (closed || listenTimer) return;
+    listenTimer = setTimeout(() => {
+      listenTimer = undefined;
+      void connectListener();
+    }, 1000);
+    listenTimer.unref();
+  }
+
+  return {
+    engine: 'pg',
+    async exec(sql) {
+      await pool.query(sql);
+    },
+    async query<T extends Row>(sql: string, params?: unknown[]) {
+      const res = await pool.query<T>(sql, params as unknown[]);
+      return res.rows;
+    },
+    async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const result = await fn({
+          async query<R extends Row>(sql: string, params?: unknown[]) {
+            const res = await client.query<R>(sql, params as unknown[]);
+            return res.rows;
+          },
+          async exec(sql: string) {
+            await client.query(sql);
+          },
+        });
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        try {
+          await client.query('ROLLBACK');
+        } catch {
+          broken = true;
+        }
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    },
+    async listen(channel, fn) {
+      let set = listeners.get(channel);
+      if (!set) {
+        set = new Set();
+        listeners.set(channel, set);
+        if (listenClient) await listenClient.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      }
+      set.add(fn);
+      if (!listenClient) await connectListener();
+      return async () => {
+        set.delete(fn);
+      };
+    },
+    async notify(channel, payload = '') {
+      await pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
+    },
+    async close() {
+      closed = true;
+      if (listenTimer) clearTimeout(listenTimer);
+      listenClient?.release();
+      listenClient = undefined;
+      await pool.end();
+    },
+  };
+}
