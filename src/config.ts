@@ -37,6 +37,12 @@ export interface Config {
   responseBodyLimitBytes: number;
   /** Public base URL, used in links (portal). */
   publicUrl: string | undefined;
+  /** Refuse plain-http endpoint URLs. */
+  requireHttps: boolean;
+  /** Send deliveries through this HTTP proxy. */
+  httpProxy: string | undefined;
+  /** Key material for secrets at rest (see security/secretBox.ts); unset: a key file in the data folder. */
+  encryptionKey: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -103,7 +109,11 @@ function cidrs(src: Source): { parsed: Config['allowPrivateTargets']; text: stri
   const parsed: Config['allowPrivateTargets'] = [];
   for (const t of text) {
     try {
-      parsed.push(t.includes('/') ? ipaddr.parseCIDR(t) : [ipaddr.parse(t), ipaddr.parse(t).kind() === 'ipv4' ? 32 : 128]);
+      parsed.push(
+        t.includes('/')
+          ? ipaddr.parseCIDR(t)
+          : [ipaddr.parse(t), ipaddr.parse(t).kind() === 'ipv4' ? 32 : 128],
+      );
     } catch {
       throw new ConfigError(name, `"${t}" is not an IP address or CIDR range`);
     }
@@ -162,6 +172,10 @@ export function loadConfig(env: Source = process.env, flags: ConfigFlags = {}): 
   if (publicUrl !== undefined && !/^https?:\/\//.test(publicUrl)) {
     throw new ConfigError('TIDINGS_PUBLIC_URL', 'must be an http:// or https:// URL');
   }
+  const httpProxy = src.TIDINGS_HTTP_PROXY?.trim() || undefined;
+  if (httpProxy !== undefined && !/^https?:\/\//.test(httpProxy)) {
+    throw new ConfigError('TIDINGS_HTTP_PROXY', 'must be an http:// or https:// URL');
+  }
   return {
     databaseUrl,
     dataDir: path.resolve(src.TIDINGS_DATA_DIR || './data'),
@@ -186,27 +200,94 @@ export function loadConfig(env: Source = process.env, flags: ConfigFlags = {}): 
     claimPerEndpoint: int(src, 'TIDINGS_CLAIM_PER_ENDPOINT', 50, 1, 5_000),
     responseBodyLimitBytes: 4096,
     publicUrl,
+    requireHttps: bool(src, 'TIDINGS_REQUIRE_HTTPS', false),
+    httpProxy,
+    encryptionKey: src.TIDINGS_ENCRYPTION_KEY?.trim() || undefined,
   };
+}
+
+function bool(src: Source, name: string, def: boolean): boolean {
+  const raw = src[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return def;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(name, `expected true or false, got "${src[name]}"`);
 }
 
 /** The settings table the README shows; kept here so it cannot drift from the parser. */
 export const SETTINGS: { name: string; default: string; meaning: string }[] = [
-  { name: 'DATABASE_URL', default: '(unset: embedded PGlite)', meaning: 'PostgreSQL connection string; unset runs on the embedded store in TIDINGS_DATA_DIR' },
+  {
+    name: 'DATABASE_URL',
+    default: '(unset: embedded PGlite)',
+    meaning: 'PostgreSQL connection string; unset runs on the embedded store in TIDINGS_DATA_DIR',
+  },
   { name: 'TIDINGS_DATA_DIR', default: './data', meaning: 'where the embedded store keeps its files' },
   { name: 'TIDINGS_PORT', default: '8080', meaning: 'HTTP port of the api role' },
   { name: 'TIDINGS_HOST', default: '127.0.0.1', meaning: 'address the api role listens on' },
-  { name: 'TIDINGS_ADMIN_TOKEN', default: '(generated)', meaning: 'operator bearer token; when unset one is generated at first start, stored hashed and printed once' },
-  { name: 'TIDINGS_ROLES', default: 'api,worker,scheduler', meaning: 'roles this process runs (also --roles)' },
+  {
+    name: 'TIDINGS_ADMIN_TOKEN',
+    default: '(generated)',
+    meaning:
+      'operator bearer token; when unset one is generated at first start, stored hashed and printed once',
+  },
+  {
+    name: 'TIDINGS_ROLES',
+    default: 'api,worker,scheduler',
+    meaning: 'roles this process runs (also --roles)',
+  },
   { name: 'TIDINGS_WORKER_CONCURRENCY', default: '64', meaning: 'requests in flight per worker process' },
-  { name: 'TIDINGS_RETRY_SCHEDULE', default: DEFAULT_RETRY_SCHEDULE, meaning: 'delays before attempts 2, 3, …; each gets ±20 % jitter' },
+  {
+    name: 'TIDINGS_RETRY_SCHEDULE',
+    default: DEFAULT_RETRY_SCHEDULE,
+    meaning: 'delays before attempts 2, 3, …; each gets ±20 % jitter',
+  },
   { name: 'TIDINGS_REQUEST_TIMEOUT_MS', default: '15000', meaning: 'how long one attempt may take' },
-  { name: 'TIDINGS_MAX_PAYLOAD_BYTES', default: '262144', meaning: 'largest accepted publish body (413 above)' },
-  { name: 'TIDINGS_ALLOW_PRIVATE_TARGETS', default: '(none)', meaning: 'comma-separated CIDR ranges outbound requests may reach although they are private or loopback' },
+  {
+    name: 'TIDINGS_MAX_PAYLOAD_BYTES',
+    default: '262144',
+    meaning: 'largest accepted publish body (413 above)',
+  },
+  {
+    name: 'TIDINGS_ALLOW_PRIVATE_TARGETS',
+    default: '(none)',
+    meaning: 'comma-separated CIDR ranges outbound requests may reach although they are private or loopback',
+  },
+  { name: 'TIDINGS_REQUIRE_HTTPS', default: 'false', meaning: 'refuse endpoint URLs that are not https://' },
+  {
+    name: 'TIDINGS_HTTP_PROXY',
+    default: '(none)',
+    meaning: 'send deliveries through this HTTP proxy (tunnelled to the checked address)',
+  },
+  {
+    name: 'TIDINGS_ENCRYPTION_KEY',
+    default: '(generated key file)',
+    meaning: 'AES-256 key(s) for secrets at rest: base64 of 32 bytes, or id:base64,… (first is active)',
+  },
   { name: 'TIDINGS_LOG_LEVEL', default: 'info', meaning: 'fatal, error, warn, info, debug, trace or silent' },
-  { name: 'TIDINGS_CATALOG', default: '(none)', meaning: 'catalog file(s) upserted at boot, comma-separated' },
-  { name: 'TIDINGS_PUBLIC_URL', default: '(http://HOST:PORT)', meaning: 'base URL used in links Tidings hands out' },
-  { name: 'TIDINGS_POLL_INTERVAL_MS', default: '1000', meaning: 'how often an idle worker looks for due deliveries (a publish wakes it at once)' },
-  { name: 'TIDINGS_LEASE_MARGIN_MS', default: '30000', meaning: 'lease on a claimed delivery beyond the request timeout; after it another worker takes over' },
+  {
+    name: 'TIDINGS_CATALOG',
+    default: '(none)',
+    meaning: 'catalog file(s) upserted at boot, comma-separated',
+  },
+  {
+    name: 'TIDINGS_PUBLIC_URL',
+    default: '(http://HOST:PORT)',
+    meaning: 'base URL used in links Tidings hands out',
+  },
+  {
+    name: 'TIDINGS_POLL_INTERVAL_MS',
+    default: '1000',
+    meaning: 'how often an idle worker looks for due deliveries (a publish wakes it at once)',
+  },
+  {
+    name: 'TIDINGS_LEASE_MARGIN_MS',
+    default: '30000',
+    meaning: 'lease on a claimed delivery beyond the request timeout; after it another worker takes over',
+  },
   { name: 'TIDINGS_CLAIM_BATCH', default: '200', meaning: 'most deliveries one claim takes' },
-  { name: 'TIDINGS_CLAIM_PER_ENDPOINT', default: '50', meaning: 'most deliveries of one endpoint per claim (fairness)' },
+  {
+    name: 'TIDINGS_CLAIM_PER_ENDPOINT',
+    default: '50',
+    meaning: 'most deliveries of one endpoint per claim (fairness)',
+  },
 ];

@@ -62,7 +62,7 @@ export async function openPg(url: string, opts: PgOptions = {}): Promise<Db> {
     async exec(sql) {
       await pool.query(sql);
     },
-    async query<T extends Row>(sql: string, params?: unknown[]) {
+    async query<T extends object>(sql: string, params?: unknown[]) {
       const res = await pool.query<T>(sql, params as unknown[]);
       return res.rows;
     },
@@ -72,7 +72,7 @@ export async function openPg(url: string, opts: PgOptions = {}): Promise<Db> {
       try {
         await client.query('BEGIN');
         const result = await fn({
-          async query<R extends Row>(sql: string, params?: unknown[]) {
+          async query<R extends object>(sql: string, params?: unknown[]) {
             const res = await client.query<R>(sql, params as unknown[]);
             return res.rows;
           },

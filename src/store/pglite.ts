@@ -21,7 +21,7 @@ export async function openPglite(dataDir: string | undefined): Promise<Db> {
   const bus = new EventEmitter();
   bus.setMaxListeners(0);
 
-  const query = async <T extends Row>(sql: string, params?: unknown[]): Promise<T[]> => {
+  const query = async <T extends object>(sql: string, params?: unknown[]): Promise<T[]> => {
     const res = await pg.query<T>(sql, params as unknown[]);
     await yieldLoop();
     return res.rows;
@@ -36,7 +36,7 @@ export async function openPglite(dataDir: string | undefined): Promise<Db> {
     async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
       const result = await pg.transaction(async (t) =>
         fn({
-          async query<R extends Row>(sql: string, params?: unknown[]) {
+          async query<R extends object>(sql: string, params?: unknown[]) {
             const res = await t.query<R>(sql, params as unknown[]);
             return res.rows;
           },

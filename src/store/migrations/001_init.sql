@@ -28,7 +28,6 @@ CREATE TABLE tenants (
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX tenants_created ON tenants (created_at, id);
 
 CREATE TABLE endpoints (
   id text PRIMARY KEY,
@@ -53,7 +52,7 @@ CREATE TABLE endpoints (
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX endpoints_tenant ON endpoints (tenant_id, created_at, id);
+CREATE INDEX endpoints_tenant ON endpoints (tenant_id, id);
 
 -- The hot, often-written part of an endpoint, kept apart from its configuration row.
 -- next_due_at is when the claim should next look at this endpoint: the earliest

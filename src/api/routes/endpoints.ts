@@ -1,0 +1,279 @@
+import { type Static, Type } from 'typebox';
+import { maskSecret } from '../../delivery/request.js';
+import { newSecret } from '../../delivery/sign.js';
+import { newId } from '../../ids.js';
+import {
+  createEndpoint,
+  deleteEndpoint,
+  type Endpoint,
+  getEndpoint,
+  listEndpoints,
+  updateEndpoint,
+} from '../../store/endpoints.js';
+import { listEventTypes } from '../../store/eventTypes.js';
+import { tenantExists } from '../../store/tenants.js';
+import { requireTenant } from '../auth.js';
+import type { ApiContext, App } from '../context.js';
+import { checkHeaders, checkProfile, checkSecret, checkTypeFilter, checkUrl } from '../endpointInput.js';
+import { badRequest, notFound } from '../errors.js';
+import {
+  errors,
+  Metadata,
+  NullableTimestamp,
+  PageQuery,
+  pageOf,
+  TenantParams,
+  Timestamp,
+} from '../schemas.js';
+
+const Url = Type.String({
+  minLength: 1,
+  maxLength: 2048,
+  description: 'http:// or https:// URL that receives the POSTs',
+});
+const TypeFilter = Type.Union([Type.Array(Type.String({ maxLength: 130 }), { maxItems: 500 }), Type.Null()], {
+  description:
+    'Event types this endpoint receives: names, "topic.*" patterns or "*". Absent or null: every default-enabled type.',
+});
+const Channels = Type.Union(
+  [Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 500 }), Type.Null()],
+  {
+    description: 'Only events tagged with at least one of these channels. Absent or null: any channel.',
+  },
+);
+const Headers = Type.Record(Type.String(), Type.String(), {
+  description: 'Static headers sent with every request (e.g. an API key); stored encrypted and shown masked',
+  maxProperties: 20,
+});
+const Ordering = Type.Union([Type.Literal('none'), Type.Literal('key'), Type.Literal('endpoint')], {
+  description:
+    'key: events with the same ordering_key are delivered one at a time in publish order; endpoint: the whole endpoint is one key',
+});
+
+const endpointFields = {
+  url: Url,
+  description: Type.Optional(Type.String({ maxLength: 1000 })),
+  event_types: Type.Optional(TypeFilter),
+  channels: Type.Optional(Channels),
+  profile: Type.Optional(
+    Type.String({ description: 'Wire profile: standard, raw, highline, canopy, billie' }),
+  ),
+  headers: Type.Optional(Headers),
+  disabled: Type.Optional(Type.Boolean()),
+  metadata: Type.Optional(Metadata),
+  max_in_flight: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 1000, description: 'Most requests in flight at once (default 10)' }),
+  ),
+  rate_limit_per_s: Type.Optional(
+    Type.Union([Type.Number({ exclusiveMinimum: 0, maximum: 100000 }), Type.Null()]),
+  ),
+  ordering: Type.Optional(Ordering),
+};
+
+const CreateEndpoint = Type.Object(
+  {
+    ...endpointFields,
+    secret: Type.Optional(Type.String({ description: 'whsec_…; generated when absent' })),
+  },
+  { additionalProperties: false },
+);
+const PatchEndpoint = Type.Object(
+  { ...endpointFields, url: Type.Optional(Url) },
+  { additionalProperties: false },
+);
+
+const Health = Type.Object({
+  state: Type.Union([Type.Literal('healthy'), Type.Literal('failing'), Type.Literal('open')]),
+  consecutive_failures: Type.Integer(),
+  last_success_at: NullableTimestamp,
+  last_failure_at: NullableTimestamp,
+  failing_since: NullableTimestamp,
+});
+
+const EndpointView = Type.Object(
+  {
+    id: Type.String(),
+    tenant_id: Type.String(),
+    url: Type.String(),
+    description: Type.String(),
+    event_types: Type.Union([Type.Array(Type.String()), Type.Null()]),
+    channels: Type.Union([Type.Array(Type.String()), Type.Null()]),
+    profile: Type.String(),
+    headers: Type.Record(Type.String(), Type.String(), { description: 'Values masked' }),
+    disabled: Type.Boolean(),
+    disabled_reason: Type.Union([Type.String(), Type.Null()]),
+    disabled_at: NullableTimestamp,
+    metadata: Metadata,
+    max_in_flight: Type.Integer(),
+    rate_limit_per_s: Type.Union([Type.Number(), Type.Null()]),
+    ordering: Type.String(),
+    health: Health,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  },
+  { $id: 'Endpoint' },
+);
+const EndpointWithSecret = Type.Object(
+  { ...EndpointView.properties, secret: Type.String() },
+  { $id: 'EndpointWithSecret' },
+);
+
+export { EndpointView, EndpointWithSecret };
+
+const EndpointParams = Type.Object({
+  tid: Type.String({ maxLength: 128 }),
+  eid: Type.String({ maxLength: 128 }),
+});
+type EndpointParams = Static<typeof EndpointParams>;
+
+/** How an endpoint is shown: no secret, static header values masked. */
+export function endpointView(e: Endpoint) {
+  const { secret: _secret, headers, health, ...rest } = e;
+  const masked: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) masked[k] = maskSecret(v);
+  const state: 'healthy' | 'failing' | 'open' = health.consecutive_failures > 0 ? 'failing' : 'healthy';
+  return { ...rest, headers: masked, health: { state, ...health } };
+}
+
+export async function ensureTenant(ctx: ApiContext, tid: string): Promise<void> {
+  if (!(await tenantExists(ctx.db, tid))) throw notFound('tenant', tid);
+}
+
+export async function endpointRoutes(app: App, ctx: ApiContext): Promise<void> {
+  const knownTypes = async () => new Set((await listEventTypes(ctx.db)).map((t) => t.name));
+
+  app.post<{ Params: Static<typeof TenantParams>; Body: Static<typeof CreateEndpoint> }>(
+    '/v1/tenants/:tid/endpoints',
+    {
+      schema: {
+        tags: ['endpoints'],
+        summary: 'Register an endpoint; the answer carries its signing secret',
+        params: TenantParams,
+        body: CreateEndpoint,
+        response: { 201: Type.Ref('EndpointWithSecret'), ...errors(401, 404, 422) },
+      },
+    },
+    async (req, reply) => {
+      requireTenant(req.principal, req.params.tid);
+      await ensureTenant(ctx, req.params.tid);
+      const b = req.body;
+      checkUrl(b.url, ctx.config);
+      checkProfile(b.profile);
+      checkHeaders(b.headers);
+      checkSecret(b.secret);
+      checkTypeFilter(b.event_types, await knownTypes());
+      const secret = b.secret ?? newSecret();
+      const e = await ctx.db.tx((q) =>
+        createEndpoint(q, ctx.codec, newId('ep'), req.params.tid, { ...b, secret }, ctx.clock.now()),
+      );
+      return reply.code(201).send({ ...endpointView(e), secret });
+    },
+  );
+
+  app.get<{ Params: Static<typeof TenantParams>; Querystring: PageQuery }>(
+    '/v1/tenants/:tid/endpoints',
+    {
+      schema: {
+        tags: ['endpoints'],
+        summary: "List a tenant's endpoints",
+        params: TenantParams,
+        querystring: PageQuery,
+        response: { 200: pageOf(Type.Ref('Endpoint')), ...errors(400, 401, 404) },
+      },
+    },
+    async (req) => {
+      requireTenant(req.principal, req.params.tid);
+      await ensureTenant(ctx, req.params.tid);
+      const page = await listEndpoints(
+        ctx.db,
+        ctx.codec,
+        req.params.tid,
+        req.query.limit ?? 50,
+        req.query.cursor,
+      );
+      if (!page) throw badRequest('invalid_cursor', 'The cursor is not one this API handed out.');
+      return { data: page.data.map(endpointView), next_cursor: page.next_cursor };
+    },
+  );
+
+  app.get<{ Params: EndpointParams }>(
+    '/v1/tenants/:tid/endpoints/:eid',
+    {
+      schema: {
+        tags: ['endpoints'],
+        summary: 'Get an endpoint',
+        params: EndpointParams,
+        response: { 200: Type.Ref('Endpoint'), ...errors(401, 404) },
+      },
+    },
+    async (req) => {
+      requireTenant(req.principal, req.params.tid);
+      const e = await getEndpoint(ctx.db, ctx.codec, req.params.tid, req.params.eid);
+      if (!e) throw notFound('endpoint', req.params.eid);
+      return endpointView(e);
+    },
+  );
+
+  app.get<{ Params: EndpointParams }>(
+    '/v1/tenants/:tid/endpoints/:eid/secret',
+    {
+      schema: {
+        tags: ['endpoints'],
+        summary: "Reveal an endpoint's signing secret",
+        params: EndpointParams,
+        response: { 200: Type.Object({ secret: Type.String() }), ...errors(401, 404) },
+      },
+    },
+    async (req) => {
+      requireTenant(req.principal, req.params.tid);
+      const e = await getEndpoint(ctx.db, ctx.codec, req.params.tid, req.params.eid);
+      if (!e) throw notFound('endpoint', req.params.eid);
+      return { secret: e.secret };
+    },
+  );
+
+  app.patch<{ Params: EndpointParams; Body: Static<typeof PatchEndpoint> }>(
+    '/v1/tenants/:tid/endpoints/:eid',
+    {
+      schema: {
+        tags: ['endpoints'],
+        summary: 'Change an endpoint (re-enabling it delivers what waited while it was disabled)',
+        params: EndpointParams,
+        body: PatchEndpoint,
+        response: { 200: Type.Ref('Endpoint'), ...errors(401, 404, 422) },
+      },
+    },
+    async (req) => {
+      requireTenant(req.principal, req.params.tid);
+      const b = req.body;
+      checkUrl(b.url, ctx.config);
+      checkProfile(b.profile);
+      checkHeaders(b.headers);
+      if (b.event_types) checkTypeFilter(b.event_types, await knownTypes());
+      const e = await ctx.db.tx((q) =>
+        updateEndpoint(q, ctx.codec, req.params.tid, req.params.eid, b, ctx.clock.now()),
+      );
+      if (!e) throw notFound('endpoint', req.params.eid);
+      if (b.disabled === false) await ctx.publisher.wakeWorkers();
+      return endpointView(e);
+    },
+  );
+
+  app.delete<{ Params: EndpointParams }>(
+    '/v1/tenants/:tid/endpoints/:eid',
+    {
+      schema: {
+        tags: ['endpoints'],
+        summary: 'Delete an endpoint and its deliveries',
+        params: EndpointParams,
+        response: { 204: Type.Null(), ...errors(401, 404) },
+      },
+    },
+    async (req, reply) => {
+      requireTenant(req.principal, req.params.tid);
+      if (!(await deleteEndpoint(ctx.db, req.params.tid, req.params.eid)))
+        throw notFound('endpoint', req.params.eid);
+      return reply.code(204).send();
+    },
+  );
+}

@@ -1,0 +1,37 @@
+// Shapes shared by several routes. Route-specific schemas live next to their routes.
+import { type Static, Type } from 'typebox';
+
+export const ErrorBody = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      details: Type.Unknown(),
+    }),
+  },
+  { $id: 'Error' },
+);
+
+export const Timestamp = Type.String({ format: 'date-time' });
+export const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
+
+export const PageQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 250, default: 50 })),
+  cursor: Type.Optional(Type.String({ maxLength: 512 })),
+});
+export type PageQuery = Static<typeof PageQuery>;
+
+export const TenantParams = Type.Object({ tid: Type.String({ maxLength: 128 }) });
+
+export const Metadata = Type.Record(Type.String(), Type.Unknown(), {
+  description: 'Free-form JSON kept with the object',
+});
+
+/** Standard error answers, for the OpenAPI document. */
+export function errors(...statuses: number[]) {
+  return Object.fromEntries(statuses.map((s) => [s, Type.Ref('Error')]));
+}
+
+export function pageOf<T extends import('typebox').TSchema>(item: T) {
+  return Type.Object({ data: Type.Array(item), next_cursor: Type.Union([Type.String(), Type.Null()]) });
+}

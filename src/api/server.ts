@@ -1,0 +1,184 @@
+// The HTTP API: Fastify with TypeBox schemas, which give validation, TypeScript types and
+// the OpenAPI document (/openapi.json, browsable at /docs) from one definition.
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyError, type FastifyRequest, LogController } from 'fastify';
+import { type Principal, bearerToken, hashToken, sameHash } from './auth.js';
+import type { ApiContext, App } from './context.js';
+import { ApiError } from './errors.js';
+import { ErrorBody } from './schemas.js';
+import { deliveryRoutes, Attempt, DeliveryDetail } from './routes/deliveries.js';
+import { EndpointView, EndpointWithSecret, endpointRoutes } from './routes/endpoints.js';
+import { DeliverySummary, EventDetail, EventView, eventRoutes, PublishAnswer } from './routes/events.js';
+import { EventTypeView, eventTypeRoutes } from './routes/eventTypes.js';
+import { healthRoutes } from './routes/health.js';
+import { TenantView, tenantRoutes } from './routes/tenants.js';
+
+/** Deepest JSON nesting accepted in a request body. */
+export const MAX_JSON_DEPTH = 64;
+
+/** Resolves a non-admin token (tenant tokens); none by default. */
+export type TokenResolver = (tokenHash: string, req: FastifyRequest) => Promise<Principal | null>;
+
+export interface ServerOptions {
+  resolveToken?: TokenResolver;
+  /** Extra route plugins (portal, reminders, …) registered after the core ones. */
+  plugins?: ((app: App, ctx: ApiContext) => Promise<void>)[];
+}
+
+export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Promise<App> {
+  const app = Fastify({
+    loggerInstance: ctx.log,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1024 * 1024,
+    trustProxy: false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+
+  app.decorateRequest('principal', null);
+  app.decorateRequest('rawBody', undefined);
+
+  // JSON bodies are kept as text too: payloads go out exactly as they came in.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = body as string;
+    req.rawBody = text;
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      // Prototype pollution: a "__proto__" key never reaches a handler (the raw text is kept as sent).
+      const parsed = text.includes('"__proto__"')
+        ? JSON.parse(text, (key, value) => (key === '__proto__' ? undefined : value))
+        : JSON.parse(text);
+      if (jsonDepth(parsed) > MAX_JSON_DEPTH) {
+        return done(
+          new ApiError(400, 'json_too_deep', `JSON nested deeper than ${MAX_JSON_DEPTH} levels.`),
+          undefined,
+        );
+      }
+      done(null, parsed);
+    } catch (err) {
+      done(
+        new ApiError(400, 'malformed_json', `The body is not valid JSON: ${(err as Error).message}`),
+        undefined,
+      );
+    }
+  });
+
+  for (const schema of [
+    ErrorBody,
+    TenantView,
+    EndpointView,
+    EndpointWithSecret,
+    EventTypeView,
+    PublishAnswer,
+    DeliverySummary,
+    EventView,
+    EventDetail,
+    Attempt,
+    DeliveryDetail,
+  ]) {
+    app.addSchema(schema);
+  }
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Tidings API',
+        version: '1',
+        description:
+          'Webhook delivery for financial products. Operator calls carry the admin token; tenant tokens reach only their own tenant.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _base, _frag, i) => (json.$id as string) ?? `def-${i}` },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  app.addHook('onRequest', async (req) => {
+    const token = bearerToken(req);
+    if (!token) return;
+    const hash = hashToken(token);
+    if (sameHash(hash, ctx.adminTokenHash)) req.principal = { kind: 'admin' };
+    else if (opts.resolveToken) req.principal = await opts.resolveToken(hash, req);
+    if (!req.principal) throw new ApiError(401, 'unauthorized', 'The token is not valid.');
+  });
+
+  app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
+    if (err instanceof ApiError) {
+      return reply
+        .code(err.status)
+        .headers(err.headers)
+        .send({ error: { code: err.code, message: err.message, details: err.details } });
+    }
+    if (err.validation) {
+      const where = err.validationContext ?? 'body';
+      const details = err.validation.map((v) => ({
+        path: `${where}${v.instancePath || ''}${
+          v.keyword === 'required'
+            ? `/${(v.params as { missingProperty: string }).missingProperty}`
+            : v.keyword === 'additionalProperties'
+              ? `/${(v.params as { additionalProperty: string }).additionalProperty}`
+              : ''
+        }`,
+        message: v.message ?? v.keyword,
+      }));
+      const status = where === 'body' ? 422 : 400;
+      return reply.code(status).send({
+        error: {
+          code: where === 'body' ? 'invalid_request' : `invalid_${where}`,
+          message: details.map((d) => `${d.path} ${d.message}`).join('; '),
+          details,
+        },
+      });
+    }
+    const status = err.statusCode ?? 500;
+    if (status === 413 || err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send({
+        error: { code: 'body_too_large', message: 'The request body is too large.', details: null },
+      });
+    }
+    if (status >= 400 && status < 500) {
+      return reply.code(status).send({
+        error: { code: (err.code ?? 'bad_request').toLowerCase(), message: err.message, details: null },
+      });
+    }
+    req.log.error({ err, url: req.url, method: req.method }, 'request failed');
+    return reply
+      .code(500)
+      .send({ error: { code: 'internal', message: 'Something went wrong on our side.', details: null } });
+  });
+
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({
+      error: { code: 'route_not_found', message: `No route ${req.method} ${req.url}.`, details: null },
+    }),
+  );
+
+  await healthRoutes(app, ctx);
+  await eventTypeRoutes(app, ctx);
+  await tenantRoutes(app, ctx);
+  await endpointRoutes(app, ctx);
+  await eventRoutes(app, ctx);
+  await deliveryRoutes(app, ctx);
+  for (const plugin of opts.plugins ?? []) await plugin(app, ctx);
+  return app;
+}
+
+function jsonDepth(v: unknown): number {
+  // Iterative: a hostile body must not blow the stack.
+  let max = 0;
+  const stack: [unknown, number][] = [[v, 0]];
+  while (stack.length > 0) {
+    const [x, d] = stack.pop()!;
+    if (x === null || typeof x !== 'object') continue;
+    const depth = d + 1;
+    if (depth > max) max = depth;
+    if (max > MAX_JSON_DEPTH) return max;
+    for (const child of Object.values(x)) stack.push([child, depth]);
+  }
+  return max;
+}

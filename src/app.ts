@@ -1,0 +1,157 @@
+// Boots Tidings: configuration → store → migrations → the roles this process runs.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Dispatcher } from 'undici';
+import { createOutboundAgent } from './delivery/pinnedAgent.js';
+import { hashToken } from './api/auth.js';
+import type { ApiContext } from './api/context.js';
+import { EventTypeCache } from './api/eventTypeCache.js';
+import { Publisher } from './api/publisher.js';
+import { buildServer, type ServerOptions } from './api/server.js';
+import { type Clock, systemClock } from './clock.js';
+import type { Config } from './config.js';
+import { createRetryPolicy } from './delivery/retryPolicy.js';
+import { Worker } from './delivery/worker.js';
+import { createLogger, type Logger } from './log.js';
+import type { Db } from './store/db.js';
+import { getMeta, putMetaOnce } from './store/meta.js';
+import { migrate } from './store/migrate.js';
+import { openPg } from './store/pg.js';
+import { openPglite } from './store/pglite.js';
+import { plainCodec, type SecretCodec } from './store/secrets.js';
+
+export interface Tidings {
+  config: Config;
+  db: Db;
+  log: Logger;
+  /** The API's address when the api role runs. */
+  url?: string;
+  worker?: Worker;
+  api?: import('fastify').FastifyInstance;
+  ctx: ApiContext;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  clock?: Clock;
+  log?: Logger;
+  /** Use this store instead of opening one from the configuration (tests). */
+  db?: Db;
+  dispatcher?: Dispatcher;
+  server?: ServerOptions;
+  /** Called with a generated admin token (printed once by the CLI). */
+  onAdminTokenCreated?: (token: string) => void;
+}
+
+export async function openStore(config: Config): Promise<Db> {
+  if (config.databaseUrl) return openPg(config.databaseUrl, { max: 10 });
+  return openPglite(config.dataDir);
+}
+
+/**
+ * The embedded store belongs to one process: two processes on one data folder would
+ * corrupt it. A lock file with our pid keeps a second one out.
+ */
+export function lockDataDir(dir: string): () => void {
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'tidings.pid');
+  try {
+    const pid = Number(readFileSync(file, 'utf8'));
+    if (pid && pid !== process.pid) {
+      try {
+        process.kill(pid, 0);
+        throw new Error(
+          `${dir} is in use by process ${pid}. The embedded store serves one process; run more processes on PostgreSQL (DATABASE_URL).`,
+        );
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+      }
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  writeFileSync(file, String(process.pid));
+  return () => rmSync(file, { force: true });
+}
+
+/** The operator token's hash: from the configuration, or generated once and stored. */
+async function adminTokenHash(db: Db, config: Config, onCreated?: (token: string) => void): Promise<string> {
+  if (config.adminToken) return hashToken(config.adminToken);
+  const stored = await getMeta(db, 'admin_token_sha256');
+  if (stored) return stored;
+  const token = `tid_admin_${randomBytes(24).toString('base64url')}`;
+  const hash = await putMetaOnce(db, 'admin_token_sha256', hashToken(token));
+  // Another process may have won the race; only the winner's token works, so only it is shown.
+  if (hash === hashToken(token)) onCreated?.(token);
+  return hash;
+}
+
+export async function startTidings(config: Config, opts: StartOptions = {}): Promise<Tidings> {
+  const log = opts.log ?? createLogger(config.logLevel);
+  const clock = opts.clock ?? systemClock;
+  const unlock = !opts.db && !config.databaseUrl ? lockDataDir(config.dataDir) : () => {};
+  const db = opts.db ?? (await openStore(config));
+  const applied = await migrate(db);
+  if (applied.length > 0) log.info({ applied }, 'migrations applied');
+  const codec: SecretCodec = plainCodec;
+  const publisher = new Publisher(db, log);
+  const ctx: ApiContext = {
+    db,
+    codec,
+    clock,
+    config,
+    log,
+    publisher,
+    eventTypes: new EventTypeCache(db, clock),
+    adminTokenHash: await adminTokenHash(db, config, opts.onAdminTokenCreated),
+  };
+
+  const t: Tidings = {
+    config,
+    db,
+    log,
+    ctx,
+    async stop() {
+      // Stop taking requests, then let in-flight deliveries finish and record them.
+      await t.api?.close();
+      await t.worker?.stop();
+      await ownedDispatcher?.close();
+      if (!opts.db) await db.close();
+      unlock();
+    },
+  };
+
+  let ownedDispatcher: Dispatcher | undefined;
+  if (config.roles.includes('worker')) {
+    const dispatcher =
+      opts.dispatcher ??
+      (ownedDispatcher = createOutboundAgent({
+        allow: config.allowPrivateTargets,
+        connectTimeoutMs: Math.min(10_000, config.requestTimeoutMs),
+        keepAliveTimeoutMs: 30_000,
+        ...(config.httpProxy ? { proxyUrl: config.httpProxy } : {}),
+      }));
+    t.worker = new Worker({
+      db,
+      codec,
+      clock,
+      log,
+      dispatcher,
+      retry: createRetryPolicy(config.retryScheduleMs),
+      concurrency: config.workerConcurrency,
+      claimBatch: config.claimBatchSize,
+      claimPerEndpoint: config.claimPerEndpoint,
+      requestTimeoutMs: config.requestTimeoutMs,
+      leaseMarginMs: config.leaseMarginMs,
+      pollIntervalMs: config.pollIntervalMs,
+      responseBodyLimit: config.responseBodyLimitBytes,
+    });
+    await t.worker.start();
+  }
+  if (config.roles.includes('api')) {
+    t.api = await buildServer(ctx, opts.server);
+    t.url = await t.api.listen({ port: config.port, host: config.host });
+  }
+  return t;
+}

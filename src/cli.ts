@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+// `tidings serve | migrate | catalog load FILE`
+import { Command } from 'commander';
+import { startTidings } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { migrate } from './store/migrate.js';
+import { openStore, lockDataDir } from './app.js';
+
+const program = new Command('tidings')
+  .description('Webhook delivery for financial products')
+  .showHelpAfterError();
+
+function configOrExit(flags: Parameters<typeof loadConfig>[1]) {
+  try {
+    return loadConfig(process.env, flags);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`tidings: bad setting ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+program
+  .command('serve')
+  .description('run the service (roles api, worker, scheduler; all by default)')
+  .option('--roles <roles>', 'comma-separated roles: api, worker, scheduler')
+  .option('--port <port>', 'HTTP port (TIDINGS_PORT)')
+  .option('--host <host>', 'listen address (TIDINGS_HOST)')
+  .option('--data-dir <dir>', 'embedded store folder (TIDINGS_DATA_DIR)')
+  .action(async (flags: { roles?: string; port?: string; host?: string; dataDir?: string }) => {
+    const config = configOrExit(flags);
+    const t = await startTidings(config, {
+      onAdminTokenCreated: (token) => {
+        process.stdout.write(
+          `\n  Admin token (shown once; store it, e.g. export TOKEN=...):\n\n    ${token}\n\n`,
+        );
+      },
+    });
+    t.log.info(
+      {
+        url: t.url,
+        roles: config.roles,
+        store: config.databaseUrl ? 'postgresql' : `pglite:${config.dataDir}`,
+      },
+      'tidings started',
+    );
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      t.log.info({ signal }, 'stopping: finishing in-flight deliveries');
+      await t.stop();
+      process.exit(0);
+    };
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', () => void stop('SIGINT'));
+  });
+
+program
+  .command('migrate')
+  .description('apply database migrations and exit')
+  .action(async () => {
+    const config = configOrExit({});
+    const unlock = config.databaseUrl ? () => {} : lockDataDir(config.dataDir);
+    const db = await openStore(config);
+    const applied = await migrate(db);
+    console.log(applied.length ? `applied migrations ${applied.join(', ')}` : 'schema is up to date');
+    await db.close();
+    unlock();
+  });
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,256 @@
+// The worker loop: claim due deliveries in batches, send them with bounded concurrency,
+// and record results in batches. Commits are shared: one claim transaction for many
+// deliveries and one ack transaction for every result that arrived while the previous
+// ack was being written (group commit), so the store's commit rate is not the ceiling.
+//
+// Progress is guaranteed by polling; a wake-up (NOTIFY on PostgreSQL, an in-process signal
+// on PGlite) only shortens the wait after a publish.
+import { hostname } from 'node:os';
+import type { Dispatcher } from 'undici';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../log.js';
+import type { Db } from '../store/db.js';
+import {
+  type AttemptResult,
+  type ClaimedDelivery,
+  claimDeliveries,
+  recordAttempts,
+  releaseExpiredLeases,
+} from '../store/deliveries.js';
+import type { SecretCodec } from '../store/secrets.js';
+import { buildRequest } from './request.js';
+import { parseRetryAfter, type RetryPolicy } from './retryPolicy.js';
+import { send } from './sender.js';
+
+export const WAKE_CHANNEL = 'tidings_wake';
+
+export interface WorkerOptions {
+  db: Db;
+  codec: SecretCodec;
+  clock: Clock;
+  log: Logger;
+  dispatcher: Dispatcher;
+  retry: RetryPolicy;
+  concurrency: number;
+  claimBatch: number;
+  claimPerEndpoint: number;
+  requestTimeoutMs: number;
+  leaseMarginMs: number;
+  pollIntervalMs: number;
+  responseBodyLimit: number;
+  workerId?: string;
+}
+
+export class Worker {
+  readonly id: string;
+  private running = false;
+  private inFlight = 0;
+  private pendingResults: AttemptResult[] = [];
+  private flushing: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  private woken = false;
+  private loopDone: Promise<void> | undefined;
+  private reaper: NodeJS.Timeout | undefined;
+  private unlisten: (() => Promise<void>) | undefined;
+  private readonly sends = new Set<Promise<void>>();
+  /** Counters for metrics and tests. */
+  readonly stats = { claimed: 0, sent: 0, succeeded: 0, failed: 0, claims: 0, flushes: 0 };
+
+  constructor(private readonly o: WorkerOptions) {
+    this.id = o.workerId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    this.unlisten = await this.o.db.listen(WAKE_CHANNEL, () => this.wake());
+    this.reaper = setInterval(
+      () => void this.reap(),
+      Math.max(1000, Math.min(5000, this.o.leaseMarginMs / 2)),
+    );
+    this.reaper.unref();
+    await this.reap();
+    this.loopDone = this.loop();
+  }
+
+  /** Stops claiming, lets in-flight sends finish, writes their results. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    if (this.reaper) clearInterval(this.reaper);
+    this.wake();
+    await this.loopDone;
+    await Promise.allSettled([...this.sends]);
+    await this.flush();
+    await this.unlisten?.();
+  }
+
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  private async loop(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      const room = this.o.concurrency - this.inFlight;
+      if (room <= 0) {
+        await this.sleep(this.o.pollIntervalMs);
+        continue;
+      }
+      let claimed: ClaimedDelivery[];
+      try {
+        this.woken = false;
+        claimed = await this.claim(Math.min(room, this.o.claimBatch));
+        failures = 0;
+      } catch (err) {
+        // The store is unreachable (a restart, a network cut): back off and try again.
+        failures += 1;
+        this.o.log.warn({ err: String(err), failures }, 'claim failed; retrying');
+        await this.sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
+        continue;
+      }
+      for (const d of claimed) this.dispatch(d);
+      // A full claim means more may be waiting: go again at once. Otherwise wait for a
+      // wake-up, a free slot, or the poll interval.
+      if (claimed.length === 0 || (claimed.length < Math.min(room, this.o.claimBatch) && !this.woken)) {
+        await this.sleep(this.o.pollIntervalMs);
+      }
+    }
+  }
+
+  private async claim(limit: number): Promise<ClaimedDelivery[]> {
+    const now = this.o.clock.now();
+    const claimed = await this.o.db.tx((q) =>
+      claimDeliveries(q, {
+        now,
+        leaseUntil: new Date(now.getTime() + this.o.requestTimeoutMs + this.o.leaseMarginMs),
+        workerId: this.id,
+        limit,
+        perEndpoint: this.o.claimPerEndpoint,
+        endpoints: Math.max(10, Math.ceil(limit / 2)),
+      }),
+    );
+    this.stats.claims += 1;
+    this.stats.claimed += claimed.length;
+    return claimed;
+  }
+
+  private dispatch(d: ClaimedDelivery): void {
+    this.inFlight += 1;
+    const p = this.deliver(d)
+      .catch((err) => this.o.log.error({ err: String(err), delivery: d.id }, 'delivery crashed'))
+      .finally(() => {
+        this.inFlight -= 1;
+        this.sends.delete(p);
+        // A slot is free: the loop may claim again.
+        this.wakeUp?.();
+      });
+    this.sends.add(p);
+  }
+
+  private async deliver(d: ClaimedDelivery): Promise<void> {
+    const startedAt = this.o.clock.now();
+    const attempt = d.attempts + 1;
+    const built = buildRequest(d, this.o.codec, startedAt);
+    const res = built.ok
+      ? await send(this.o.dispatcher, {
+          url: d.url,
+          headers: built.headers,
+          body: built.body,
+          timeoutMs: this.o.requestTimeoutMs,
+          bodyLimit: this.o.responseBodyLimit,
+        })
+      : { ok: false, status: null, headers: null, body: null, error: built.error, durationMs: 0 };
+    this.stats.sent += 1;
+    let next: AttemptResult['next'];
+    let retryAt: Date | null = null;
+    const gone = res.status === 410;
+    if (res.ok) {
+      next = 'succeeded';
+      this.stats.succeeded += 1;
+    } else {
+      this.stats.failed += 1;
+      const retryAfter =
+        res.status === 429 || res.status === 503
+          ? parseRetryAfter(res.headers?.['retry-after'], startedAt)
+          : undefined;
+      const decision =
+        gone || !built.ok
+          ? { next: 'failed' as const, delayMs: 0 }
+          : this.o.retry.afterFailure(attempt, retryAfter);
+      next = decision.next;
+      if (next === 'retry') retryAt = new Date(this.o.clock.now().getTime() + decision.delayMs);
+    }
+    this.pendingResults.push({
+      deliveryId: d.id,
+      endpointId: d.endpoint_id,
+      attempt,
+      startedAt,
+      durationMs: res.durationMs,
+      url: d.url,
+      status: res.status,
+      requestHeaders: built.ok ? built.recordedHeaders : {},
+      responseHeaders: res.headers,
+      responseBody: res.body,
+      error: res.error,
+      next,
+      retryAt,
+      gone,
+    });
+    void this.flush();
+  }
+
+  /** Writes every result gathered so far in one transaction; results that arrive meanwhile wait for the next. */
+  private flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    if (this.pendingResults.length === 0) return Promise.resolve();
+    this.flushing = (async () => {
+      let failures = 0;
+      while (this.pendingResults.length > 0) {
+        const batch = this.pendingResults.splice(0, 1000);
+        try {
+          await this.o.db.tx((q) => recordAttempts(q, batch, this.id, this.o.clock.now()));
+          this.stats.flushes += 1;
+          failures = 0;
+        } catch (err) {
+          // Keep the results and try again: the store may be restarting. If we never get
+          // through, the leases expire and another worker sends again (at least once).
+          this.pendingResults.unshift(...batch);
+          failures += 1;
+          this.o.log.warn(
+            { err: String(err), failures, results: batch.length },
+            'recording attempts failed; retrying',
+          );
+          if (!this.running && failures > 20) return;
+          await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** Math.min(failures, 6))));
+        }
+      }
+    })().finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+
+  private async reap(): Promise<void> {
+    try {
+      const n = await this.o.db.tx((q) => releaseExpiredLeases(q, this.o.clock.now()));
+      if (n > 0) this.o.log.warn({ deliveries: n }, 'took over deliveries whose lease expired');
+    } catch (err) {
+      this.o.log.warn({ err: String(err) }, 'lease reaper failed; will retry');
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.woken || !this.running) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.wakeUp = undefined;
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+}

@@ -1,0 +1,389 @@
+import type { Queryable } from './db.js';
+
+export type DeliveryState = 'pending' | 'delivering' | 'succeeded' | 'failed' | 'cancelled';
+
+/** Everything the worker needs to send one claimed delivery, from one claim statement. */
+export interface ClaimedDelivery {
+  id: number;
+  attempts: number;
+  tenant_id: string;
+  endpoint_id: string;
+  url: string;
+  profile: string;
+  secret: string;
+  headers: string | null;
+  event_id: string;
+  event_type: string;
+  event_created_at: Date;
+  payload: string;
+  ordering_key: string | null;
+  sequence: number | null;
+}
+
+export interface ClaimOptions {
+  now: Date;
+  leaseUntil: Date;
+  workerId: string;
+  /** Most deliveries in this claim. */
+  limit: number;
+  /** Most deliveries of one endpoint in this claim. */
+  perEndpoint: number;
+  /** Most endpoints looked at in this claim. */
+  endpoints: number;
+}
+
+/**
+ * Claims due deliveries fairly across endpoints, in one transaction of three statements:
+ *
+ * 1. Lock the endpoints whose turn it is (endpoint_state.next_due_at <= now, oldest first,
+ *    through endpoint_state_due) FOR UPDATE SKIP LOCKED: two workers never claim for the
+ *    same endpoint at once, so the in-flight cap below is exact, and a publish that adds
+ *    work for a locked endpoint waits for us before it marks the endpoint due again.
+ * 2. For each, take up to min(perEndpoint, max_in_flight - in flight) of its due deliveries
+ *    in time order (deliveries_due), mark them delivering with a lease, and return them
+ *    joined with what sending needs (endpoint, secret, event payload text).
+ * 3. Move each locked endpoint's next_due_at: to the earliest pending delivery, or to "now"
+ *    if work is due already, which puts a busy endpoint behind every endpoint that became
+ *    due before this claim. A fresh event for a quiet endpoint therefore waits at most
+ *    one round, never behind another endpoint's backlog. This is a separate statement so
+ *    that it sees deliveries committed while statement 1 waited (READ COMMITTED).
+ */
+export async function claimDeliveries(q: Queryable, o: ClaimOptions): Promise<ClaimedDelivery[]> {
+  const ready = await q.query<{ endpoint_id: string; capacity: number }>(
+    `SELECT s.endpoint_id,
+            least($3::int, e.max_in_flight - (SELECT count(*) FROM deliveries x
+                                              WHERE x.endpoint_id = s.endpoint_id AND x.state = 'delivering'))::int AS capacity
+     FROM endpoint_state s JOIN endpoints e ON e.id = s.endpoint_id
+     WHERE s.next_due_at <= $1 AND NOT e.disabled
+     ORDER BY s.next_due_at
+     LIMIT $2
+     FOR UPDATE OF s SKIP LOCKED`,
+    [o.now, o.endpoints, o.perEndpoint],
+  );
+  if (ready.length === 0) return [];
+  const withRoom = ready.filter((r) => r.capacity > 0);
+  let claimed: ClaimedDelivery[] = [];
+  if (withRoom.length > 0) {
+    claimed = await q.query<ClaimedDelivery>(
+      `WITH picked AS (
+         SELECT p.id
+         FROM unnest($1::text[], $2::int[]) AS r(endpoint_id, capacity)
+         CROSS JOIN LATERAL (
+           SELECT d.id FROM deliveries d
+           WHERE d.endpoint_id = r.endpoint_id AND d.state = 'pending' AND d.next_attempt_at <= $3
+           ORDER BY d.next_attempt_at, d.id
+           LIMIT r.capacity
+           FOR UPDATE SKIP LOCKED
+         ) p
+         LIMIT $4
+       ), upd AS (
+         UPDATE deliveries d SET state = 'delivering', locked_until = $5, locked_by = $6, updated_at = $3
+         FROM picked WHERE d.id = picked.id
+         RETURNING d.id, d.attempts, d.tenant_id, d.endpoint_id, d.event_seq, d.ordering_key, d.sequence
+       )
+       SELECT upd.id, upd.attempts, upd.tenant_id, upd.endpoint_id, e.url, e.profile, e.secret, e.headers,
+              ev.id AS event_id, ev.type AS event_type, ev.created_at AS event_created_at, ev.payload::text AS payload,
+              upd.ordering_key, upd.sequence
+       FROM upd JOIN endpoints e ON e.id = upd.endpoint_id JOIN events ev ON ev.seq = upd.event_seq
+       ORDER BY upd.id`,
+      [
+        withRoom.map((r) => r.endpoint_id),
+        withRoom.map((r) => r.capacity),
+        o.now,
+        o.limit,
+        o.leaseUntil,
+        o.workerId,
+      ],
+    );
+  }
+  await q.query(
+    `UPDATE endpoint_state s
+     SET next_due_at = CASE WHEN m.due IS NULL THEN NULL WHEN m.due <= $2 THEN $2 ELSE m.due END,
+         last_claimed_at = $2
+     FROM (SELECT r.endpoint_id,
+                  (SELECT min(d.next_attempt_at) FROM deliveries d
+                   WHERE d.endpoint_id = r.endpoint_id AND d.state = 'pending') AS due
+           FROM unnest($1::text[]) AS r(endpoint_id)) m
+     WHERE s.endpoint_id = m.endpoint_id`,
+    [ready.map((r) => r.endpoint_id), o.now],
+  );
+  return claimed;
+}
+
+/** The outcome of one attempt, as the worker reports it. */
+export interface AttemptResult {
+  deliveryId: number;
+  endpointId: string;
+  /** Attempt number (1 for the first). */
+  attempt: number;
+  startedAt: Date;
+  durationMs: number;
+  url: string;
+  status: number | null;
+  requestHeaders: Record<string, string>;
+  responseHeaders: Record<string, string> | null;
+  responseBody: string | null;
+  error: string | null;
+  /** What happens to the delivery next. */
+  next: 'succeeded' | 'retry' | 'failed';
+  /** When next is 'retry'. */
+  retryAt: Date | null;
+  /** The endpoint answered 410 Gone: disable it. */
+  gone: boolean;
+}
+
+/**
+ * Records a batch of attempts and moves their deliveries on, in the caller's transaction:
+ * one commit for many acks. A delivery whose lease we lost (another worker took it over)
+ * keeps the other worker's state; our attempt is still recorded, since it happened.
+ */
+export async function recordAttempts(
+  q: Queryable,
+  results: AttemptResult[],
+  workerId: string,
+  now: Date,
+): Promise<void> {
+  if (results.length === 0) return;
+  await q.query(
+    `INSERT INTO attempts (delivery_id, attempt, started_at, duration_ms, url, status, request_headers,
+                           response_headers, response_body, error, created_at)
+     SELECT * , $11::timestamptz FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::int[], $5::text[], $6::int[],
+                          $7::json[], $8::json[], $9::text[], $10::text[])`,
+    [
+      results.map((r) => r.deliveryId),
+      results.map((r) => r.attempt),
+      results.map((r) => r.startedAt),
+      results.map((r) => r.durationMs),
+      results.map((r) => r.url),
+      results.map((r) => r.status),
+      results.map((r) => JSON.stringify(r.requestHeaders)),
+      results.map((r) => (r.responseHeaders ? JSON.stringify(r.responseHeaders) : null)),
+      results.map((r) => r.responseBody),
+      results.map((r) => r.error),
+      now,
+    ],
+  );
+  await q.query(
+    `UPDATE deliveries d
+     SET state = CASE r.next WHEN 'retry' THEN 'pending' ELSE r.next END,
+         attempts = greatest(d.attempts, r.attempt),
+         next_attempt_at = r.retry_at,
+         last_status = r.status, last_error = r.error,
+         locked_until = NULL, locked_by = NULL, updated_at = $8,
+         completed_at = CASE WHEN r.next = 'retry' THEN NULL ELSE $8::timestamptz END
+     FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::int[], $5::text[], $6::int[])
+          AS r(id, next, retry_at, status, error, attempt)
+     WHERE d.id = r.id AND d.state = 'delivering' AND d.locked_by = $7`,
+    [
+      results.map((r) => r.deliveryId),
+      results.map((r) => r.next),
+      results.map((r) => r.retryAt),
+      results.map((r) => r.status),
+      results.map((r) => r.error),
+      results.map((r) => r.attempt),
+      workerId,
+      now,
+    ],
+  );
+  await updateEndpointHealth(q, results, now);
+}
+
+/** Folds a batch of results into each endpoint's health and next turn. */
+async function updateEndpointHealth(q: Queryable, results: AttemptResult[], now: Date): Promise<void> {
+  interface Acc {
+    failuresSinceSuccess: number;
+    sawSuccess: boolean;
+    lastSuccess: Date | null;
+    lastFailure: Date | null;
+    firstFailure: Date | null;
+    retryAt: Date | null;
+    gone: boolean;
+  }
+  const per = new Map<string, Acc>();
+  for (const r of [...results].sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime())) {
+    let a = per.get(r.endpointId);
+    if (!a) {
+      a = {
+        failuresSinceSuccess: 0,
+        sawSuccess: false,
+        lastSuccess: null,
+        lastFailure: null,
+        firstFailure: null,
+        retryAt: null,
+        gone: false,
+      };
+      per.set(r.endpointId, a);
+    }
+    const end = new Date(r.startedAt.getTime() + r.durationMs);
+    if (r.next === 'succeeded') {
+      a.sawSuccess = true;
+      a.failuresSinceSuccess = 0;
+      a.firstFailure = null;
+      a.lastSuccess = end;
+    } else {
+      a.failuresSinceSuccess += 1;
+      a.firstFailure ??= r.startedAt;
+      a.lastFailure = end;
+    }
+    if (r.retryAt && (!a.retryAt || r.retryAt < a.retryAt)) a.retryAt = r.retryAt;
+    if (r.gone) a.gone = true;
+  }
+  const ids = [...per.keys()];
+  const acc = ids.map((id) => per.get(id)!);
+  await q.query(
+    `UPDATE endpoint_state s SET
+       consecutive_failures = CASE WHEN u.saw_success THEN u.failures ELSE s.consecutive_failures + u.failures END,
+       last_success_at = coalesce(u.last_success, s.last_success_at),
+       last_failure_at = coalesce(u.last_failure, s.last_failure_at),
+       failing_since = CASE WHEN u.failures = 0 THEN NULL
+                            WHEN u.saw_success THEN u.first_failure
+                            ELSE coalesce(s.failing_since, u.first_failure) END,
+       next_due_at = CASE WHEN u.retry_at IS NULL THEN s.next_due_at
+                          ELSE least(coalesce(s.next_due_at, u.retry_at), u.retry_at) END
+     FROM unnest($1::text[], $2::int[], $3::boolean[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[],
+                 $7::timestamptz[]) AS u(endpoint_id, failures, saw_success, last_success, last_failure, first_failure, retry_at)
+     WHERE s.endpoint_id = u.endpoint_id`,
+    [
+      ids,
+      acc.map((a) => a.failuresSinceSuccess),
+      acc.map((a) => a.sawSuccess),
+      acc.map((a) => a.lastSuccess),
+      acc.map((a) => a.lastFailure),
+      acc.map((a) => a.firstFailure),
+      acc.map((a) => a.retryAt),
+    ],
+  );
+  const gone = ids.filter((id) => per.get(id)!.gone);
+  if (gone.length > 0) {
+    await q.query(
+      `UPDATE endpoints SET disabled = true, disabled_at = $2, updated_at = $2,
+         disabled_reason = 'the endpoint answered 410 Gone'
+       WHERE id = ANY($1::text[]) AND NOT disabled`,
+      [gone, now],
+    );
+  }
+}
+
+/**
+ * Returns deliveries whose lease expired (their worker died or hung) to pending, due now,
+ * so that any worker takes them over. Small batches: this runs beside normal traffic.
+ */
+export async function releaseExpiredLeases(q: Queryable, now: Date, limit = 500): Promise<number> {
+  const rows = await q.query<{ endpoint_id: string }>(
+    `WITH x AS (
+       SELECT id FROM deliveries WHERE state = 'delivering' AND locked_until < $1
+       ORDER BY locked_until LIMIT $2 FOR UPDATE SKIP LOCKED
+     )
+     UPDATE deliveries d SET state = 'pending', locked_until = NULL, locked_by = NULL, next_attempt_at = $1,
+       updated_at = $1, last_error = 'lease expired: the worker sending it stopped or hung; taken over'
+     FROM x WHERE d.id = x.id
+     RETURNING d.endpoint_id`,
+    [now, limit],
+  );
+  await markDue(q, [...new Set(rows.map((r) => r.endpoint_id))], now);
+  return rows.length;
+}
+
+/** Gives back leases this worker holds but will not use (shutdown). */
+export async function releaseLeases(q: Queryable, ids: number[], workerId: string, now: Date): Promise<void> {
+  if (ids.length === 0) return;
+  const rows = await q.query<{ endpoint_id: string }>(
+    `UPDATE deliveries SET state = 'pending', locked_until = NULL, locked_by = NULL, next_attempt_at = $3, updated_at = $3
+     WHERE id = ANY($1::bigint[]) AND state = 'delivering' AND locked_by = $2
+     RETURNING endpoint_id`,
+    [ids, workerId, now],
+  );
+  await markDue(q, [...new Set(rows.map((r) => r.endpoint_id))], now);
+}
+
+/** Makes endpoints' due work visible to the claim by `at`. */
+export async function markDue(q: Queryable, endpointIds: string[], at: Date): Promise<void> {
+  if (endpointIds.length === 0) return;
+  await q.query(
+    `UPDATE endpoint_state SET next_due_at = least(coalesce(next_due_at, $2), $2)
+     WHERE endpoint_id = ANY($1::text[]) AND (next_due_at IS NULL OR next_due_at > $2)`,
+    [endpointIds, at],
+  );
+}
+
+export interface DeliveryView {
+  id: number;
+  tenant_id: string;
+  event_id: string;
+  event_type: string;
+  endpoint_id: string;
+  state: DeliveryState;
+  attempts: number;
+  next_attempt_at: Date | null;
+  last_status: number | null;
+  last_error: string | null;
+  ordering_key: string | null;
+  sequence: number | null;
+  created_at: Date;
+  updated_at: Date;
+  completed_at: Date | null;
+}
+
+const DELIVERY_VIEW = `SELECT d.id, d.tenant_id, ev.id AS event_id, ev.type AS event_type, d.endpoint_id, d.state, d.attempts,
+  d.next_attempt_at, d.last_status, d.last_error, d.ordering_key, d.sequence, d.created_at, d.updated_at, d.completed_at
+  FROM deliveries d JOIN events ev ON ev.seq = d.event_seq`;
+
+export async function deliveriesOfEvent(q: Queryable, eventSeq: number): Promise<DeliveryView[]> {
+  return q.query<DeliveryView>(`${DELIVERY_VIEW} WHERE d.event_seq = $1 ORDER BY d.id`, [eventSeq]);
+}
+
+export async function getDelivery(
+  q: Queryable,
+  tenantId: string,
+  id: number,
+): Promise<DeliveryView | undefined> {
+  const rows = await q.query<DeliveryView>(`${DELIVERY_VIEW} WHERE d.tenant_id = $1 AND d.id = $2`, [
+    tenantId,
+    id,
+  ]);
+  return rows[0];
+}
+
+export interface AttemptView {
+  attempt: number;
+  started_at: Date;
+  duration_ms: number;
+  url: string;
+  status: number | null;
+  request_headers: Record<string, string> | null;
+  response_headers: Record<string, string> | null;
+  response_body: string | null;
+  error: string | null;
+}
+
+export async function attemptsOf(q: Queryable, deliveryId: number): Promise<AttemptView[]> {
+  return q.query<AttemptView>(
+    `SELECT attempt, started_at, duration_ms, url, status, request_headers, response_headers, response_body, error
+     FROM attempts WHERE delivery_id = $1 ORDER BY id`,
+    [deliveryId],
+  );
+}
+
+/**
+ * Queues one more attempt now. A delivery being sent at this moment is left alone; any
+ * other state becomes pending and due now, and keeps its attempt history.
+ */
+export async function resendDelivery(
+  q: Queryable,
+  tenantId: string,
+  id: number,
+  now: Date,
+): Promise<'queued' | 'in_flight' | 'not_found'> {
+  const rows = await q.query<{ endpoint_id: string }>(
+    `UPDATE deliveries SET state = 'pending', next_attempt_at = $3, updated_at = $3, completed_at = NULL
+     WHERE tenant_id = $1 AND id = $2 AND state <> 'delivering'
+     RETURNING endpoint_id`,
+    [tenantId, id, now],
+  );
+  if (rows.length > 0) {
+    await markDue(q, [rows[0]!.endpoint_id], now);
+    return 'queued';
+  }
+  const exists = await q.query('SELECT 1 FROM deliveries WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
+  return exists.length > 0 ? 'in_flight' : 'not_found';
+}

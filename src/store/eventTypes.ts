@@ -1,0 +1,68 @@
+import type { Queryable } from './db.js';
+
+export interface EventType {
+  name: string;
+  description: string;
+  group: string | null;
+  schema: Record<string, unknown> | null;
+  default_enabled: boolean;
+  reminder: Record<string, unknown> | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface EventTypeInput {
+  name: string;
+  description?: string;
+  group?: string | null;
+  schema?: Record<string, unknown> | null;
+  default_enabled?: boolean;
+  reminder?: Record<string, unknown> | null;
+}
+
+const COLUMNS = `name, description, group_name AS "group", schema, default_enabled, reminder, created_at, updated_at`;
+
+/** Inserts or replaces one event type; `created` tells which. */
+export async function upsertEventType(
+  q: Queryable,
+  t: EventTypeInput,
+  now: Date,
+): Promise<{ type: EventType; created: boolean }> {
+  const rows = await q.query<EventType & { created: boolean }>(
+    `INSERT INTO event_types AS et (name, description, group_name, schema, default_enabled, reminder, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+     ON CONFLICT (name) DO UPDATE SET
+       description = EXCLUDED.description, group_name = EXCLUDED.group_name, schema = EXCLUDED.schema,
+       default_enabled = EXCLUDED.default_enabled, reminder = EXCLUDED.reminder,
+       -- An identical upsert (a catalog loaded twice) changes nothing, not even the time.
+       updated_at = CASE WHEN (et.description, et.group_name, et.schema::text, et.default_enabled, et.reminder::text)
+                         IS NOT DISTINCT FROM
+                         (EXCLUDED.description, EXCLUDED.group_name, EXCLUDED.schema::text, EXCLUDED.default_enabled, EXCLUDED.reminder::text)
+                    THEN et.updated_at ELSE EXCLUDED.updated_at END
+     RETURNING ${COLUMNS}, (xmax = 0) AS created`,
+    [
+      t.name,
+      t.description ?? '',
+      t.group ?? null,
+      t.schema == null ? null : JSON.stringify(t.schema),
+      t.default_enabled ?? true,
+      t.reminder == null ? null : JSON.stringify(t.reminder),
+      now,
+    ],
+  );
+  const { created, ...type } = rows[0]!;
+  return { type, created };
+}
+
+export async function listEventTypes(q: Queryable): Promise<EventType[]> {
+  return q.query<EventType>(`SELECT ${COLUMNS} FROM event_types ORDER BY name`);
+}
+
+export async function getEventTypes(q: Queryable, names: string[]): Promise<EventType[]> {
+  return q.query<EventType>(`SELECT ${COLUMNS} FROM event_types WHERE name = ANY($1::text[])`, [names]);
+}
+
+export async function deleteEventType(q: Queryable, name: string): Promise<boolean> {
+  const rows = await q.query('DELETE FROM event_types WHERE name = $1 RETURNING name', [name]);
+  return rows.length > 0;
+}

@@ -1,0 +1,72 @@
+import type { Queryable } from './db.js';
+import { decodeCursor, type Page, pageOf } from './page.js';
+
+export interface Tenant {
+  id: string;
+  name: string;
+  metadata: Record<string, unknown>;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLUMNS = 'id, name, metadata, created_at, updated_at';
+
+/** Undefined when the id is taken. */
+export async function createTenant(
+  q: Queryable,
+  t: { id: string; name: string; metadata?: Record<string, unknown> },
+  now: Date,
+): Promise<Tenant | undefined> {
+  const rows = await q.query<Tenant>(
+    `INSERT INTO tenants (id, name, metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+     ON CONFLICT (id) DO NOTHING RETURNING ${COLUMNS}`,
+    [t.id, t.name, JSON.stringify(t.metadata ?? {}), now],
+  );
+  return rows[0];
+}
+
+export async function getTenant(q: Queryable, id: string): Promise<Tenant | undefined> {
+  const rows = await q.query<Tenant>(`SELECT ${COLUMNS} FROM tenants WHERE id = $1`, [id]);
+  return rows[0];
+}
+
+export async function tenantExists(q: Queryable, id: string): Promise<boolean> {
+  const rows = await q.query('SELECT 1 FROM tenants WHERE id = $1', [id]);
+  return rows.length > 0;
+}
+
+export async function listTenants(
+  q: Queryable,
+  limit: number,
+  cursor?: string,
+): Promise<Page<Tenant> | undefined> {
+  let after: (string | number)[] | undefined;
+  if (cursor) {
+    after = decodeCursor(cursor, ['string']);
+    if (!after) return undefined;
+  }
+  const rows = await q.query<Tenant>(
+    `SELECT ${COLUMNS} FROM tenants WHERE $1::text IS NULL OR id > $1 ORDER BY id LIMIT $2`,
+    [after?.[0] ?? null, limit + 1],
+  );
+  return pageOf(rows, limit, (t) => [t.id]);
+}
+
+export async function updateTenant(
+  q: Queryable,
+  id: string,
+  patch: { name?: string; metadata?: Record<string, unknown> },
+  now: Date,
+): Promise<Tenant | undefined> {
+  const rows = await q.query<Tenant>(
+    `UPDATE tenants SET name = COALESCE($2, name), metadata = COALESCE($3::json, metadata), updated_at = $4
+     WHERE id = $1 RETURNING ${COLUMNS}`,
+    [id, patch.name ?? null, patch.metadata === undefined ? null : JSON.stringify(patch.metadata), now],
+  );
+  return rows[0];
+}
+
+export async function deleteTenant(q: Queryable, id: string): Promise<boolean> {
+  const rows = await q.query('DELETE FROM tenants WHERE id = $1 RETURNING id', [id]);
+  return rows.length > 0;
+}
