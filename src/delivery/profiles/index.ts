@@ -1,3 +1,6 @@
+import { billie } from './billie.js';
+import { canopy } from './canopy.js';
+import { highline } from './highline.js';
 import { raw } from './raw.js';
 import { standard } from './standard.js';
 import type { WireProfile } from './types.js';
@@ -5,6 +8,9 @@ import type { WireProfile } from './types.js';
 const PROFILES: Record<string, WireProfile> = {
   [standard.name]: standard,
   [raw.name]: raw,
+  [highline.name]: highline,
+  [canopy.name]: canopy,
+  [billie.name]: billie,
 };
 
 export const PROFILE_NAMES = Object.keys(PROFILES);
