@@ -45,7 +45,9 @@ export interface StartOptions {
 }
 
 export async function openStore(config: Config): Promise<Db> {
-  if (config.databaseUrl) return openPg(config.databaseUrl, { max: 10 });
+  if (config.databaseUrl) {
+    return openPg(config.databaseUrl, { max: 10, ...(config.dbSchema ? { schema: config.dbSchema } : {}) });
+  }
   return openPglite(config.dataDir);
 }
 

@@ -9,6 +9,8 @@ export const ALL_ROLES: readonly Role[] = ['api', 'worker', 'scheduler'];
 export interface Config {
   /** PostgreSQL connection string; unset means the embedded PGlite store. */
   databaseUrl: string | undefined;
+  /** PostgreSQL schema (search_path) to use; unset: the server's default (public). */
+  dbSchema: string | undefined;
   dataDir: string;
   port: number;
   host: string;
@@ -176,8 +178,13 @@ export function loadConfig(env: Source = process.env, flags: ConfigFlags = {}): 
   if (httpProxy !== undefined && !/^https?:\/\//.test(httpProxy)) {
     throw new ConfigError('TIDINGS_HTTP_PROXY', 'must be an http:// or https:// URL');
   }
+  const dbSchema = src.TIDINGS_DB_SCHEMA?.trim() || undefined;
+  if (dbSchema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(dbSchema)) {
+    throw new ConfigError('TIDINGS_DB_SCHEMA', 'must be a lower-case SQL identifier');
+  }
   return {
     databaseUrl,
+    dbSchema,
     dataDir: path.resolve(src.TIDINGS_DATA_DIR || './data'),
     port: int(src, 'TIDINGS_PORT', 8080, 0, 65535),
     host: src.TIDINGS_HOST || '127.0.0.1',
@@ -221,6 +228,7 @@ export const SETTINGS: { name: string; default: string; meaning: string }[] = [
     default: '(unset: embedded PGlite)',
     meaning: 'PostgreSQL connection string; unset runs on the embedded store in TIDINGS_DATA_DIR',
   },
+  { name: 'TIDINGS_DB_SCHEMA', default: '(public)', meaning: 'PostgreSQL schema to keep the tables in (several deployments on one database)' },
   { name: 'TIDINGS_DATA_DIR', default: './data', meaning: 'where the embedded store keeps its files' },
   { name: 'TIDINGS_PORT', default: '8080', meaning: 'HTTP port of the api role' },
   { name: 'TIDINGS_HOST', default: '127.0.0.1', meaning: 'address the api role listens on' },
