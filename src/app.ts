@@ -16,7 +16,7 @@ import { Worker } from './delivery/worker.js';
 import { createLogger, type Logger } from './log.js';
 import type { Db } from './store/db.js';
 import { getMeta, putMetaOnce } from './store/meta.js';
-import { migrate } from './store/migrate.js';
+import { ensureSchema, migrate } from './store/migrate.js';
 import { openPg } from './store/pg.js';
 import { openPglite } from './store/pglite.js';
 import { plainCodec, type SecretCodec } from './store/secrets.js';
@@ -46,7 +46,9 @@ export interface StartOptions {
 
 export async function openStore(config: Config): Promise<Db> {
   if (config.databaseUrl) {
-    return openPg(config.databaseUrl, { max: 10, ...(config.dbSchema ? { schema: config.dbSchema } : {}) });
+    const db = await openPg(config.databaseUrl, { max: 10, ...(config.dbSchema ? { schema: config.dbSchema } : {}) });
+    if (config.dbSchema) await ensureSchema(db, config.dbSchema);
+    return db;
   }
   return openPglite(config.dataDir);
 }

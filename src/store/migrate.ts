@@ -47,3 +47,9 @@ export async function migrate(db: Db, migrations = listMigrations()): Promise<nu
     return applied;
   });
 }
+
+/** Creates the configured schema if needed (TIDINGS_DB_SCHEMA); the search_path already names it. */
+export async function ensureSchema(db: Db, schema: string): Promise<void> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`bad schema name ${schema}`);
+  await db.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+}
