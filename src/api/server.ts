@@ -3,6 +3,8 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
 import Fastify, { type FastifyError, type FastifyRequest, LogController } from 'fastify';
 import { type Principal, bearerToken, hashToken, sameHash } from './auth.js';
 import type { ApiContext, App } from './context.js';
@@ -15,6 +17,8 @@ import { EventTypeView, eventTypeRoutes } from './routes/eventTypes.js';
 import { healthRoutes } from './routes/health.js';
 import { TenantView, tenantRoutes } from './routes/tenants.js';
 
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
 /** Deepest JSON nesting accepted in a request body. */
 export const MAX_JSON_DEPTH = 64;
 
@@ -23,6 +27,8 @@ export type TokenResolver = (tokenHash: string, req: FastifyRequest) => Promise<
 
 export interface ServerOptions {
   resolveToken?: TokenResolver;
+  /** Resolves a request without a bearer token (the portal's session cookie + CSRF header). */
+  resolveSession?: (req: FastifyRequest) => Promise<Principal | null>;
   /** Extra route plugins (portal, reminders, …) registered after the core ones. */
   plugins?: ((app: App, ctx: ApiContext) => Promise<void>)[];
 }
@@ -33,8 +39,13 @@ export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Pr
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     trustProxy: false,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+
+  // Bodies are checked strictly (a number is not a string); query strings, path parameters
+  // and headers arrive as text and are coerced to the declared types.
+  const strict = validatorAjv(false);
+  const coercing = validatorAjv('array');
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema));
 
   app.decorateRequest('principal', null);
   app.decorateRequest('rawBody', undefined);
@@ -100,7 +111,10 @@ export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Pr
 
   app.addHook('onRequest', async (req) => {
     const token = bearerToken(req);
-    if (!token) return;
+    if (!token) {
+      if (opts.resolveSession) req.principal = await opts.resolveSession(req);
+      return;
+    }
     const hash = hashToken(token);
     if (sameHash(hash, ctx.adminTokenHash)) req.principal = { kind: 'admin' };
     else if (opts.resolveToken) req.principal = await opts.resolveToken(hash, req);
@@ -166,6 +180,12 @@ export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Pr
   await deliveryRoutes(app, ctx);
   for (const plugin of opts.plugins ?? []) await plugin(app, ctx);
   return app;
+}
+
+function validatorAjv(coerceTypes: false | 'array'): Ajv {
+  const ajv = new Ajv({ coerceTypes, allErrors: true, removeAdditional: false, useDefaults: true, strict: false });
+  addFormats(ajv);
+  return ajv;
 }
 
 function jsonDepth(v: unknown): number {
