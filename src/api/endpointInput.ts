@@ -1,34 +1,31 @@
 // Checks on what a tenant may configure on an endpoint, beyond the schema's shapes.
 import type { Config } from '../config.js';
 import { PROFILE_NAMES } from '../delivery/profiles/index.js';
-import { isValidSecret } from '../delivery/sign.js';
-import { checkTargetUrl } from './targetUrl.js';
+import {
+  isReservedHeader,
+  isValidHeaderName,
+  isValidHeaderValue,
+  MAX_HEADER_VALUE,
+  MAX_STATIC_HEADERS,
+} from '../security/headerRules.js';
+import { isValidSigningSecret, type SigningScheme } from '../security/signingSecrets.js';
 import { unprocessable } from './errors.js';
-
-/** Header names the sender sets itself, or that would break the request. */
-const RESERVED_HEADERS = new Set([
-  'host',
-  'content-length',
-  'content-type',
-  'transfer-encoding',
-  'connection',
-  'keep-alive',
-  'upgrade',
-  'te',
-  'trailer',
-  'expect',
-  'proxy-authorization',
-  'user-agent',
-]);
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
+import { checkTargetUrl } from './targetUrl.js';
 
 export function checkHeaders(headers: Record<string, string> | undefined): void {
   if (!headers) return;
+  const names = Object.keys(headers);
+  if (names.length > MAX_STATIC_HEADERS) {
+    throw unprocessable('too_many_headers', `At most ${MAX_STATIC_HEADERS} static headers.`);
+  }
   const seen = new Set<string>();
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name of names) {
+    const value = headers[name];
     const lower = name.toLowerCase();
-    if (!TOKEN.test(name)) throw unprocessable('invalid_header', `"${name}" is not a valid header name.`);
-    if (RESERVED_HEADERS.has(lower) || lower.startsWith('webhook-')) {
+    if (!isValidHeaderName(name)) {
+      throw unprocessable('invalid_header', `"${printable(name)}" is not a valid header name.`);
+    }
+    if (isReservedHeader(name)) {
       throw unprocessable(
         'reserved_header',
         `The header "${name}" is set by Tidings and cannot be configured.`,
@@ -36,14 +33,18 @@ export function checkHeaders(headers: Record<string, string> | undefined): void 
     }
     if (seen.has(lower)) throw unprocessable('duplicate_header', `The header "${name}" is given twice.`);
     seen.add(lower);
-    // Visible ASCII and spaces/tabs only: no CR or LF (header injection), no control characters.
-    if (!/^[\t\x20-\x7e\x80-\xff]*$/.test(value) || value.length > 4096) {
+    if (typeof value !== 'string' || !isValidHeaderValue(value)) {
       throw unprocessable(
         'invalid_header',
-        `The value of "${name}" must be one line of printable text (at most 4096 characters).`,
+        `The value of "${name}" must be one line of printable text without surrounding spaces (at most ${MAX_HEADER_VALUE} characters).`,
       );
     }
   }
+}
+
+/** A name as it may appear in an error message: control characters shown escaped. */
+function printable(text: string): string {
+  return JSON.stringify(text.slice(0, 100)).slice(1, -1);
 }
 
 export function checkProfile(profile: string | undefined): void {
@@ -55,11 +56,22 @@ export function checkProfile(profile: string | undefined): void {
   }
 }
 
-export function checkSecret(secret: string | undefined): void {
-  if (secret !== undefined && !isValidSecret(secret)) {
+export function checkSecret(secret: string | undefined, scheme: SigningScheme = 'hmac'): void {
+  if (secret === undefined || isValidSigningSecret(scheme, secret)) return;
+  throw unprocessable(
+    'invalid_secret',
+    scheme === 'ed25519'
+      ? 'An Ed25519 secret is "whsk_" followed by base64 of the 32-byte seed or the 64-byte seed and public key.'
+      : 'A secret is "whsec_" followed by base64 of 24 to 64 random bytes.',
+  );
+}
+
+/** Canopy signs the body with the HMAC secret; an Ed25519 endpoint has none. */
+export function checkProfileSigning(profile: string, scheme: SigningScheme): void {
+  if (profile === 'canopy' && scheme === 'ed25519') {
     throw unprocessable(
-      'invalid_secret',
-      'A secret is "whsec_" followed by base64 of 24 to 64 random bytes.',
+      'profile_needs_hmac',
+      'The canopy profile signs the body with an HMAC secret; use signing "hmac" with it.',
     );
   }
 }

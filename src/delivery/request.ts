@@ -1,9 +1,10 @@
 // Turns a claimed delivery into the exact request to send: the profile's body, the
 // Standard Webhooks headers (on every profile), and the endpoint's static headers.
+import { isReservedHeader } from '../security/headerRules.js';
+import { bodySigningKey, parsePrevious, signatureHeader } from '../security/signingSecrets.js';
 import type { ClaimedDelivery } from '../store/deliveries.js';
 import type { SecretCodec } from '../store/secrets.js';
 import { getProfile } from './profiles/index.js';
-import { hmacSignature, secretKey } from './sign.js';
 
 export const USER_AGENT = 'Tidings/0.1 (+webhooks)';
 
@@ -17,38 +18,49 @@ export type BuiltRequest =
     }
   | { ok: false; error: string };
 
-export function buildRequest(d: ClaimedDelivery, codec: SecretCodec, now: Date): BuiltRequest {
+/** A claimed delivery; `previous_secrets` (sealed, see security/signingSecrets.ts) when the claim selects it. */
+export type ClaimedForSending = ClaimedDelivery & { previous_secrets?: string | null };
+
+export function buildRequest(d: ClaimedForSending, codec: SecretCodec, now: Date): BuiltRequest {
+  const timestamp = Math.floor(now.getTime() / 1000);
   let body: string;
-  let key: Buffer;
+  let signature: string;
+  let statics: Record<string, string>;
   try {
-    key = secretKey(codec.open(d.secret));
+    statics = d.headers ? (JSON.parse(codec.open(d.headers)) as Record<string, string>) : {};
+    const current = codec.open(d.secret);
+    const previous = parsePrevious(d.previous_secrets ? codec.open(d.previous_secrets) : null);
     body = getProfile(d.profile).encode(
       { id: d.event_id, type: d.event_type, createdAt: d.event_created_at, payloadJson: d.payload },
-      { signingKey: key },
+      { signingKey: bodySigningKey(current) },
     );
+    // Every live secret signs, the current one first: during a rotation's grace period a
+    // receiver that still holds the old secret keeps verifying.
+    signature = signatureHeader(current, previous, now, d.event_id, timestamp, body);
   } catch (err) {
     return { ok: false, error: `could not build the request: ${(err as Error).message}` };
   }
-  const timestamp = Math.floor(now.getTime() / 1000);
   const signed: Record<string, string> = {
     'content-type': 'application/json',
     'user-agent': USER_AGENT,
     'webhook-id': d.event_id,
     'webhook-timestamp': String(timestamp),
-    'webhook-signature': hmacSignature(key, d.event_id, timestamp, body),
+    'webhook-signature': signature,
   };
   if (d.sequence !== null) signed['webhook-sequence'] = String(d.sequence);
-  const statics: Record<string, string> = d.headers
-    ? (JSON.parse(codec.open(d.headers)) as Record<string, string>)
-    : {};
+  // Static headers cannot override the signed or framing ones: the API refuses such names,
+  // and they are dropped here too, whatever their case, for rows written before that check.
+  const allowed: Record<string, string> = {};
   const masked: Record<string, string> = {};
-  for (const name of Object.keys(statics)) masked[name] = maskSecret(statics[name]!);
+  for (const [name, value] of Object.entries(statics)) {
+    if (isReservedHeader(name)) continue;
+    allowed[name] = value;
+    masked[name] = maskSecret(value);
+  }
   return {
     ok: true,
     body,
-    // Static headers cannot override the signed ones: the API refuses such names, and
-    // they are spread first here as a second guard.
-    headers: { ...statics, ...signed },
+    headers: { ...allowed, ...signed },
     recordedHeaders: { ...masked, ...signed },
   };
 }

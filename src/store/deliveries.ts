@@ -81,7 +81,7 @@ export async function claimDeliveries(q: Queryable, o: ClaimOptions): Promise<Cl
          FROM picked WHERE d.id = picked.id
          RETURNING d.id, d.attempts, d.tenant_id, d.endpoint_id, d.event_seq, d.ordering_key, d.sequence
        )
-       SELECT upd.id, upd.attempts, upd.tenant_id, upd.endpoint_id, e.url, e.profile, e.secret, e.headers,
+       SELECT upd.id, upd.attempts, upd.tenant_id, upd.endpoint_id, e.url, e.profile, e.secret, e.headers, e.previous_secrets,
               ev.id AS event_id, ev.type AS event_type, ev.created_at AS event_created_at, ev.payload::text AS payload,
               upd.ordering_key, upd.sequence
        FROM upd JOIN endpoints e ON e.id = upd.endpoint_id JOIN events ev ON ev.seq = upd.event_seq

@@ -1,0 +1,97 @@
+// Where the key for secrets at rest comes from: TIDINGS_ENCRYPTION_KEY, or else a key file in
+// the data folder, generated at first start. The key file suits the embedded store, which one
+// process owns; processes sharing a PostgreSQL must share one key, so there the setting is
+// what counts and its absence is warned about.
+import { randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import type { SecretCodec } from '../store/secrets.js';
+import { createSecretBox, generateKey, parseKeyMaterial, type SecretBox } from './secretBox.js';
+
+export const KEY_FILE_NAME = 'encryption.key';
+
+export interface LoadedKey {
+  box: SecretBox;
+  source: 'setting' | 'file';
+  /** The key file, when the key came from one. */
+  file?: string;
+  /** A key file was written by this call. */
+  generated: boolean;
+}
+
+export function keyFilePath(config: Config): string {
+  return path.join(config.dataDir, KEY_FILE_NAME);
+}
+
+/**
+ * Writes a fresh key file unless one exists. The key is written to a private temporary file
+ * and hard-linked into place, so two processes starting at once agree on one key and nobody
+ * ever reads a half-written file.
+ */
+function ensureKeyFile(file: string): boolean {
+  if (existsSync(file)) return false;
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(tmp, `${generateKey()}\n`, { mode: 0o600, flag: 'wx' });
+  try {
+    linkSync(tmp, file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+export function readKeyFile(file: string): string {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'))
+    .join(',');
+}
+
+export function loadSecretBox(config: Config, log: Logger): LoadedKey {
+  if (config.encryptionKey) {
+    const { keys, activeId } = parseKeyMaterial(config.encryptionKey);
+    return { box: createSecretBox(keys, activeId), source: 'setting', generated: false };
+  }
+  const file = keyFilePath(config);
+  const generated = ensureKeyFile(file);
+  const mode = statSync(file).mode & 0o777;
+  if (mode & 0o077) {
+    log.warn(
+      { file, mode: mode.toString(8) },
+      'the encryption key file is readable by others; making it 0600',
+    );
+    chmodSync(file, 0o600);
+  }
+  const { keys, activeId } = parseKeyMaterial(readKeyFile(file));
+  if (generated) log.info({ file }, 'generated an encryption key for secrets at rest');
+  if (config.databaseUrl) {
+    log.warn(
+      { file },
+      'TIDINGS_ENCRYPTION_KEY is not set: secrets are sealed with a key file on THIS machine. ' +
+        'Every process sharing this PostgreSQL must use the same key: set TIDINGS_ENCRYPTION_KEY ' +
+        `to the contents of ${file} on all of them.`,
+    );
+  }
+  return { box: createSecretBox(keys, activeId), source: 'file', file, generated };
+}
+
+/** The store's codec over a secret box. */
+export function boxCodec(box: SecretBox): SecretCodec {
+  return { seal: (plain) => box.seal(plain), open: (stored) => box.open(stored) };
+}
