@@ -2,39 +2,28 @@
 // costlier than checking one, so compiled validators are kept per (type, updated_at); the
 // type rows themselves are re-read at most every second so that a catalog change made by
 // another process takes effect within that second.
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import type { ErrorObject, ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import {
+  compilePayloadSchema,
+  payloadSchemaProblem,
+  type SchemaProblem,
+  schemaProblem,
+} from '../catalog/payloadSchema.js';
 import type { Clock } from '../clock.js';
 import type { Db } from '../store/db.js';
 import { type EventType, getEventTypes } from '../store/eventTypes.js';
 
-const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
-
-export interface SchemaProblem {
-  path: string;
-  message: string;
-}
+export type { SchemaProblem };
 
 export interface CompiledType {
   type: EventType;
   validate: ((payload: unknown) => SchemaProblem[]) | undefined;
 }
 
-export function newAjv(): Ajv2020 {
-  const ajv = new Ajv2020({ allErrors: true, strict: false, validateSchema: true });
-  addFormats(ajv);
-  return ajv;
-}
-
-/** Whether a JSON Schema compiles; the message says why not. */
+/** Whether a JSON Schema compiles as a payload schema (see catalog/payloadSchema.ts); the message says why not. */
 export function checkSchema(schema: unknown): string | undefined {
-  try {
-    newAjv().compile(schema as object);
-    return undefined;
-  } catch (err) {
-    return (err as Error).message;
-  }
+  if (typeof schema !== 'object' || schema === null || Array.isArray(schema))
+    return 'a schema is a JSON object';
+  return payloadSchemaProblem(schema as Record<string, unknown>);
 }
 
 export class EventTypeCache {
@@ -75,27 +64,14 @@ export class EventTypeCache {
 
   private compile(type: EventType): CompiledType {
     if (!type.schema) return { type, validate: undefined };
-    let fn: ValidateFunction;
-    try {
-      // A fresh Ajv per schema: two versions of one type may carry the same $id.
-      fn = newAjv().compile(type.schema);
-    } catch {
-      // Schemas are checked when they are written; one that still fails (an older ajv) checks nothing.
-      return { type, validate: undefined };
-    }
+    const compiled = compilePayloadSchema(type.schema);
+    // Schemas are checked with the same factory when they are written; one that still fails
+    // (written by an older version) checks nothing rather than blocking every publish.
+    if (!compiled.ok) return { type, validate: undefined };
+    const fn = compiled.validate;
     return {
       type,
-      validate: (payload) => (fn(payload) ? [] : (fn.errors ?? []).map(problem)),
+      validate: (payload) => (fn(payload) ? [] : (fn.errors ?? []).map(schemaProblem)),
     };
   }
-}
-
-function problem(e: ErrorObject): SchemaProblem {
-  const extra =
-    e.keyword === 'required'
-      ? `/${(e.params as { missingProperty: string }).missingProperty}`
-      : e.keyword === 'additionalProperties'
-        ? `/${(e.params as { additionalProperty: string }).additionalProperty}`
-        : '';
-  return { path: `${e.instancePath}${extra}` || '/', message: e.message ?? e.keyword };
 }

@@ -4,10 +4,9 @@
 // so the previous catalog stays in force and the operator knows where to look.
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
 import { PROFILE_NAMES } from '../delivery/profiles/index.js';
 import { type JsonPath, lineColumn, scanJson } from '../json/scan.js';
+import { payloadSchemaProblem } from './payloadSchema.js';
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -41,25 +40,6 @@ export interface Catalog {
 }
 
 export type ParseCatalogResult = { ok: true; catalog: Catalog } | { ok: false; errors: string[] };
-
-/**
- * How a catalog file's payload schemas are compiled: JSON Schema 2020-12 with formats, as
- * ingest compiles them, but strict about unknown keywords, so a misspelt "requried" in a
- * file is an error rather than a silently open schema.
- */
-export function createPayloadAjv(): Ajv2020 {
-  const ajv = new Ajv2020({
-    allErrors: true,
-    strict: true,
-    strictTypes: false,
-    strictTuples: false,
-    // `required` may name a property described elsewhere (in an anyOf branch) or nowhere.
-    strictRequired: false,
-    allowUnionTypes: true,
-  });
-  addFormats.default(ajv);
-  return ajv;
-}
 
 let catalogValidator: ValidateFunction | undefined;
 
@@ -163,7 +143,6 @@ export function parseCatalog(text: string, fileName: string): ParseCatalogResult
     at(['profile'], `unknown wire profile "${profile}" (known: ${PROFILE_NAMES.join(', ')})`);
   }
   const seen = new Map<string, number>();
-  const ajv = createPayloadAjv();
   file.event_types.forEach((t, i) => {
     const first = seen.get(t.name);
     if (first !== undefined) {
@@ -172,11 +151,9 @@ export function parseCatalog(text: string, fileName: string): ParseCatalogResult
       seen.set(t.name, i);
     }
     if (t.schema !== undefined) {
-      try {
-        ajv.compile(t.schema);
-      } catch (err) {
-        at(['event_types', i, 'schema'], `not a usable JSON Schema: ${(err as Error).message}`);
-      }
+      // The same check PUT /v1/event-types makes, with the compiler ingest uses.
+      const problem = payloadSchemaProblem(t.schema);
+      if (problem) at(['event_types', i, 'schema'], `not a usable JSON Schema: ${problem}`);
     }
   });
   if (placed.length > 0) return refused();

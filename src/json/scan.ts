@@ -186,11 +186,17 @@ export function scanJson(text: string, visit?: ValueVisitor, maxDepth = Number.P
     const start = i;
     const err = readString();
     if (err) return err;
-    const key = JSON.parse(text.slice(start, i)) as string;
+    const end = i;
+    const decode = () => {
+      const plain = text.slice(start + 1, end - 1);
+      return plain.includes('\\') ? (JSON.parse(text.slice(start, end)) as string) : plain;
+    };
     skipWs();
-    if (text[i] !== ':') return fail(i, `expected ':' after property name ${JSON.stringify(key)}`);
+    if (text[i] !== ':') return fail(i, `expected ':' after property name ${JSON.stringify(decode())}`);
     i++;
-    path.push(key);
+    // Keys below the depth the visitor sees are never looked at: skip decoding them, which
+    // is most of the work on a large payload.
+    path.push(visit && path.length < maxDepth ? decode() : '');
     return undefined;
   }
 }
@@ -199,6 +205,9 @@ export interface JsonMember {
   key: string;
   /** The value's text exactly as written. */
   text: string;
+  /** Where that text sits: [start, end) in the object's text. */
+  start: number;
+  end: number;
 }
 
 /**
@@ -213,10 +222,18 @@ export function objectMembers(text: string): JsonMember[] | undefined {
     (path, start, end) => {
       const key = path[0];
       if (path.length === 0) rootStart = start;
-      else if (typeof key === 'string') members.push({ key, text: text.slice(start, end) });
+      else if (typeof key === 'string') members.push({ key, text: text.slice(start, end), start, end });
     },
     1,
   );
   if (error || text[rootStart] !== '{') return undefined;
   return members;
+}
+
+/**
+ * The exact text of the member `key` of a JSON object text; the last one when the key is
+ * repeated, as JSON.parse keeps. Undefined when absent, or when the text is not an object.
+ */
+export function memberText(text: string, key: string): string | undefined {
+  return objectMembers(text)?.findLast((m) => m.key === key)?.text;
 }

@@ -1,12 +1,8 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  type Catalog,
-  createPayloadAjv,
-  formatJsonPath,
-  parseCatalog,
-} from '../../src/catalog/catalogFile.js';
+import { type Catalog, formatJsonPath, parseCatalog } from '../../src/catalog/catalogFile.js';
+import { createPayloadAjv } from '../../src/catalog/payloadSchema.js';
 import { scanJson } from '../../src/json/scan.js';
 
 function shipped(name: string): Catalog {
