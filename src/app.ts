@@ -9,6 +9,7 @@ import type { ApiContext } from './api/context.js';
 import { EventTypeCache } from './api/eventTypeCache.js';
 import { Publisher } from './api/publisher.js';
 import { buildServer, type ServerOptions } from './api/server.js';
+import { describeLoad, loadCatalogFiles } from './catalog/load.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { createRetryPolicy } from './delivery/retryPolicy.js';
@@ -98,6 +99,15 @@ export async function startTidings(config: Config, opts: StartOptions = {}): Pro
   const db = opts.db ?? (await openStore(config));
   const applied = await migrate(db);
   if (applied.length > 0) log.info({ applied }, 'migrations applied');
+  if (config.catalogFiles.length > 0) {
+    // A bad catalog file stops the boot, naming the place of each problem; nothing is written.
+    const loaded = await loadCatalogFiles(db, config.catalogFiles, clock.now()).catch(async (err) => {
+      if (!opts.db) await db.close();
+      unlock();
+      throw err;
+    });
+    for (const s of loaded) log.info({ catalog: describeLoad(s) }, 'catalog loaded');
+  }
   const codec: SecretCodec = plainCodec;
   const publisher = new Publisher(db, log);
   const ctx: ApiContext = {

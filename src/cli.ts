@@ -2,6 +2,8 @@
 // `tidings serve | migrate | catalog load FILE`
 import { Command } from 'commander';
 import { startTidings } from './app.js';
+import { CatalogError } from './catalog/load.js';
+import { catalogLoadCommand } from './catalog/loadCommand.js';
 import { ConfigError, loadConfig } from './config.js';
 import { migrate } from './store/migrate.js';
 import { openStore, lockDataDir } from './app.js';
@@ -37,6 +39,13 @@ program
           `\n  Admin token (shown once; store it, e.g. export TOKEN=...):\n\n    ${token}\n\n`,
         );
       },
+    }).catch((err: unknown) => {
+      // A bad TIDINGS_CATALOG file: the places of its problems, without a stack trace.
+      if (err instanceof CatalogError) {
+        console.error(`tidings: ${err.message}`);
+        process.exit(2);
+      }
+      throw err;
     });
     t.log.info(
       {
@@ -69,6 +78,17 @@ program
     console.log(applied.length ? `applied migrations ${applied.join(', ')}` : 'schema is up to date');
     await db.close();
     unlock();
+  });
+
+program
+  .command('catalog')
+  .description('the event type catalog')
+  .command('load <file>')
+  .description('validate a catalog file and upsert its event types (loading twice changes nothing)')
+  .option('--url <url>', "load through a running server's API instead of straight into the store")
+  .option('--token <token>', 'admin token for --url (default TIDINGS_ADMIN_TOKEN)')
+  .action(async (file: string, flags: { url?: string; token?: string }) => {
+    process.exitCode = await catalogLoadCommand(file, flags, () => configOrExit({}));
   });
 
 await program.parseAsync(process.argv);

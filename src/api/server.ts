@@ -10,6 +10,7 @@ import { type Principal, bearerToken, hashToken, sameHash } from './auth.js';
 import type { ApiContext, App } from './context.js';
 import { ApiError } from './errors.js';
 import { ErrorBody } from './schemas.js';
+import { catalogRoutes } from './routes/catalog.js';
 import { deliveryRoutes, Attempt, DeliveryDetail } from './routes/deliveries.js';
 import { EndpointView, EndpointWithSecret, endpointRoutes } from './routes/endpoints.js';
 import { DeliverySummary, EventDetail, EventView, eventRoutes, PublishAnswer } from './routes/events.js';
@@ -174,6 +175,7 @@ export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Pr
 
   await healthRoutes(app, ctx);
   await eventTypeRoutes(app, ctx);
+  await catalogRoutes(app, ctx);
   await tenantRoutes(app, ctx);
   await endpointRoutes(app, ctx);
   await eventRoutes(app, ctx);

@@ -1,0 +1,82 @@
+// What the provider tests share: the shipped catalogs and reference examples, loading a
+// catalog through the API, and checking a received request with a stock Standard Webhooks
+// verifier.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Webhook } from 'standardwebhooks';
+import { expect } from 'vitest';
+import type { TestApp } from '../helpers/app.js';
+import type { Received } from '../helpers/receiver.js';
+
+export function catalogPath(name: string): string {
+  return fileURLToPath(new URL(`../../catalogs/${name}.json`, import.meta.url));
+}
+
+export function catalogText(name: string): string {
+  return readFileSync(catalogPath(name), 'utf8');
+}
+
+/** A reference example, verbatim (test/fixtures/reference/). */
+export function fixture(path: string): string {
+  return readFileSync(new URL(`../fixtures/reference/${path}`, import.meta.url), 'utf8');
+}
+
+/** Loads a shipped catalog through PUT /v1/catalog. */
+export async function loadCatalog(app: TestApp, name: string): Promise<void> {
+  const res = await app.api('PUT', `/v1/catalog?file=catalogs/${name}.json`, undefined, {
+    rawBody: catalogText(name),
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+}
+
+export interface Endpoint {
+  id: string;
+  secret: string;
+}
+
+export async function createEndpoint(app: TestApp, tenant: string, body: Record<string, unknown>) {
+  const res = await app.api<Endpoint>('POST', `/v1/tenants/${tenant}/endpoints`, body);
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body;
+}
+
+export interface Published {
+  id: string;
+  deliveries: number;
+}
+
+/** Publishes the exact text given (so key order and number formatting are the producer's). */
+export async function publishRaw(app: TestApp, tenant: string, raw: string): Promise<Published> {
+  const res = await app.api<Published>('POST', `/v1/tenants/${tenant}/events`, undefined, { rawBody: raw });
+  expect(res.status, JSON.stringify(res.body)).toBe(202);
+  return res.body;
+}
+
+/** The request verifies with the endpoint's secret and a stock verifier; returns the parsed body. */
+export function verifyStandardWebhooks(got: Received, secret: string): unknown {
+  return new Webhook(secret).verify(got.body, {
+    'webhook-id': String(got.headers['webhook-id']),
+    'webhook-timestamp': String(got.headers['webhook-timestamp']),
+    'webhook-signature': String(got.headers['webhook-signature']),
+  });
+}
+
+/** Requests that arrived at one path, oldest first. */
+export function at(requests: Received[], path: string): Received[] {
+  return requests.filter((r) => r.path === path);
+}
+
+/** Waits until the event's deliveries have all succeeded (nothing left in flight). */
+export async function settled(app: TestApp, tenant: string, eventId: string, timeoutMs = 20_000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await app.api<{ deliveries: { state: string }[] }>(
+      'GET',
+      `/v1/tenants/${tenant}/events/${encodeURIComponent(eventId)}`,
+    );
+    expect(res.status).toBe(200);
+    if (res.body.deliveries.every((d) => d.state === 'succeeded')) return res.body.deliveries;
+    if (Date.now() > until) throw new Error(`event ${eventId}: ${JSON.stringify(res.body.deliveries)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
