@@ -14,6 +14,7 @@ import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { createRetryPolicy } from './delivery/retryPolicy.js';
 import { Worker } from './delivery/worker.js';
+import { Scheduler } from './scheduler/scheduler.js';
 import { createLogger, type Logger } from './log.js';
 import type { Db } from './store/db.js';
 import { getMeta, putMetaOnce } from './store/meta.js';
@@ -29,6 +30,7 @@ export interface Tidings {
   /** The API's address when the api role runs. */
   url?: string;
   worker?: Worker;
+  scheduler?: Scheduler;
   api?: import('fastify').FastifyInstance;
   ctx: ApiContext;
   stop(): Promise<void>;
@@ -129,6 +131,7 @@ export async function startTidings(config: Config, opts: StartOptions = {}): Pro
     async stop() {
       // Stop taking requests, then let in-flight deliveries finish and record them.
       await t.api?.close();
+      await t.scheduler?.stop();
       await t.worker?.stop();
       await ownedDispatcher?.close();
       if (!opts.db) await db.close();
@@ -162,6 +165,10 @@ export async function startTidings(config: Config, opts: StartOptions = {}): Pro
       responseBodyLimit: config.responseBodyLimitBytes,
     });
     await t.worker.start();
+  }
+  if (config.roles.includes('scheduler')) {
+    t.scheduler = new Scheduler({ db, clock, log, config, ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}) });
+    await t.scheduler.start();
   }
   if (config.roles.includes('api')) {
     t.api = await buildServer(ctx, opts.server);

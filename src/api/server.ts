@@ -16,6 +16,7 @@ import { EndpointView, EndpointWithSecret, endpointRoutes } from './routes/endpo
 import { DeliverySummary, EventDetail, EventView, eventRoutes, PublishAnswer } from './routes/events.js';
 import { EventTypeView, eventTypeRoutes } from './routes/eventTypes.js';
 import { healthRoutes } from './routes/health.js';
+import { reminderRoutes } from './routes/reminders.js';
 import { TenantView, tenantRoutes } from './routes/tenants.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -180,6 +181,7 @@ export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Pr
   await endpointRoutes(app, ctx);
   await eventRoutes(app, ctx);
   await deliveryRoutes(app, ctx);
+  await reminderRoutes(app, ctx);
   for (const plugin of opts.plugins ?? []) await plugin(app, ctx);
   return app;
 }

@@ -1,0 +1,578 @@
+// Reminders (scheduled webhooks): rules say when, anchors say from what, the calendar says
+// which days are business days. Every write re-plans the affected anchors in the same
+// transaction, under their row locks, so GET shows the new plan at once and the scheduler
+// never fires from a stale one. Canopy's notification_config lives in notificationConfig.ts.
+//
+// Who may call: anchors become events, so writing them (PUT, resolve) needs the operator
+// token, like publishing; rules, calendars and every read are the tenant's own.
+import { type Static, Type } from 'typebox';
+import { CALLER_ID_PATTERN } from '../../ids.js';
+import { isValidTimeZone, validateCalendar } from '../../scheduler/calendar.js';
+import { firePayload } from '../../scheduler/payload.js';
+import { processAnchors } from '../../scheduler/planner.js';
+import type { RuleInput } from '../../scheduler/rules.js';
+import {
+  type Anchor,
+  getAnchor,
+  getCalendar,
+  listAnchors,
+  listRules,
+  lockOpenAnchorsOfTenant,
+  putCalendar,
+  resolveAnchors,
+  type StoredSlot,
+  slotsOfAnchor,
+  upsertAnchor,
+} from '../../store/reminders.js';
+import { requireAdmin, requireTenant } from '../auth.js';
+import type { ApiContext, App } from '../context.js';
+import { ApiError, badRequest, notFound, unprocessable } from '../errors.js';
+import { memberText, scanTopLevel } from '../rawJson.js';
+import {
+  checkRefreshUrl,
+  checkRule,
+  reminderSettingsOf,
+  removeRule,
+  replan,
+  ruleView,
+  saveRule,
+  storedOffsets,
+} from '../reminderRules.js';
+import { errors, NullableTimestamp, PageQuery, pageOf, TenantParams, Timestamp } from '../schemas.js';
+import { ensureTenant } from './endpoints.js';
+import { notificationConfigRoutes } from './notificationConfig.js';
+
+const Subject = Type.String({ minLength: 1, maxLength: 200 });
+const EventTypeName = Type.String({ minLength: 1, maxLength: 128 });
+
+const RuleBody = Type.Object(
+  {
+    event_type: EventTypeName,
+    subject: Type.Optional(Subject),
+    offsets: Type.Optional(Type.Array(Type.String({ maxLength: 100 }), { maxItems: 100 })),
+    periodic_interval: Type.Optional(Type.Union([Type.String({ maxLength: 20 }), Type.Null()])),
+    business_days: Type.Optional(Type.Union([Type.String({ maxLength: 20 }), Type.Null()])),
+    refresh_url: Type.Optional(Type.Union([Type.String({ maxLength: 2000 }), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+
+export const ReminderRuleView = Type.Object(
+  {
+    event_type: Type.String(),
+    subject: Type.Union([Type.String(), Type.Null()], {
+      description: "null: the tenant's default for the type",
+    }),
+    offsets: Type.Array(Type.String()),
+    periodic_interval: Type.Union([Type.String(), Type.Null()]),
+    business_days: Type.Union([Type.String(), Type.Null()]),
+    refresh_url: Type.Union([Type.String(), Type.Null()]),
+    mode: Type.String({ description: 'offsets, periodic, or at_anchor (no offsets: once, at the anchor)' }),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  },
+  { $id: 'ReminderRule' },
+);
+
+const RuleQuery = Type.Object({
+  event_type: Type.Optional(EventTypeName),
+  subject: Type.Optional(Subject),
+});
+
+const AnchorParams = Type.Object({
+  tid: Type.String({ maxLength: 128 }),
+  anchor_id: Type.String({ pattern: CALLER_ID_PATTERN }),
+});
+
+const AnchorBody = Type.Object(
+  {
+    event_type: EventTypeName,
+    subject: Subject,
+    at: Type.String({ format: 'date-time', description: 'The moment offsets count from' }),
+    time_zone: Type.Optional(
+      Type.String({ maxLength: 64, description: "IANA zone; default: the calendar's, else UTC" }),
+    ),
+    window_start: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
+    window_end: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
+    payload: Type.Record(Type.String(), Type.Unknown(), { description: 'Sent with every reminder' }),
+    channels: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 100 })),
+  },
+  { additionalProperties: false },
+);
+type AnchorBody = Static<typeof AnchorBody>;
+
+const SlotView = Type.Object({
+  key: Type.String(),
+  due_at: Timestamp,
+  state: Type.String({ description: 'planned, fired, skipped or cancelled' }),
+  event_id: Type.Union([Type.String(), Type.Null()]),
+  fired_at: NullableTimestamp,
+  late: Type.Union([Type.Boolean(), Type.Null()]),
+  reason: Type.Union([Type.String(), Type.Null()]),
+  last_error: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const AnchorView = Type.Object(
+  {
+    anchor_id: Type.String(),
+    event_type: Type.String(),
+    subject: Type.String(),
+    at: Timestamp,
+    time_zone: Type.String(),
+    window_start: NullableTimestamp,
+    window_end: NullableTimestamp,
+    payload: Type.Unknown(),
+    channels: Type.Array(Type.String()),
+    resolved_at: NullableTimestamp,
+    resolution: Type.Union([Type.String(), Type.Null()]),
+    version: Type.Integer(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  },
+  { $id: 'Anchor' },
+);
+export const AnchorDetail = Type.Object(
+  {
+    ...AnchorView.properties,
+    next_due_at: NullableTimestamp,
+    slots: Type.Array(SlotView, {
+      description: 'Fired, planned, skipped and cancelled fire times, in time order',
+    }),
+  },
+  { $id: 'AnchorDetail' },
+);
+
+const AnchorListQuery = Type.Object({
+  ...PageQuery.properties,
+  event_type: Type.Optional(EventTypeName),
+  subject: Type.Optional(Subject),
+  open: Type.Optional(Type.Boolean({ description: 'true: unresolved only; false: resolved only' })),
+});
+
+const CalendarBody = Type.Object(
+  {
+    time_zone: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
+    weekend_days: Type.Optional(Type.Array(Type.Integer(), { maxItems: 7 })),
+    holidays: Type.Optional(Type.Array(Type.String({ maxLength: 10 }), { maxItems: 5000 })),
+  },
+  { additionalProperties: false },
+);
+
+export const CalendarView = Type.Object(
+  {
+    time_zone: Type.Union([Type.String(), Type.Null()]),
+    weekend_days: Type.Array(Type.Integer(), { description: 'ISO weekdays, 1 = Monday … 7 = Sunday' }),
+    holidays: Type.Array(Type.String()),
+    updated_at: NullableTimestamp,
+  },
+  { $id: 'BusinessCalendar' },
+);
+
+function anchorView(a: Anchor) {
+  return {
+    anchor_id: a.anchor_id,
+    event_type: a.event_type,
+    subject: a.subject,
+    at: a.at,
+    time_zone: a.time_zone,
+    window_start: a.window_start,
+    window_end: a.window_end,
+    payload: JSON.parse(a.payload) as unknown,
+    channels: a.channels,
+    resolved_at: a.resolved_at,
+    resolution: a.resolution,
+    version: a.version,
+    created_at: a.created_at,
+    updated_at: a.updated_at,
+  };
+}
+
+function anchorDetail(a: Anchor, slots: StoredSlot[]) {
+  const next = slots.find((s) => s.state === 'planned');
+  return {
+    ...anchorView(a),
+    next_due_at: next?.due_at ?? null,
+    slots: slots.map((s) => ({
+      key: s.slot_key,
+      due_at: s.due_at,
+      state: s.state,
+      event_id: s.event_id,
+      fired_at: s.fired_at,
+      late: s.late,
+      reason: s.reason,
+      last_error: s.last_error,
+    })),
+  };
+}
+
+function parseTime(text: string | null | undefined, name: string): Date | null {
+  if (text == null) return null;
+  const d = new Date(text);
+  if (Number.isNaN(d.getTime()))
+    throw unprocessable('invalid_request', `${name}: "${text}" is not a date-time`);
+  return d;
+}
+
+/** The payload's exact text, from the raw request body when there is one. */
+function payloadText(rawBody: string | undefined, payload: unknown): string {
+  if (rawBody !== undefined) {
+    const scan = scanTopLevel(rawBody);
+    const text = scan && memberText(rawBody, scan, 'payload');
+    if (text !== undefined) return text;
+  }
+  return JSON.stringify(payload);
+}
+
+export async function reminderRoutes(app: App, ctx: ApiContext): Promise<void> {
+  for (const schema of [ReminderRuleView, AnchorView, AnchorDetail, CalendarView]) app.addSchema(schema);
+
+  app.put<{ Params: Static<typeof TenantParams>; Body: Static<typeof RuleBody> }>(
+    '/v1/tenants/:tid/reminder-rules',
+    {
+      schema: {
+        tags: ['reminders'],
+        summary: "Set when reminders of one event type fire: the tenant's default, or one subject's own",
+        description:
+          'offsets ("-5 days", "2 hours", "1 month", "-3 business days") or periodic_interval (HOURLY, DAILY, WEEKLY, MONTHLY), which replaces them; neither fires once at the anchor. The catalog decides which forms a type allows (422 says why not).',
+        params: TenantParams,
+        body: RuleBody,
+        response: {
+          200: Type.Ref('ReminderRule'),
+          201: Type.Ref('ReminderRule'),
+          ...errors(401, 404, 422),
+        },
+      },
+    },
+    async (req, reply) => {
+      requireTenant(req.principal, req.params.tid);
+      await ensureTenant(ctx, req.params.tid);
+      const b = req.body;
+      const settings = await reminderSettingsOf(ctx, b.event_type);
+      const input: RuleInput = {
+        offsets: b.offsets ?? null,
+        periodic_interval: b.periodic_interval ?? null,
+        business_days: b.business_days ?? null,
+      };
+      const rule = checkRule(input, settings, b.event_type);
+      checkRefreshUrl(ctx, b.refresh_url);
+      const saved = await saveRule(ctx, {
+        tenant_id: req.params.tid,
+        event_type: b.event_type,
+        subject: b.subject ?? '',
+        offsets: storedOffsets(input, rule),
+        periodic_interval: rule.periodic_interval,
+        business_days: rule.business_days,
+        refresh_url: b.refresh_url ?? null,
+      });
+      return reply.code(saved.created ? 201 : 200).send(ruleView(saved.rule));
+    },
+  );
+
+  app.get<{ Params: Static<typeof TenantParams>; Querystring: Static<typeof RuleQuery> }>(
+    '/v1/tenants/:tid/reminder-rules',
+    {
+      schema: {
+        tags: ['reminders'],
+        summary: "A tenant's reminder rules",
+        params: TenantParams,
+        querystring: RuleQuery,
+        response: { 200: Type.Object({ data: Type.Array(Type.Ref('ReminderRule')) }), ...errors(401, 404) },
+      },
+    },
+    async (req) => {
+      requireTenant(req.principal, req.params.tid);
+      await ensureTenant(ctx, req.params.tid);
+      const rules = await listRules(ctx.db, req.params.tid, {
+        ...(req.query.event_type ? { eventType: req.query.event_type } : {}),
+        ...(req.query.subject ? { subject: req.query.subject } : {}),
+      });
+      return { data: rules.map(ruleView) };
+    },
+  );
+
+  app.delete<{ Params: Static<typeof TenantParams>; Querystring: Static<typeof RuleQuery> }>(
+    '/v1/tenants/:tid/reminder-rules',
+    {
+      schema: {
+        tags: ['reminders'],
+        summary:
+          'Delete one rule (event_type, and subject for a subject rule); planned reminders it gave are cancelled',
+        params: TenantParams,
+        querystring: Type.Object({ event_type: EventTypeName, subject: Type.Optional(Subject) }),
+        response: { 204: Type.Null(), ...errors(401, 404) },
+      },
+    },
+    async (req, reply) => {
+      requireTenant(req.principal, req.params.tid);
+      await ensureTenant(ctx, req.params.tid);
+      const { event_type, subject } = req.query;
+      if (!event_type) throw badRequest('invalid_querystring', 'event_type is required');
+      const deleted = await removeRule(ctx, req.params.tid, event_type, subject ?? '');
+      if (!deleted) {
+        throw new ApiError(
+          404,
+          'reminder_rule_not_found',
+          `No reminder rule for "${event_type}"${subject ? ` and subject "${subject}"` : ' (tenant default)'}.`,
+        );
+      }
+      return reply.code(204).send();
+    },
+  );
+
+  app.put<{ Params: Static<typeof AnchorParams>; Body: AnchorBody }>(
+    '/v1/tenants/:tid/anchors/:anchor_id',
+    {
+      bodyLimit: ctx.config.maxPayloadBytes + 64 * 1024,
+      schema: {
+        tags: ['reminders'],
+        summary: 'State an anchor (a due date, a delinquency): reminders are planned from it at once',
+        description:
+          'Replacing an anchor (a due date moved) re-plans what has not fired yet; fired reminders are never sent again. A resolved anchor stays resolved.',
+        params: AnchorParams,
+        body: AnchorBody,
+        response: {
+          200: Type.Ref('AnchorDetail'),
+          201: Type.Ref('AnchorDetail'),
+          ...errors(400, 401, 403, 404, 413, 422),
+        },
+      },
+    },
+    async (req, reply) => {
+      requireAdmin(req.principal);
+      const { tid, anchor_id } = req.params;
+      await ensureTenant(ctx, tid);
+      const b = req.body;
+      await reminderSettingsOf(ctx, b.event_type);
+      const at = parseTime(b.at, 'at')!;
+      const windowStart = parseTime(b.window_start, 'window_start');
+      const windowEnd = parseTime(b.window_end, 'window_end');
+      if (windowStart && windowEnd && windowStart > windowEnd) {
+        throw unprocessable('invalid_window', 'window_start is after window_end.');
+      }
+      let zone = b.time_zone;
+      if (zone === undefined) zone = (await getCalendar(ctx.db, tid))?.time_zone ?? 'UTC';
+      if (!isValidTimeZone(zone)) {
+        throw unprocessable(
+          'invalid_time_zone',
+          `time_zone: "${zone}" is not an IANA time zone (e.g. "America/Chicago").`,
+        );
+      }
+      const payload = payloadText(req.rawBody, b.payload);
+      const size = Buffer.byteLength(payload);
+      if (size > ctx.config.maxPayloadBytes) {
+        throw new ApiError(
+          413,
+          'payload_too_large',
+          `The payload is ${size} bytes; the limit is ${ctx.config.maxPayloadBytes} bytes (TIDINGS_MAX_PAYLOAD_BYTES).`,
+        );
+      }
+      await checkPayload(ctx, b.event_type, payload, at, zone);
+      const now = ctx.clock.now();
+      const { anchor, created, slots } = await ctx.db.tx(async (q) => {
+        const saved = await upsertAnchor(
+          q,
+          {
+            tenant_id: tid,
+            anchor_id,
+            event_type: b.event_type,
+            subject: b.subject,
+            at,
+            time_zone: zone,
+            window_start: windowStart,
+            window_end: windowEnd,
+            payload,
+            channels: [...new Set(b.channels ?? [])],
+          },
+          now,
+        );
+        await processAnchors(q, [{ tenant_id: tid, anchor_id }], { now, fire: false });
+        return { ...saved, slots: await slotsOfAnchor(q, tid, anchor_id) };
+      });
+      return reply.code(created ? 201 : 200).send(anchorDetail(anchor, slots));
+    },
+  );
+
+  app.get<{ Params: Static<typeof AnchorParams> }>(
+    '/v1/tenants/:tid/anchors/:anchor_id',
+    {
+      schema: {
+        tags: ['reminders'],
+        summary: 'An anchor with its fired and planned reminder times',
+        params: AnchorParams,
+        response: { 200: Type.Ref('AnchorDetail'), ...errors(401, 404) },
+      },
+    },
+    async (req) => {
+      const { tid, anchor_id } = req.params;
+      requireTenant(req.principal, tid);
+      const anchor = await getAnchor(ctx.db, tid, anchor_id);
+      if (!anchor) throw notFound('anchor', anchor_id);
+      return anchorDetail(anchor, await slotsOfAnchor(ctx.db, tid, anchor_id));
+    },
+  );
+
+  app.get<{ Params: Static<typeof TenantParams>; Querystring: Static<typeof AnchorListQuery> }>(
+    '/v1/tenants/:tid/anchors',
+    {
+      schema: {
+        tags: ['reminders'],
+        summary: "A tenant's anchors, by id",
+        params: TenantParams,
+        querystring: AnchorListQuery,
+        response: { 200: pageOf(Type.Ref('Anchor')), ...errors(400, 401, 404) },
+      },
+    },
+    async (req) => {
+      requireTenant(req.principal, req.params.tid);
+      await ensureTenant(ctx, req.params.tid);
+      const q = req.query;
+      const page = await listAnchors(
+        ctx.db,
+        req.params.tid,
+        {
+          ...(q.event_type ? { eventType: q.event_type } : {}),
+          ...(q.subject ? { subject: q.subject } : {}),
+          ...(q.open !== undefined ? { open: q.open } : {}),
+        },
+        q.limit ?? 50,
+        q.cursor,
+      );
+      if (!page) throw badRequest('invalid_cursor', 'The cursor is not one this API handed out.');
+      return { data: page.data.map(anchorView), next_cursor: page.next_cursor };
+    },
+  );
+
+  app.post<{ Params: Static<typeof AnchorParams> }>(
+    '/v1/tenants/:tid/anchors/:anchor_id/resolve',
+    {
+      schema: {
+        tags: ['reminders'],
+        summary: 'Resolve an anchor ("minimum payment covered", "no longer delinquent"): nothing more fires',
+        params: AnchorParams,
+        response: { 200: Type.Ref('AnchorDetail'), ...errors(401, 403, 404) },
+      },
+    },
+    async (req) => {
+      requireAdmin(req.principal);
+      const { tid, anchor_id } = req.params;
+      const now = ctx.clock.now();
+      const found = await ctx.db.tx(async (q) => {
+        const keys = await resolveAnchors(q, [{ tenant_id: tid, anchor_id }], 'api', now);
+        if (keys.length === 0) return undefined;
+        await processAnchors(q, keys, { now, fire: false });
+        return {
+          anchor: (await getAnchor(q, tid, anchor_id))!,
+          slots: await slotsOfAnchor(q, tid, anchor_id),
+        };
+      });
+      if (!found) throw notFound('anchor', anchor_id);
+      return anchorDetail(found.anchor, found.slots);
+    },
+  );
+
+  app.put<{ Params: Static<typeof TenantParams>; Body: Static<typeof CalendarBody> }>(
+    '/v1/tenants/:tid/calendar',
+    {
+      schema: {
+        tags: ['reminders'],
+        summary: 'Set the business calendar (weekend days, holidays) that business-day rules follow',
+        params: TenantParams,
+        body: CalendarBody,
+        response: { 200: Type.Ref('BusinessCalendar'), ...errors(401, 404, 422) },
+      },
+    },
+    async (req) => {
+      requireTenant(req.principal, req.params.tid);
+      await ensureTenant(ctx, req.params.tid);
+      const checked = validateCalendar(req.body);
+      if (!checked.ok) throw unprocessable('invalid_calendar', checked.message);
+      const c = checked.calendar;
+      const now = ctx.clock.now();
+      const saved = await ctx.db.tx(async (q) => {
+        const keys = await lockOpenAnchorsOfTenant(q, req.params.tid);
+        const stored = await putCalendar(
+          q,
+          {
+            tenant_id: req.params.tid,
+            time_zone: c.time_zone ?? null,
+            weekend_days: c.weekend_days,
+            holidays: c.holidays,
+          },
+          now,
+        );
+        await replan(q, keys, now);
+        return stored;
+      });
+      return calendarView(saved);
+    },
+  );
+
+  app.get<{ Params: Static<typeof TenantParams> }>(
+    '/v1/tenants/:tid/calendar',
+    {
+      schema: {
+        tags: ['reminders'],
+        summary: 'The business calendar (Saturday and Sunday off, no holidays, until one is set)',
+        params: TenantParams,
+        response: { 200: Type.Ref('BusinessCalendar'), ...errors(401, 404) },
+      },
+    },
+    async (req) => {
+      requireTenant(req.principal, req.params.tid);
+      await ensureTenant(ctx, req.params.tid);
+      const c = await getCalendar(ctx.db, req.params.tid);
+      return c ? calendarView(c) : { time_zone: null, weekend_days: [6, 7], holidays: [], updated_at: null };
+    },
+  );
+
+  await notificationConfigRoutes(app, ctx);
+}
+
+function calendarView(c: {
+  time_zone: string | null;
+  weekend_days: number[];
+  holidays: string[];
+  updated_at: Date;
+}) {
+  return {
+    time_zone: c.time_zone,
+    weekend_days: c.weekend_days,
+    holidays: c.holidays,
+    updated_at: c.updated_at,
+  };
+}
+
+/**
+ * The anchor's payload, as it will go out (with the computed fields), must match the type's
+ * JSON Schema: a producer learns at PUT time, not when the first reminder fails to fit.
+ */
+async function checkPayload(
+  ctx: ApiContext,
+  type: string,
+  payload: string,
+  at: Date,
+  zone: string,
+): Promise<void> {
+  const compiled = (await ctx.eventTypes.get([type])).get(type);
+  if (!compiled?.validate) return;
+  const sample = JSON.parse(
+    firePayload({
+      eventType: type,
+      payloadText: payload,
+      anchorAt: at,
+      timeZone: zone,
+      firedAt: at,
+      late: false,
+    }),
+  ) as unknown;
+  const problems = compiled.validate(sample);
+  if (problems.length > 0) {
+    throw unprocessable(
+      'payload_invalid',
+      `The payload does not match the schema of "${type}" (time_stamp and the day counts are added when a reminder fires): ${problems
+        .map((p) => `${p.path} ${p.message}`)
+        .join('; ')}.`,
+      { errors: problems },
+    );
+  }
+}

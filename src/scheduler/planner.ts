@@ -1,0 +1,278 @@
+// Plans and fires the slots of a batch of anchors inside the caller's transaction. The
+// caller holds the anchors' row locks (API writes, or the scheduler's claim), so nothing
+// else writes these slots meanwhile. The API calls it to plan only; the scheduler to fire
+// what is due: the events are written by publishEvents in the same transaction that marks
+// their slots fired, so a slot publishes exactly once whatever crashes when.
+import { createHash } from 'node:crypto';
+import type { Logger } from '../log.js';
+import type { Queryable } from '../store/db.js';
+import { type PublishInput, publishEvents } from '../store/events.js';
+import {
+  type AnchorInput,
+  type AnchorKey,
+  backOffSlots,
+  insertAnchors,
+  leaseSlots,
+  loadPlanningAnchors,
+  loadSlots,
+  type PlanningAnchor,
+  resolveAnchors,
+  type SlotRef,
+  type SlotWrite,
+  type StoredCalendar,
+  type StoredSlot,
+  writeSlots,
+} from '../store/reminders.js';
+import type { BusinessCalendar } from './calendar.js';
+import { firePayload, reminderEventId } from './payload.js';
+import type { RefreshAnswer, RefreshQuestion } from './refresh.js';
+import { type AnchorPlan, anchorPlan, decide, slotRule } from './slotPlan.js';
+
+export interface BatchOptions {
+  now: Date;
+  /** Fire due slots (scheduler); false plans only (API writes). */
+  fire: boolean;
+  schedulerId?: string;
+  /**
+   * Answers from refresh_url, by anchorRef. An anchor whose rule has a refresh_url and no
+   * answer here is not fired: its due slots are leased until `leaseUntil` and it is
+   * returned in `refresh`, to ask outside the transaction.
+   */
+  fresh?: Map<string, RefreshAnswer>;
+  leaseUntil?: Date;
+  log?: Logger;
+}
+
+export interface FiredSlot extends SlotRef {
+  event_id: string;
+  late: boolean;
+}
+
+export interface RefreshJob {
+  key: AnchorKey;
+  question: RefreshQuestion;
+  slots: SlotRef[];
+  /** Failed refreshes so far (the largest among the slots), for the back-off. */
+  attempts: number;
+}
+
+export interface BatchResult {
+  anchors: number;
+  fired: FiredSlot[];
+  skipped: number;
+  cancelled: number;
+  /** Deliveries the fired events created (0: no worker needs waking). */
+  deliveries: number;
+  refresh: RefreshJob[];
+  /** Anchors that could not be planned (their due slots back off for an hour). */
+  errors: number;
+}
+
+/** How long an anchor that cannot be planned waits before the scheduler tries it again. */
+export const PLAN_ERROR_BACKOFF_MS = 3_600_000;
+
+export function anchorRef(k: AnchorKey): string {
+  return `${k.tenant_id}\u0000${k.anchor_id}`;
+}
+
+export function toBusinessCalendar(c: StoredCalendar | null): BusinessCalendar | undefined {
+  if (!c) return undefined;
+  return {
+    weekend_days: c.weekend_days,
+    holidays: c.holidays,
+    ...(c.time_zone ? { time_zone: c.time_zone } : {}),
+  };
+}
+
+/** The anchor's plan at `now`; throws when its rule or zone cannot be planned. */
+export function planOf(a: PlanningAnchor, now: Date): AnchorPlan {
+  const rule = a.rule ? slotRule(a.rule, a.event_type) : null;
+  return anchorPlan(a, rule, toBusinessCalendar(a.calendar), now);
+}
+
+export async function processAnchors(q: Queryable, keys: AnchorKey[], o: BatchOptions): Promise<BatchResult> {
+  const result: BatchResult = {
+    anchors: 0,
+    fired: [],
+    skipped: 0,
+    cancelled: 0,
+    deliveries: 0,
+    refresh: [],
+    errors: 0,
+  };
+  const anchors = await loadPlanningAnchors(q, keys);
+  result.anchors = anchors.length;
+  if (anchors.length === 0) return result;
+
+  // The producer said "resolved" (or 404/410): resolve first, so the plan below cancels.
+  const resolvedNow = anchors.filter(
+    (a) => a.resolved_at === null && o.fresh?.get(anchorRef(a))?.kind === 'resolved',
+  );
+  if (resolvedNow.length > 0) {
+    await resolveAnchors(q, resolvedNow, 'refresh', o.now);
+    for (const a of resolvedNow) {
+      a.resolved_at = o.now;
+      a.resolution = 'refresh';
+    }
+  }
+
+  const plans = new Map<string, AnchorPlan>();
+  const failed = new Map<string, string>();
+  for (const a of anchors) {
+    try {
+      plans.set(anchorRef(a), planOf(a, o.now));
+    } catch (err) {
+      if (!o.fire) throw err;
+      failed.set(anchorRef(a), (err as Error).message);
+    }
+  }
+
+  const known = new Map<string, StoredSlot[]>();
+  const slotKeys = anchors.flatMap((a) =>
+    (plans.get(anchorRef(a))?.slots ?? []).map((s) => ({
+      tenant_id: a.tenant_id,
+      anchor_id: a.anchor_id,
+      slot_key: s.key,
+    })),
+  );
+  for (const s of await loadSlots(q, anchors, slotKeys)) {
+    const ref = anchorRef(s);
+    const list = known.get(ref);
+    if (list) list.push(s);
+    else known.set(ref, [s]);
+  }
+
+  const writes: SlotWrite[] = [];
+  const events: PublishInput[] = [];
+  const leases: SlotRef[] = [];
+  const backOff: { refs: SlotRef[]; error: string }[] = [];
+  for (const a of anchors) {
+    const ref = anchorRef(a);
+    const stored = known.get(ref) ?? [];
+    const problem = failed.get(ref);
+    if (problem !== undefined) {
+      result.errors += 1;
+      o.log?.error(
+        { tenant: a.tenant_id, anchor: a.anchor_id, err: problem },
+        'reminder anchor cannot be planned',
+      );
+      const due = stored.filter((s) => s.state === 'planned' && s.due_at.getTime() <= o.now.getTime());
+      backOff.push({ refs: due, error: `cannot be planned: ${problem}` });
+      continue;
+    }
+    const decision = decide(plans.get(ref)!, stored, {
+      now: o.now,
+      fire: o.fire,
+      ...(o.schedulerId !== undefined ? { schedulerId: o.schedulerId } : {}),
+    });
+    const byKey = new Map<string, SlotWrite>();
+    for (const c of decision.changes)
+      byKey.set(c.slot_key, { tenant_id: a.tenant_id, anchor_id: a.anchor_id, ...c });
+    if (decision.fire.length > 0) {
+      const answer = o.fresh?.get(ref);
+      if (a.rule?.refresh_url && answer === undefined) {
+        const refs = decision.fire.map((s) => ({
+          tenant_id: a.tenant_id,
+          anchor_id: a.anchor_id,
+          slot_key: s.key,
+        }));
+        leases.push(...refs);
+        result.refresh.push({
+          key: { tenant_id: a.tenant_id, anchor_id: a.anchor_id },
+          question: {
+            url: a.rule.refresh_url,
+            tenantId: a.tenant_id,
+            anchorId: a.anchor_id,
+            eventType: a.event_type,
+            subject: a.subject,
+            at: a.at,
+            slots: decision.fire.map((s) => ({ key: s.key, due_at: s.at })),
+            payloadText: a.payload,
+          },
+          slots: refs,
+          attempts: Math.max(
+            0,
+            ...stored
+              .filter((s) => refs.some((r) => r.slot_key === s.slot_key))
+              .map((s) => s.refresh_attempts),
+          ),
+        });
+      } else {
+        const payloadText = answer?.kind === 'payload' ? answer.payloadText : a.payload;
+        for (const s of decision.fire) {
+          const eventId = reminderEventId(a.tenant_id, a.anchor_id, s.key);
+          const payloadJson = firePayload({
+            eventType: a.event_type,
+            payloadText,
+            anchorAt: a.at,
+            timeZone: a.time_zone,
+            firedAt: o.now,
+            late: s.late,
+          });
+          events.push({
+            tenantId: a.tenant_id,
+            id: eventId,
+            type: a.event_type,
+            payloadJson,
+            channels: a.channels,
+            orderingKey: null,
+            idempotencyKey: null,
+            requestHash: createHash('sha256')
+              .update(JSON.stringify([a.event_type, payloadJson, [...a.channels].sort(), null]))
+              .digest('base64'),
+            source: 'reminder',
+            createdAt: o.now,
+          });
+          byKey.set(s.key, {
+            tenant_id: a.tenant_id,
+            anchor_id: a.anchor_id,
+            slot_key: s.key,
+            due_at: s.at,
+            state: 'fired',
+            reason: null,
+            event_id: eventId,
+            fired_at: o.now,
+            late: s.late,
+          });
+          result.fired.push({
+            tenant_id: a.tenant_id,
+            anchor_id: a.anchor_id,
+            slot_key: s.key,
+            event_id: eventId,
+            late: s.late,
+          });
+        }
+      }
+    }
+    for (const w of byKey.values()) {
+      if (w.state === 'skipped') result.skipped += 1;
+      if (w.state === 'cancelled') result.cancelled += 1;
+      writes.push(w);
+    }
+  }
+
+  await writeSlots(q, writes, o.now);
+  if (leases.length > 0) {
+    if (!o.leaseUntil || !o.schedulerId)
+      throw new Error('processAnchors: refresh needs leaseUntil and schedulerId');
+    await leaseSlots(q, leases, o.leaseUntil, o.schedulerId, o.now);
+  }
+  for (const b of backOff) {
+    await backOffSlots(q, b.refs, new Date(o.now.getTime() + PLAN_ERROR_BACKOFF_MS), b.error, o.now);
+  }
+  if (events.length > 0) {
+    const { outcomes } = await publishEvents(q, events);
+    for (const out of outcomes) if (out.kind !== 'conflict') result.deliveries += out.deliveries;
+  }
+  return result;
+}
+
+/**
+ * Bulk load: inserts anchors (existing ids are left alone) and plans them, in the caller's
+ * transaction. For imports and the benchmark; the API writes one anchor at a time.
+ */
+export async function insertAndPlanAnchors(q: Queryable, anchors: AnchorInput[], now: Date): Promise<number> {
+  const keys = await insertAnchors(q, anchors, now);
+  await processAnchors(q, keys, { now, fire: false });
+  return keys.length;
+}
