@@ -16,12 +16,14 @@ import { createRetryPolicy } from './delivery/retryPolicy.js';
 import { Worker } from './delivery/worker.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { createLogger, type Logger } from './log.js';
+import { openSecretCodec } from './security/keys.js';
+import { tenantTokenResolver } from './security/tenantTokens.js';
 import type { Db } from './store/db.js';
 import { getMeta, putMetaOnce } from './store/meta.js';
 import { ensureSchema, migrate } from './store/migrate.js';
 import { openPg } from './store/pg.js';
 import { openPglite } from './store/pglite.js';
-import { plainCodec, type SecretCodec } from './store/secrets.js';
+import type { SecretCodec } from './store/secrets.js';
 
 export interface Tidings {
   config: Config;
@@ -110,7 +112,12 @@ export async function startTidings(config: Config, opts: StartOptions = {}): Pro
     });
     for (const s of loaded) log.info({ catalog: describeLoad(s) }, 'catalog loaded');
   }
-  const codec: SecretCodec = plainCodec;
+  // Secrets at rest are sealed with TIDINGS_ENCRYPTION_KEY or the data folder's key file.
+  const codec: SecretCodec = await openSecretCodec(db, config, log).catch(async (err) => {
+    if (!opts.db) await db.close();
+    unlock();
+    throw err;
+  });
   const publisher = new Publisher(db, log);
   const ctx: ApiContext = {
     db,
@@ -171,7 +178,7 @@ export async function startTidings(config: Config, opts: StartOptions = {}): Pro
     await t.scheduler.start();
   }
   if (config.roles.includes('api')) {
-    t.api = await buildServer(ctx, opts.server);
+    t.api = await buildServer(ctx, { resolveToken: tenantTokenResolver(db, clock, log), ...opts.server });
     t.url = await t.api.listen({ port: config.port, host: config.host });
   }
   return t;

@@ -45,6 +45,8 @@ export interface Config {
   httpProxy: string | undefined;
   /** Key material for secrets at rest (see security/secretBox.ts); unset: a key file in the data folder. */
   encryptionKey: string | undefined;
+  /** Requests per second per tenant token, in each api process (0: no limit). */
+  rateLimitPerS: number;
 }
 
 export class ConfigError extends Error {
@@ -210,6 +212,7 @@ export function loadConfig(env: Source = process.env, flags: ConfigFlags = {}): 
     requireHttps: bool(src, 'TIDINGS_REQUIRE_HTTPS', false),
     httpProxy,
     encryptionKey: src.TIDINGS_ENCRYPTION_KEY?.trim() || undefined,
+    rateLimitPerS: int(src, 'TIDINGS_RATE_LIMIT_PER_S', 100, 0, 1_000_000),
   };
 }
 
@@ -270,6 +273,12 @@ export const SETTINGS: { name: string; default: string; meaning: string }[] = [
     name: 'TIDINGS_ENCRYPTION_KEY',
     default: '(generated key file)',
     meaning: 'AES-256 key(s) for secrets at rest: base64 of 32 bytes, or id:base64,… (first is active)',
+  },
+  {
+    name: 'TIDINGS_RATE_LIMIT_PER_S',
+    default: '100',
+    meaning:
+      'API requests per second per tenant token (429 with Retry-After above; bursts of 2 s allowed); counted per api process; 0 turns it off',
   },
   { name: 'TIDINGS_LOG_LEVEL', default: 'info', meaning: 'fatal, error, warn, info, debug, trace or silent' },
   {

@@ -10,6 +10,11 @@ import { type Principal, bearerToken, hashToken, sameHash } from './auth.js';
 import type { ApiContext, App } from './context.js';
 import { ApiError } from './errors.js';
 import { ErrorBody } from './schemas.js';
+import { registerAudit } from './audit.js';
+import { registerRateLimit } from './rateLimit.js';
+import { auditRoutes } from './routes/audit.js';
+import { tokenRoutes } from './routes/tokens.js';
+import { registerTenantScope } from './tenantScope.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { deliveryRoutes, Attempt, DeliveryDetail } from './routes/deliveries.js';
 import { EndpointView, EndpointWithSecret, endpointRoutes } from './routes/endpoints.js';
@@ -122,6 +127,10 @@ export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Pr
     else if (opts.resolveToken) req.principal = await opts.resolveToken(hash, req);
     if (!req.principal) throw new ApiError(401, 'unauthorized', 'The token is not valid.');
   });
+  // After the principal is known: per-token rate limit, tenant scoping, audit (src/api/*.ts).
+  registerRateLimit(app, ctx.config.rateLimitPerS);
+  registerTenantScope(app);
+  registerAudit(app, ctx);
 
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
     if (err instanceof ApiError) {
@@ -181,6 +190,8 @@ export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Pr
   await endpointRoutes(app, ctx);
   await eventRoutes(app, ctx);
   await deliveryRoutes(app, ctx);
+  await tokenRoutes(app, ctx);
+  await auditRoutes(app, ctx);
   await reminderRoutes(app, ctx);
   for (const plugin of opts.plugins ?? []) await plugin(app, ctx);
   return app;

@@ -16,6 +16,8 @@ import {
 import path from 'node:path';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import type { Queryable } from '../store/db.js';
+import { checkKeyCanary } from '../store/sealed.js';
 import type { SecretCodec } from '../store/secrets.js';
 import { createSecretBox, generateKey, parseKeyMaterial, type SecretBox } from './secretBox.js';
 
@@ -94,4 +96,14 @@ export function loadSecretBox(config: Config, log: Logger): LoadedKey {
 /** The store's codec over a secret box. */
 export function boxCodec(box: SecretBox): SecretCodec {
   return { seal: (plain) => box.seal(plain), open: (stored) => box.open(stored) };
+}
+
+/**
+ * The codec the store seals secrets with: the configured or generated key, checked against
+ * the database's canary so that a process holding the wrong key stops at boot.
+ */
+export async function openSecretCodec(db: Queryable, config: Config, log: Logger): Promise<SecretCodec> {
+  const { box } = loadSecretBox(config, log);
+  await checkKeyCanary(db, box);
+  return boxCodec(box);
 }

@@ -1,7 +1,18 @@
 import { type Static, Type } from 'typebox';
 import { maskSecret } from '../../delivery/request.js';
-import { newSecret } from '../../delivery/sign.js';
+import {
+  isLive,
+  newSigningSecret,
+  type PreviousSecret,
+  publicKeyOfSecret,
+  SIGNING_SCHEMES,
+  type SigningScheme,
+  schemeOf,
+  verificationKey,
+} from '../../security/signingSecrets.js';
+import { getSigningSecrets, rotateSigningSecret } from '../../store/endpointSecrets.js';
 import { newId } from '../../ids.js';
+import { CIRCUIT_OPEN_AFTER, circuitOpen } from '../../store/claimPlan.js';
 import {
   createEndpoint,
   deleteEndpoint,
@@ -14,7 +25,14 @@ import { listEventTypes } from '../../store/eventTypes.js';
 import { tenantExists } from '../../store/tenants.js';
 import { requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
-import { checkHeaders, checkProfile, checkSecret, checkTypeFilter, checkUrl } from '../endpointInput.js';
+import {
+  checkHeaders,
+  checkProfile,
+  checkProfileSigning,
+  checkSecret,
+  checkTypeFilter,
+  checkUrl,
+} from '../endpointInput.js';
 import { badRequest, notFound } from '../errors.js';
 import {
   errors,
@@ -50,6 +68,18 @@ const Ordering = Type.Union([Type.Literal('none'), Type.Literal('key'), Type.Lit
     'key: events with the same ordering_key are delivered one at a time in publish order; endpoint: the whole endpoint is one key',
 });
 
+const Signing = Type.Union(
+  SIGNING_SCHEMES.map((s) => Type.Literal(s)),
+  {
+    description:
+      'hmac (default): v1 signatures with a whsec_ secret; ed25519: v1a signatures, receivers verify with the whpk_ public key. Changing it rotates the secret (the old one keeps signing for 24 h).',
+  },
+);
+
+/** How long a replaced secret keeps signing when no grace period is given. */
+const DEFAULT_GRACE_S = 86_400;
+const MAX_GRACE_S = 30 * 86_400;
+
 const endpointFields = {
   url: Url,
   description: Type.Optional(Type.String({ maxLength: 1000 })),
@@ -68,12 +98,18 @@ const endpointFields = {
     Type.Union([Type.Number({ exclusiveMinimum: 0, maximum: 100000 }), Type.Null()]),
   ),
   ordering: Type.Optional(Ordering),
+  signing: Type.Optional(Signing),
 };
 
 const CreateEndpoint = Type.Object(
   {
     ...endpointFields,
-    secret: Type.Optional(Type.String({ description: 'whsec_…; generated when absent' })),
+    secret: Type.Optional(
+      Type.String({
+        maxLength: 200,
+        description: 'whsec_… (hmac) or whsk_… (ed25519); generated when absent',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -83,7 +119,9 @@ const PatchEndpoint = Type.Object(
 );
 
 const Health = Type.Object({
-  state: Type.Union([Type.Literal('healthy'), Type.Literal('failing'), Type.Literal('open')]),
+  state: Type.Union([Type.Literal('healthy'), Type.Literal('failing'), Type.Literal('open')], {
+    description: `healthy: the last attempt succeeded; failing: the last attempts failed; open: ${CIRCUIT_OPEN_AFTER} or more failed in a row, so the endpoint is probed with one request at a time (spaced out) while its other deliveries wait, until a success closes the circuit`,
+  }),
   consecutive_failures: Type.Integer(),
   last_success_at: NullableTimestamp,
   last_failure_at: NullableTimestamp,
@@ -107,6 +145,10 @@ const EndpointView = Type.Object(
     max_in_flight: Type.Integer(),
     rate_limit_per_s: Type.Union([Type.Number(), Type.Null()]),
     ordering: Type.String(),
+    signing: Type.String({ description: 'hmac or ed25519' }),
+    public_key: Type.Union([Type.String(), Type.Null()], {
+      description: 'whpk_ key receivers verify v1a signatures with (ed25519 endpoints)',
+    }),
     health: Health,
     created_at: Timestamp,
     updated_at: Timestamp,
@@ -114,7 +156,12 @@ const EndpointView = Type.Object(
   { $id: 'Endpoint' },
 );
 const EndpointWithSecret = Type.Object(
-  { ...EndpointView.properties, secret: Type.String() },
+  {
+    ...EndpointView.properties,
+    secret: Type.String({
+      description: 'What receivers verify with: the whsec_ secret, or the whpk_ public key of an ed25519 endpoint',
+    }),
+  },
   { $id: 'EndpointWithSecret' },
 );
 
@@ -126,13 +173,57 @@ const EndpointParams = Type.Object({
 });
 type EndpointParams = Static<typeof EndpointParams>;
 
+const RotateSecret = Type.Object(
+  {
+    grace_period_s: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: MAX_GRACE_S,
+        description: 'How long the replaced secret keeps signing beside the new one (default 86400)',
+      }),
+    ),
+    secret: Type.Optional(
+      Type.String({ maxLength: 200, description: 'The new secret (whsec_… or whsk_…); generated when absent' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const SecretAnswer = Type.Object({
+  secret: Type.String({ description: 'What receivers verify with (whsec_ secret or whpk_ public key)' }),
+  signing: Type.String(),
+  public_key: Type.Union([Type.String(), Type.Null()]),
+  previous_valid_until: Type.Array(Timestamp, {
+    description: 'Until when each replaced secret still signs beside the current one',
+  }),
+});
+
 /** How an endpoint is shown: no secret, static header values masked. */
 export function endpointView(e: Endpoint) {
-  const { secret: _secret, headers, health, ...rest } = e;
+  const { secret, headers, health, ...rest } = e;
   const masked: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers)) masked[k] = maskSecret(v);
-  const state: 'healthy' | 'failing' | 'open' = health.consecutive_failures > 0 ? 'failing' : 'healthy';
-  return { ...rest, headers: masked, health: { state, ...health } };
+  const state: 'healthy' | 'failing' | 'open' = circuitOpen(health.consecutive_failures)
+    ? 'open'
+    : health.consecutive_failures > 0
+      ? 'failing'
+      : 'healthy';
+  return {
+    ...rest,
+    headers: masked,
+    signing: schemeOf(secret),
+    public_key: publicKeyOfSecret(secret),
+    health: { state, ...health },
+  };
+}
+
+function secretAnswer(current: string, previous: PreviousSecret[], now: Date) {
+  return {
+    secret: verificationKey(current),
+    signing: schemeOf(current),
+    public_key: publicKeyOfSecret(current),
+    previous_valid_until: previous.filter((p) => isLive(p, now)).map((p) => p.expires_at),
+  };
 }
 
 export async function ensureTenant(ctx: ApiContext, tid: string): Promise<void> {
@@ -160,13 +251,16 @@ export async function endpointRoutes(app: App, ctx: ApiContext): Promise<void> {
       checkUrl(b.url, ctx.config);
       checkProfile(b.profile);
       checkHeaders(b.headers);
-      checkSecret(b.secret);
+      const { signing, ...fields } = b;
+      const scheme: SigningScheme = signing ?? (b.secret ? schemeOf(b.secret) : 'hmac');
+      checkSecret(b.secret, scheme);
+      checkProfileSigning(b.profile ?? 'standard', scheme);
       checkTypeFilter(b.event_types, await knownTypes());
-      const secret = b.secret ?? newSecret();
+      const secret = b.secret ?? newSigningSecret(scheme);
       const e = await ctx.db.tx((q) =>
-        createEndpoint(q, ctx.codec, newId('ep'), req.params.tid, { ...b, secret }, ctx.clock.now()),
+        createEndpoint(q, ctx.codec, newId('ep'), req.params.tid, { ...fields, secret }, ctx.clock.now()),
       );
-      return reply.code(201).send({ ...endpointView(e), secret });
+      return reply.code(201).send({ ...endpointView(e), secret: verificationKey(secret) });
     },
   );
 
@@ -219,16 +313,48 @@ export async function endpointRoutes(app: App, ctx: ApiContext): Promise<void> {
     {
       schema: {
         tags: ['endpoints'],
-        summary: "Reveal an endpoint's signing secret",
+        summary: "Reveal what receivers verify an endpoint's signatures with",
         params: EndpointParams,
-        response: { 200: Type.Object({ secret: Type.String() }), ...errors(401, 404) },
+        response: { 200: SecretAnswer, ...errors(401, 404) },
       },
     },
     async (req) => {
       requireTenant(req.principal, req.params.tid);
-      const e = await getEndpoint(ctx.db, ctx.codec, req.params.tid, req.params.eid);
-      if (!e) throw notFound('endpoint', req.params.eid);
-      return { secret: e.secret };
+      const s = await getSigningSecrets(ctx.db, ctx.codec, req.params.tid, req.params.eid);
+      if (!s) throw notFound('endpoint', req.params.eid);
+      return secretAnswer(s.current, s.previous, ctx.clock.now());
+    },
+  );
+
+  app.post<{ Params: EndpointParams; Body: Static<typeof RotateSecret> | undefined }>(
+    '/v1/tenants/:tid/endpoints/:eid/secret/rotate',
+    {
+      schema: {
+        tags: ['endpoints'],
+        summary:
+          'Replace the signing secret; the old one keeps signing beside the new one for the grace period',
+        params: EndpointParams,
+        body: Type.Optional(RotateSecret),
+        response: { 200: SecretAnswer, ...errors(401, 404, 422) },
+      },
+    },
+    async (req) => {
+      requireTenant(req.principal, req.params.tid);
+      const { tid, eid } = req.params;
+      const now = ctx.clock.now();
+      const graceS = req.body?.grace_period_s ?? DEFAULT_GRACE_S;
+      const given = req.body?.secret;
+      const rotated = await ctx.db.tx(async (q) => {
+        const e = await getEndpoint(q, ctx.codec, tid, eid);
+        if (!e) throw notFound('endpoint', eid);
+        const scheme = given ? schemeOf(given) : schemeOf(e.secret);
+        checkSecret(given, scheme);
+        checkProfileSigning(e.profile, scheme);
+        const next = given ?? newSigningSecret(scheme);
+        return rotateSigningSecret(q, ctx.codec, tid, eid, next, new Date(now.getTime() + graceS * 1000), now);
+      });
+      if (!rotated) throw notFound('endpoint', eid);
+      return secretAnswer(rotated.current, rotated.previous, now);
     },
   );
 
@@ -250,9 +376,20 @@ export async function endpointRoutes(app: App, ctx: ApiContext): Promise<void> {
       checkProfile(b.profile);
       checkHeaders(b.headers);
       if (b.event_types) checkTypeFilter(b.event_types, await knownTypes());
-      const e = await ctx.db.tx((q) =>
-        updateEndpoint(q, ctx.codec, req.params.tid, req.params.eid, b, ctx.clock.now()),
-      );
+      const { signing, ...patch } = b;
+      const { tid, eid } = req.params;
+      const e = await ctx.db.tx(async (q) => {
+        const now = ctx.clock.now();
+        const before = await getEndpoint(q, ctx.codec, tid, eid);
+        if (!before) return undefined;
+        const scheme = signing ?? schemeOf(before.secret);
+        checkProfileSigning(patch.profile ?? before.profile, scheme);
+        if (scheme !== schemeOf(before.secret)) {
+          const until = new Date(now.getTime() + DEFAULT_GRACE_S * 1000);
+          await rotateSigningSecret(q, ctx.codec, tid, eid, newSigningSecret(scheme), until, now);
+        }
+        return updateEndpoint(q, ctx.codec, tid, eid, patch, now);
+      });
       if (!e) throw notFound('endpoint', req.params.eid);
       if (b.disabled === false) await ctx.publisher.wakeWorkers();
       return endpointView(e);
