@@ -1,0 +1,151 @@
+// One endpoint's deliveries: its delivery log, the stored material its requests are built
+// from, and the test event that is addressed to it alone.
+import type { Queryable } from './db.js';
+import { type DeliveryState, type DeliveryView, markDue } from './deliveries.js';
+import { decodeCursor, type Page, pageOf } from './page.js';
+
+export interface EndpointDeliveryFilter {
+  /** Only deliveries whose last attempt failed: given up, or waiting for a retry. */
+  failed?: boolean;
+  state?: DeliveryState;
+  eventType?: string;
+  createdAfter?: Date;
+  createdBefore?: Date;
+}
+
+type Row = DeliveryView & { created_us: number };
+
+/**
+ * Newest first. The order is (created_at, id) so that deliveries_endpoint_created
+ * (endpoint_id, created_at) serves both the order and the time range; the cursor carries
+ * created_at in whole microseconds, exactly as stored, so no row falls between two pages.
+ */
+export async function listEndpointDeliveries(
+  q: Queryable,
+  tenantId: string,
+  endpointId: string,
+  filter: EndpointDeliveryFilter,
+  limit: number,
+  cursor?: string,
+): Promise<Page<DeliveryView> | undefined> {
+  let after: (string | number)[] | undefined;
+  if (cursor) {
+    after = decodeCursor(cursor, ['number', 'number']);
+    if (!after) return undefined;
+  }
+  const rows = await q.query<Row>(
+    `SELECT d.id, d.tenant_id, ev.id AS event_id, ev.type AS event_type, d.endpoint_id, d.state, d.attempts,
+            d.next_attempt_at, d.last_status, d.last_error, d.ordering_key, d.sequence, d.created_at,
+            d.updated_at, d.completed_at,
+            (extract(epoch FROM d.created_at) * 1000000)::bigint AS created_us
+     FROM deliveries d JOIN events ev ON ev.seq = d.event_seq
+     WHERE d.tenant_id = $1 AND d.endpoint_id = $2
+       AND ($3::bigint IS NULL
+            OR (d.created_at, d.id) < (timestamptz 'epoch' + $3::bigint * interval '1 microsecond', $4::bigint))
+       AND ($5::boolean IS NULL OR NOT $5
+            OR d.state = 'failed' OR (d.state = 'pending' AND d.attempts > 0))
+       AND ($6::text IS NULL OR d.state = $6)
+       AND ($7::text IS NULL OR ev.type = $7)
+       AND ($8::timestamptz IS NULL OR d.created_at >= $8)
+       AND ($9::timestamptz IS NULL OR d.created_at < $9)
+     ORDER BY d.created_at DESC, d.id DESC
+     LIMIT $10`,
+    [
+      tenantId,
+      endpointId,
+      after?.[0] ?? null,
+      after?.[1] ?? null,
+      filter.failed ?? null,
+      filter.state ?? null,
+      filter.eventType ?? null,
+      filter.createdAfter ?? null,
+      filter.createdBefore ?? null,
+      limit + 1,
+    ],
+  );
+  const page = pageOf(rows, limit, (r) => [r.created_us, r.id]);
+  return { data: page.data.map(({ created_us: _us, ...d }) => d), next_cursor: page.next_cursor };
+}
+
+/** What a delivery's request is built from: the event as stored and the endpoint's profile. */
+export interface DeliverySource {
+  endpoint_id: string;
+  profile: string;
+  /** Sealed, as stored; open it with the store's codec. */
+  secret: string;
+  event_id: string;
+  event_type: string;
+  event_created_at: Date;
+  /** The payload's exact text. */
+  payload: string;
+}
+
+export async function deliverySource(
+  q: Queryable,
+  tenantId: string,
+  deliveryId: number,
+): Promise<DeliverySource | undefined> {
+  const rows = await q.query<DeliverySource>(
+    `SELECT d.endpoint_id, e.profile, e.secret, ev.id AS event_id, ev.type AS event_type,
+            ev.created_at AS event_created_at, ev.payload::text AS payload
+     FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id JOIN events ev ON ev.seq = d.event_seq
+     WHERE d.tenant_id = $1 AND d.id = $2`,
+    [tenantId, deliveryId],
+  );
+  return rows[0];
+}
+
+export interface TargetedEvent {
+  tenantId: string;
+  endpointId: string;
+  id: string;
+  type: string;
+  /** Catalog entry written if the type is not there yet. */
+  typeDescription: string;
+  typeGroup: string;
+  payloadJson: string;
+  requestHash: string;
+  source: string;
+  now: Date;
+}
+
+export type TargetedOutcome =
+  | { kind: 'queued'; eventSeq: number; deliveryId: number }
+  | { kind: 'endpoint_not_found' }
+  | { kind: 'endpoint_disabled' };
+
+/**
+ * Stores an event with exactly one delivery, to the named endpoint, in the caller's
+ * transaction. This is not a publish: the fan-out (type filters, channels, other endpoints)
+ * is not consulted, because the event is addressed, not broadcast. Everything after the
+ * delivery row is the ordinary path: the same claim, signing, profile and attempt log.
+ * The event type is added to the catalog (not enabled by default) the first time, so that
+ * the catalog names every type an event can carry.
+ */
+export async function publishToEndpoint(q: Queryable, e: TargetedEvent): Promise<TargetedOutcome> {
+  // FOR SHARE: the endpoint cannot be deleted or disabled between this check and the insert.
+  const eps = await q.query<{ disabled: boolean }>(
+    'SELECT disabled FROM endpoints WHERE tenant_id = $1 AND id = $2 FOR SHARE',
+    [e.tenantId, e.endpointId],
+  );
+  if (!eps[0]) return { kind: 'endpoint_not_found' };
+  if (eps[0].disabled) return { kind: 'endpoint_disabled' };
+  await q.query(
+    `INSERT INTO event_types (name, description, group_name, default_enabled, created_at, updated_at)
+     VALUES ($1, $2, $3, false, $4, $4) ON CONFLICT (name) DO NOTHING`,
+    [e.type, e.typeDescription, e.typeGroup, e.now],
+  );
+  const ev = await q.query<{ seq: number }>(
+    `INSERT INTO events (tenant_id, id, type, payload, channels, request_hash, source, created_at)
+     VALUES ($1, $2, $3, $4, '{}', $5, $6, $7) RETURNING seq`,
+    [e.tenantId, e.id, e.type, e.payloadJson, e.requestHash, e.source, e.now],
+  );
+  const seq = ev[0]!.seq;
+  const d = await q.query<{ id: number }>(
+    `INSERT INTO deliveries (tenant_id, event_seq, endpoint_id, state, next_attempt_at, created_at, updated_at)
+     VALUES ($1, $2, $3, 'pending', $4, $4, $4) RETURNING id`,
+    [e.tenantId, seq, e.endpointId, e.now],
+  );
+  await markDue(q, [e.endpointId], e.now);
+  return { kind: 'queued', eventSeq: seq, deliveryId: d[0]!.id };
+}
