@@ -1,4 +1,13 @@
+import {
+  CIRCUIT_OPEN_AFTER,
+  type EndpointTurnRow,
+  endTurn,
+  type TurnContext,
+  turnCapacity,
+} from './claimPlan.js';
 import type { Queryable } from './db.js';
+import { disableGone } from './health.js';
+import { type KeyRef, lockKeys, promoteHeads } from './ordering.js';
 
 export type DeliveryState = 'pending' | 'delivering' | 'succeeded' | 'failed' | 'cancelled';
 
@@ -30,6 +39,8 @@ export interface ClaimOptions {
   perEndpoint: number;
   /** Most endpoints looked at in this claim. */
   endpoints: number;
+  /** Consecutive failures that open an endpoint's circuit (default CIRCUIT_OPEN_AFTER). */
+  circuitOpenAfter?: number;
 }
 
 /**
@@ -37,45 +48,65 @@ export interface ClaimOptions {
  *
  * 1. Lock the endpoints whose turn it is (endpoint_state.next_due_at <= now, oldest first,
  *    through endpoint_state_due) FOR UPDATE SKIP LOCKED: two workers never claim for the
- *    same endpoint at once, so the in-flight cap below is exact, and a publish that adds
- *    work for a locked endpoint waits for us before it marks the endpoint due again.
- * 2. For each, take up to min(perEndpoint, max_in_flight - in flight) of its due deliveries
- *    in time order (deliveries_due), mark them delivering with a lease, and return them
- *    joined with what sending needs (endpoint, secret, event payload text).
+ *    same endpoint at once, so the in-flight cap, the circuit's single probe and the rate
+ *    limit below are exact, and a publish that adds work for a locked endpoint waits for us
+ *    before it marks the endpoint due again. Each endpoint's requests in flight are counted
+ *    through deliveries_in_flight (a few rows, whatever the endpoint's history).
+ *    claimPlan.ts turns each row into a capacity (cap, circuit, rate limit).
+ * 2. Take up to that many of each endpoint's due deliveries in time order (deliveries_due),
+ *    round-robin across the endpoints (every endpoint's first, then every second, …) until
+ *    the claim's limit, mark them delivering with a lease, and return them joined with what
+ *    sending needs. Ordered deliveries need no check here: only the head of a key is ever
+ *    due (see ordering.ts).
  * 3. Move each locked endpoint's next_due_at: to the earliest pending delivery, or to "now"
- *    if work is due already, which puts a busy endpoint behind every endpoint that became
- *    due before this claim. A fresh event for a quiet endpoint therefore waits at most
- *    one round, never behind another endpoint's backlog. This is a separate statement so
- *    that it sees deliveries committed while statement 1 waited (READ COMMITTED).
+ *    if work is due already (later if a probe or the rate limit says so), which puts a busy
+ *    endpoint behind every endpoint that became due before this claim. A fresh event for a
+ *    quiet endpoint therefore waits at most one round, never behind another endpoint's
+ *    backlog. This is a separate statement so that it sees deliveries committed while
+ *    statement 1 waited (READ COMMITTED).
  */
 export async function claimDeliveries(q: Queryable, o: ClaimOptions): Promise<ClaimedDelivery[]> {
-  const ready = await q.query<{ endpoint_id: string; capacity: number }>(
-    `SELECT s.endpoint_id,
-            least($3::int, e.max_in_flight - (SELECT count(*) FROM deliveries x
-                                              WHERE x.endpoint_id = s.endpoint_id AND x.state = 'delivering'))::int AS capacity
+  const ready = await q.query<EndpointTurnRow>(
+    `SELECT s.endpoint_id, e.disabled, e.max_in_flight, e.rate_limit_per_s, s.rate_tat, s.consecutive_failures,
+            s.probe_after,
+            (SELECT count(*) FROM deliveries x
+             WHERE x.endpoint_id = s.endpoint_id AND x.state = 'delivering')::int AS in_flight
      FROM endpoint_state s JOIN endpoints e ON e.id = s.endpoint_id
-     WHERE s.next_due_at <= $1 AND NOT e.disabled
+     WHERE s.next_due_at <= $1
      ORDER BY s.next_due_at
      LIMIT $2
      FOR UPDATE OF s SKIP LOCKED`,
-    [o.now, o.endpoints, o.perEndpoint],
+    [o.now, o.endpoints],
   );
   if (ready.length === 0) return [];
-  const withRoom = ready.filter((r) => r.capacity > 0);
+  const ctx: TurnContext = {
+    now: o.now,
+    leaseUntil: o.leaseUntil,
+    perEndpoint: o.perEndpoint,
+    circuitOpenAfter: o.circuitOpenAfter ?? CIRCUIT_OPEN_AFTER,
+  };
+  const capacities = ready.map((r) => turnCapacity(r, ctx));
+  const withRoom = ready
+    .map((r, i) => ({ id: r.endpoint_id, capacity: capacities[i]! }))
+    .filter((r) => r.capacity > 0);
   let claimed: ClaimedDelivery[] = [];
   if (withRoom.length > 0) {
     claimed = await q.query<ClaimedDelivery>(
-      `WITH picked AS (
-         SELECT p.id
-         FROM unnest($1::text[], $2::int[]) AS r(endpoint_id, capacity)
+      `WITH candidates AS (
+         SELECT p.id, p.rn, r.ord
+         FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS r(endpoint_id, capacity, ord)
          CROSS JOIN LATERAL (
-           SELECT d.id FROM deliveries d
+           SELECT d.id, row_number() OVER (ORDER BY d.next_attempt_at, d.id) AS rn
+           FROM deliveries d
            WHERE d.endpoint_id = r.endpoint_id AND d.state = 'pending' AND d.next_attempt_at <= $3
            ORDER BY d.next_attempt_at, d.id
            LIMIT r.capacity
-           FOR UPDATE SKIP LOCKED
          ) p
-         LIMIT $4
+       ), picked AS (
+         -- Only the rows we take are locked; SKIP LOCKED steps over a row a resend holds.
+         SELECT d.id FROM deliveries d
+         WHERE d.id IN (SELECT id FROM candidates ORDER BY rn, ord LIMIT $4) AND d.state = 'pending'
+         FOR UPDATE SKIP LOCKED
        ), upd AS (
          UPDATE deliveries d SET state = 'delivering', locked_until = $5, locked_by = $6, updated_at = $3
          FROM picked WHERE d.id = picked.id
@@ -86,26 +117,35 @@ export async function claimDeliveries(q: Queryable, o: ClaimOptions): Promise<Cl
               upd.ordering_key, upd.sequence
        FROM upd JOIN endpoints e ON e.id = upd.endpoint_id JOIN events ev ON ev.seq = upd.event_seq
        ORDER BY upd.id`,
-      [
-        withRoom.map((r) => r.endpoint_id),
-        withRoom.map((r) => r.capacity),
-        o.now,
-        o.limit,
-        o.leaseUntil,
-        o.workerId,
-      ],
+      [withRoom.map((r) => r.id), withRoom.map((r) => r.capacity), o.now, o.limit, o.leaseUntil, o.workerId],
     );
   }
+  const taken = new Map<string, number>();
+  for (const d of claimed) taken.set(d.endpoint_id, (taken.get(d.endpoint_id) ?? 0) + 1);
+  const ends = ready.map((r, i) => endTurn(r, capacities[i]!, taken.get(r.endpoint_id) ?? 0, ctx));
   await q.query(
     `UPDATE endpoint_state s
-     SET next_due_at = CASE WHEN m.due IS NULL THEN NULL WHEN m.due <= $2 THEN $2 ELSE m.due END,
-         last_claimed_at = $2
-     FROM (SELECT r.endpoint_id,
+     SET next_due_at = CASE WHEN m.clear OR m.due IS NULL THEN NULL
+                            WHEN m.keep_place AND m.due <= $2 THEN s.next_due_at
+                            ELSE greatest(m.due, m.not_before) END,
+         last_claimed_at = CASE WHEN m.keep_place THEN s.last_claimed_at ELSE $2 END,
+         rate_tat = coalesce(m.rate_tat, s.rate_tat),
+         probe_after = coalesce(m.probe_after, s.probe_after)
+     FROM (SELECT r.*,
                   (SELECT min(d.next_attempt_at) FROM deliveries d
                    WHERE d.endpoint_id = r.endpoint_id AND d.state = 'pending') AS due
-           FROM unnest($1::text[]) AS r(endpoint_id)) m
+           FROM unnest($1::text[], $3::boolean[], $4::boolean[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[])
+             AS r(endpoint_id, clear, keep_place, not_before, rate_tat, probe_after)) m
      WHERE s.endpoint_id = m.endpoint_id`,
-    [ready.map((r) => r.endpoint_id), o.now],
+    [
+      ready.map((r) => r.endpoint_id),
+      o.now,
+      ends.map((e) => e.clear),
+      ends.map((e) => e.keepPlace),
+      ends.map((e) => e.notBefore),
+      ends.map((e) => e.rateTat),
+      ends.map((e) => e.probeAfter),
+    ],
   );
   return claimed;
 }
@@ -132,18 +172,40 @@ export interface AttemptResult {
   gone: boolean;
 }
 
+/** How an open circuit spaces its probes (see recordAttempts). */
+export interface CircuitSettings {
+  openAfter: number;
+  /** Shortest wait before a probe. */
+  probeMinMs: number;
+  /** Longest wait before a probe. */
+  probeMaxMs: number;
+}
+
+export const DEFAULT_CIRCUIT: CircuitSettings = {
+  openAfter: CIRCUIT_OPEN_AFTER,
+  probeMinMs: 5_000,
+  probeMaxMs: 300_000,
+};
+
+export interface AckOutcome {
+  /** Endpoints whose next ordered delivery became due: worth a claim now. */
+  promoted: string[];
+}
+
 /**
  * Records a batch of attempts and moves their deliveries on, in the caller's transaction:
  * one commit for many acks. A delivery whose lease we lost (another worker took it over)
  * keeps the other worker's state; our attempt is still recorded, since it happened.
+ * A succeeded head of an ordering key makes the next delivery of its key due.
  */
 export async function recordAttempts(
   q: Queryable,
   results: AttemptResult[],
   workerId: string,
   now: Date,
-): Promise<void> {
-  if (results.length === 0) return;
+  circuit: CircuitSettings = DEFAULT_CIRCUIT,
+): Promise<AckOutcome> {
+  if (results.length === 0) return { promoted: [] };
   await q.query(
     `INSERT INTO attempts (delivery_id, attempt, started_at, duration_ms, url, status, request_headers,
                            response_headers, response_body, error, created_at)
@@ -163,7 +225,7 @@ export async function recordAttempts(
       now,
     ],
   );
-  await q.query(
+  const moved = await q.query<{ endpoint_id: string; ordering_key: string | null; sequence: number | null }>(
     `UPDATE deliveries d
      SET state = CASE r.next WHEN 'retry' THEN 'pending' ELSE r.next END,
          attempts = greatest(d.attempts, r.attempt),
@@ -173,7 +235,8 @@ export async function recordAttempts(
          completed_at = CASE WHEN r.next = 'retry' THEN NULL ELSE $8::timestamptz END
      FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::int[], $5::text[], $6::int[])
           AS r(id, next, retry_at, status, error, attempt)
-     WHERE d.id = r.id AND d.state = 'delivering' AND d.locked_by = $7`,
+     WHERE d.id = r.id AND d.state = 'delivering' AND d.locked_by = $7
+     RETURNING d.endpoint_id, d.ordering_key, CASE WHEN r.next = 'succeeded' THEN d.sequence END AS sequence`,
     [
       results.map((r) => r.deliveryId),
       results.map((r) => r.next),
@@ -185,11 +248,33 @@ export async function recordAttempts(
       now,
     ],
   );
-  await updateEndpointHealth(q, results, now);
+  const finishedHeads: KeyRef[] = moved
+    .filter((m) => m.sequence !== null)
+    .map((m) => ({ endpointId: m.endpoint_id, key: m.ordering_key ?? '' }));
+  let promoted: string[] = [];
+  if (finishedHeads.length > 0) {
+    await lockKeys(q, finishedHeads);
+    promoted = await promoteHeads(q, finishedHeads, now);
+  }
+  await updateEndpointHealth(q, results, promoted, now, circuit);
+  return { promoted };
 }
 
-/** Folds a batch of results into each endpoint's health and next turn. */
-async function updateEndpointHealth(q: Queryable, results: AttemptResult[], now: Date): Promise<void> {
+/**
+ * Folds a batch of results into each endpoint's health, circuit and next turn. Every value
+ * is computed from the locked row itself (s.…), so two acks of one endpoint at once add up.
+ * The circuit opens at `openAfter` consecutive failures; while open, the next probe waits a
+ * quarter of the time the endpoint has been failing, between probeMinMs and probeMaxMs
+ * (5 s for a blip, 5 min for an outage): probed, not hammered, and found again soon after
+ * it comes back. Any success closes it.
+ */
+async function updateEndpointHealth(
+  q: Queryable,
+  results: AttemptResult[],
+  promoted: string[],
+  now: Date,
+  circuit: CircuitSettings,
+): Promise<void> {
   interface Acc {
     failuresSinceSuccess: number;
     sawSuccess: boolean;
@@ -200,18 +285,19 @@ async function updateEndpointHealth(q: Queryable, results: AttemptResult[], now:
     gone: boolean;
   }
   const per = new Map<string, Acc>();
+  const blank = (): Acc => ({
+    failuresSinceSuccess: 0,
+    sawSuccess: false,
+    lastSuccess: null,
+    lastFailure: null,
+    firstFailure: null,
+    retryAt: null,
+    gone: false,
+  });
   for (const r of [...results].sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime())) {
     let a = per.get(r.endpointId);
     if (!a) {
-      a = {
-        failuresSinceSuccess: 0,
-        sawSuccess: false,
-        lastSuccess: null,
-        lastFailure: null,
-        firstFailure: null,
-        retryAt: null,
-        gone: false,
-      };
+      a = blank();
       per.set(r.endpointId, a);
     }
     const end = new Date(r.startedAt.getTime() + r.durationMs);
@@ -228,20 +314,34 @@ async function updateEndpointHealth(q: Queryable, results: AttemptResult[], now:
     if (r.retryAt && (!a.retryAt || r.retryAt < a.retryAt)) a.retryAt = r.retryAt;
     if (r.gone) a.gone = true;
   }
-  const ids = [...per.keys()];
-  const acc = ids.map((id) => per.get(id)!);
+  const promotedSet = new Set(promoted);
+  // A fixed order of row locks: two acks that share endpoints cannot deadlock.
+  const ids = [...new Set([...per.keys(), ...promoted])].sort();
+  const acc = ids.map((id) => per.get(id) ?? blank());
+  const failures = 'CASE WHEN u.saw_success THEN u.failures ELSE s.consecutive_failures + u.failures END';
+  const failingSince = `CASE WHEN u.saw_success AND u.failures = 0 THEN NULL WHEN u.saw_success THEN u.first_failure
+                             ELSE coalesce(s.failing_since, u.first_failure) END`;
+  const probeAfter = `$8::timestamptz + least($10::float8 * interval '1 millisecond',
+                        greatest($9::float8 * interval '1 millisecond', ($8::timestamptz - (${failingSince})) / 4))`;
   await q.query(
     `UPDATE endpoint_state s SET
-       consecutive_failures = CASE WHEN u.saw_success THEN u.failures ELSE s.consecutive_failures + u.failures END,
+       consecutive_failures = ${failures},
        last_success_at = coalesce(u.last_success, s.last_success_at),
        last_failure_at = coalesce(u.last_failure, s.last_failure_at),
-       failing_since = CASE WHEN u.failures = 0 THEN NULL
-                            WHEN u.saw_success THEN u.first_failure
-                            ELSE coalesce(s.failing_since, u.first_failure) END,
-       next_due_at = CASE WHEN u.retry_at IS NULL THEN s.next_due_at
-                          ELSE least(coalesce(s.next_due_at, u.retry_at), u.retry_at) END
+       failing_since = ${failingSince},
+       probe_after = CASE WHEN ${failures} < $11 THEN NULL
+                          WHEN u.failures > 0 THEN ${probeAfter} ELSE s.probe_after END,
+       next_due_at = CASE
+         WHEN ${failures} >= $11 AND u.failures > 0
+           THEN least(coalesce(s.next_due_at, ${probeAfter}), ${probeAfter})
+         -- Promoted work, or a probe that closed the circuit: what waited is due now.
+         WHEN u.promoted OR (u.saw_success AND s.consecutive_failures >= $11)
+           THEN least(coalesce(s.next_due_at, $8), $8)
+         WHEN u.retry_at IS NULL THEN s.next_due_at
+         ELSE least(coalesce(s.next_due_at, u.retry_at), u.retry_at) END
      FROM unnest($1::text[], $2::int[], $3::boolean[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[],
-                 $7::timestamptz[]) AS u(endpoint_id, failures, saw_success, last_success, last_failure, first_failure, retry_at)
+                 $7::timestamptz[], $12::boolean[])
+          AS u(endpoint_id, failures, saw_success, last_success, last_failure, first_failure, retry_at, promoted)
      WHERE s.endpoint_id = u.endpoint_id`,
     [
       ids,
@@ -251,17 +351,15 @@ async function updateEndpointHealth(q: Queryable, results: AttemptResult[], now:
       acc.map((a) => a.lastFailure),
       acc.map((a) => a.firstFailure),
       acc.map((a) => a.retryAt),
+      now,
+      circuit.probeMinMs,
+      circuit.probeMaxMs,
+      circuit.openAfter,
+      ids.map((id) => promotedSet.has(id)),
     ],
   );
-  const gone = ids.filter((id) => per.get(id)!.gone);
-  if (gone.length > 0) {
-    await q.query(
-      `UPDATE endpoints SET disabled = true, disabled_at = $2, updated_at = $2,
-         disabled_reason = 'the endpoint answered 410 Gone'
-       WHERE id = ANY($1::text[]) AND NOT disabled`,
-      [gone, now],
-    );
-  }
+  const gone = ids.filter((id) => per.get(id)?.gone);
+  if (gone.length > 0) await disableGone(q, gone, now);
 }
 
 /**
@@ -366,7 +464,9 @@ export async function attemptsOf(q: Queryable, deliveryId: number): Promise<Atte
 
 /**
  * Queues one more attempt now. A delivery being sent at this moment is left alone; any
- * other state becomes pending and due now, and keeps its attempt history.
+ * other state becomes pending and due now, and keeps its attempt history. An ordered
+ * delivery goes when it is the head of its key (at once for a given-up head, which is what
+ * unblocks the key); behind an unfinished earlier one it waits its turn.
  */
 export async function resendDelivery(
   q: Queryable,
@@ -374,16 +474,38 @@ export async function resendDelivery(
   id: number,
   now: Date,
 ): Promise<'queued' | 'in_flight' | 'not_found'> {
-  const rows = await q.query<{ endpoint_id: string }>(
-    `UPDATE deliveries SET state = 'pending', next_attempt_at = $3, updated_at = $3, completed_at = NULL
+  const rows = await q.query<RequeuedRow>(
+    `UPDATE deliveries SET state = 'pending', next_attempt_at = CASE WHEN sequence IS NULL THEN $3::timestamptz END,
+       updated_at = $3, completed_at = NULL
      WHERE tenant_id = $1 AND id = $2 AND state <> 'delivering'
-     RETURNING endpoint_id`,
+     RETURNING endpoint_id, ordering_key, sequence`,
     [tenantId, id, now],
   );
   if (rows.length > 0) {
-    await markDue(q, [rows[0]!.endpoint_id], now);
+    await settleRequeued(q, rows, now);
     return 'queued';
   }
   const exists = await q.query('SELECT 1 FROM deliveries WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
   return exists.length > 0 ? 'in_flight' : 'not_found';
+}
+
+export interface RequeuedRow {
+  endpoint_id: string;
+  ordering_key: string | null;
+  sequence: number | null;
+}
+
+/**
+ * After deliveries were put back (or taken out of) their keys' queues: whatever is now the
+ * head of a touched key becomes due, and the endpoints are shown to the claim.
+ */
+export async function settleRequeued(q: Queryable, rows: RequeuedRow[], now: Date): Promise<void> {
+  const keys: KeyRef[] = rows
+    .filter((r) => r.sequence !== null)
+    .map((r) => ({ endpointId: r.endpoint_id, key: r.ordering_key ?? '' }));
+  if (keys.length > 0) {
+    await lockKeys(q, keys);
+    await promoteHeads(q, keys, now);
+  }
+  await markDue(q, [...new Set(rows.map((r) => r.endpoint_id))].sort(), now);
 }

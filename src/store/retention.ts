@@ -1,0 +1,64 @@
+// Removing old history in small batches. Each call is one short transaction over a few
+// hundred rows, so that deliveries keep flowing between batches (on PGlite the single
+// connection is free again after every batch).
+import type { Queryable } from './db.js';
+
+export interface EventBatchResult {
+  /** The highest seq looked at: the next batch starts after it. */
+  lastSeq: number | null;
+  deleted: number;
+  /** The batch met an event newer than the cutoff: this pass is done. */
+  reachedCutoff: boolean;
+}
+
+/**
+ * Deletes events created before `cutoff` (their deliveries and attempts go with them, through
+ * the ON DELETE CASCADE foreign keys and the indexes deliveries_event and attempts_delivery),
+ * walking the events in seq order (the primary key) from `afterSeq`. An event is kept while
+ * it is still owed somewhere: a delivery pending or in flight, or a failed ordered delivery,
+ * which may be the head that keeps its key blocked until it is resent or skipped.
+ */
+export async function deleteExpiredEvents(
+  q: Queryable,
+  afterSeq: number | null,
+  cutoff: Date,
+  limit: number,
+): Promise<EventBatchResult> {
+  const rows = await q.query<{ last_seq: number | null; deleted: number; reached: boolean | null }>(
+    `WITH batch AS (
+       SELECT seq, created_at FROM events WHERE seq > $1 ORDER BY seq LIMIT $3
+     ), doomed AS (
+       SELECT b.seq FROM batch b
+       WHERE b.created_at < $2
+         AND NOT EXISTS (SELECT 1 FROM deliveries d
+                         WHERE d.event_seq = b.seq
+                           AND (d.state IN ('pending', 'delivering') OR (d.state = 'failed' AND d.sequence IS NOT NULL)))
+     ), gone AS (
+       DELETE FROM events e USING doomed WHERE e.seq = doomed.seq RETURNING e.seq
+     )
+     SELECT (SELECT max(seq) FROM batch) AS last_seq,
+            (SELECT count(*) FROM gone)::int AS deleted,
+            (SELECT bool_or(created_at >= $2) FROM batch) AS reached`,
+    [afterSeq ?? 0, cutoff, limit],
+  );
+  const r = rows[0]!;
+  return {
+    lastSeq: r.last_seq,
+    deleted: r.deleted,
+    reachedCutoff: r.reached === true || r.last_seq === null,
+  };
+}
+
+/**
+ * Deletes attempts recorded before `cutoff` that outlived their event (a delivery still
+ * owed keeps its event, not its oldest attempt logs), oldest first through attempts_created.
+ */
+export async function deleteExpiredAttempts(q: Queryable, cutoff: Date, limit: number): Promise<number> {
+  const rows = await q.query<{ n: number }>(
+    `WITH doomed AS (SELECT id FROM attempts WHERE created_at < $1 ORDER BY created_at LIMIT $2),
+          gone AS (DELETE FROM attempts a USING doomed WHERE a.id = doomed.id RETURNING 1)
+     SELECT count(*)::int AS n FROM gone`,
+    [cutoff, limit],
+  );
+  return rows[0]?.n ?? 0;
+}
