@@ -12,6 +12,8 @@ import { buildServer, type ServerOptions } from './api/server.js';
 import { describeLoad, loadCatalogFiles } from './catalog/load.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
+import { circuitSettings } from './delivery/circuit.js';
+import { registerOperatorEventTypes } from './delivery/operatorEvents.js';
 import { createRetryPolicy } from './delivery/retryPolicy.js';
 import { Worker } from './delivery/worker.js';
 import { Scheduler } from './scheduler/scheduler.js';
@@ -103,6 +105,7 @@ export async function startTidings(config: Config, opts: StartOptions = {}): Pro
   const db = opts.db ?? (await openStore(config));
   const applied = await migrate(db);
   if (applied.length > 0) log.info({ applied }, 'migrations applied');
+  await registerOperatorEventTypes(db, clock.now());
   if (config.catalogFiles.length > 0) {
     // A bad catalog file stops the boot, naming the place of each problem; nothing is written.
     const loaded = await loadCatalogFiles(db, config.catalogFiles, clock.now()).catch(async (err) => {
@@ -170,6 +173,13 @@ export async function startTidings(config: Config, opts: StartOptions = {}): Pro
       leaseMarginMs: config.leaseMarginMs,
       pollIntervalMs: config.pollIntervalMs,
       responseBodyLimit: config.responseBodyLimitBytes,
+      circuit: circuitSettings(config.retryScheduleMs),
+      health: {
+        operatorTenant: config.operatorTenant,
+        failingNoticeAfterMs: config.failingNoticeAfterMs,
+        disableAfterMs: config.disableAfterMs,
+      },
+      retention: { days: config.retentionDays },
     });
     await t.worker.start();
   }

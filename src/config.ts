@@ -45,6 +45,14 @@ export interface Config {
   httpProxy: string | undefined;
   /** Key material for secrets at rest (see security/secretBox.ts); unset: a key file in the data folder. */
   encryptionKey: string | undefined;
+  /** An endpoint failing without a success this long is disabled (and the operator told). */
+  disableAfterMs: number;
+  /** An endpoint failing this long is reported to the operator (tidings.endpoint.failing). */
+  failingNoticeAfterMs: number;
+  /** The tenant whose endpoints receive Tidings' own events (created on first use). */
+  operatorTenant: string;
+  /** Events and attempts older than this many days are removed (0: kept forever). */
+  retentionDays: number;
   /** Requests per second per tenant token, in each api process (0: no limit). */
   rateLimitPerS: number;
 }
@@ -85,6 +93,13 @@ export function parseDuration(text: string): number | undefined {
   if (!m) return undefined;
   const unit = DURATION_UNITS[m[2] ?? 's'];
   return unit === undefined ? undefined : Math.round(Number(m[1]) * unit);
+}
+
+function durationSetting(src: Source, name: string, def: string): number {
+  const raw = src[name]?.trim() || def;
+  const ms = parseDuration(raw);
+  if (ms === undefined || ms <= 0) throw new ConfigError(name, `"${raw}" is not a duration such as 12h or 5d`);
+  return ms;
 }
 
 export const DEFAULT_RETRY_SCHEDULE = '5s,5m,30m,2h,5h,10h,10h';
@@ -212,8 +227,25 @@ export function loadConfig(env: Source = process.env, flags: ConfigFlags = {}): 
     requireHttps: bool(src, 'TIDINGS_REQUIRE_HTTPS', false),
     httpProxy,
     encryptionKey: src.TIDINGS_ENCRYPTION_KEY?.trim() || undefined,
+    ...endpointHealthSettings(src),
+    retentionDays: int(src, 'TIDINGS_RETENTION_DAYS', 30, 0, 36_500),
     rateLimitPerS: int(src, 'TIDINGS_RATE_LIMIT_PER_S', 100, 0, 1_000_000),
   };
+}
+
+function endpointHealthSettings(
+  src: Source,
+): Pick<Config, 'disableAfterMs' | 'failingNoticeAfterMs' | 'operatorTenant'> {
+  const disableAfterMs = durationSetting(src, 'TIDINGS_DISABLE_AFTER', '5d');
+  const failingNoticeAfterMs = durationSetting(src, 'TIDINGS_FAILING_NOTICE_AFTER', '1d');
+  if (failingNoticeAfterMs >= disableAfterMs) {
+    throw new ConfigError('TIDINGS_FAILING_NOTICE_AFTER', 'must be shorter than TIDINGS_DISABLE_AFTER');
+  }
+  const operatorTenant = src.TIDINGS_OPERATOR_TENANT?.trim() || 'operator';
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/.test(operatorTenant)) {
+    throw new ConfigError('TIDINGS_OPERATOR_TENANT', 'must be a tenant id: letters, digits and _.:-');
+  }
+  return { disableAfterMs, failingNoticeAfterMs, operatorTenant };
 }
 
 function bool(src: Source, name: string, def: boolean): boolean {
@@ -279,6 +311,27 @@ export const SETTINGS: { name: string; default: string; meaning: string }[] = [
     default: '100',
     meaning:
       'API requests per second per tenant token (429 with Retry-After above; bursts of 2 s allowed); counted per api process; 0 turns it off',
+  },
+  {
+    name: 'TIDINGS_DISABLE_AFTER',
+    default: '5d',
+    meaning:
+      'an endpoint failing without a single success this long is disabled (its events are kept) and the operator gets tidings.endpoint.disabled',
+  },
+  {
+    name: 'TIDINGS_FAILING_NOTICE_AFTER',
+    default: '1d',
+    meaning: 'an endpoint failing this long is reported to the operator (tidings.endpoint.failing)',
+  },
+  {
+    name: 'TIDINGS_OPERATOR_TENANT',
+    default: 'operator',
+    meaning: "tenant whose endpoints receive Tidings' own events (tidings.endpoint.*); created on first use",
+  },
+  {
+    name: 'TIDINGS_RETENTION_DAYS',
+    default: '30',
+    meaning: 'events, deliveries and attempts older than this are removed in small batches (0 keeps everything)',
   },
   { name: 'TIDINGS_LOG_LEVEL', default: 'info', meaning: 'fatal, error, warn, info, debug, trace or silent' },
   {

@@ -21,6 +21,7 @@ import { EndpointView, EndpointWithSecret, endpointRoutes } from './routes/endpo
 import { DeliverySummary, EventDetail, EventView, eventRoutes, PublishAnswer } from './routes/events.js';
 import { EventTypeView, eventTypeRoutes } from './routes/eventTypes.js';
 import { healthRoutes } from './routes/health.js';
+import { recoveryRoutes } from './routes/recovery.js';
 import { reminderRoutes } from './routes/reminders.js';
 import { TenantView, tenantRoutes } from './routes/tenants.js';
 
@@ -190,6 +191,7 @@ export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Pr
   await endpointRoutes(app, ctx);
   await eventRoutes(app, ctx);
   await deliveryRoutes(app, ctx);
+  await recoveryRoutes(app, ctx);
   await tokenRoutes(app, ctx);
   await auditRoutes(app, ctx);
   await reminderRoutes(app, ctx);

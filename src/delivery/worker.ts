@@ -12,13 +12,17 @@ import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import {
   type AttemptResult,
+  type CircuitSettings,
   type ClaimedDelivery,
   claimDeliveries,
+  DEFAULT_CIRCUIT,
   recordAttempts,
   releaseExpiredLeases,
 } from '../store/deliveries.js';
 import type { SecretCodec } from '../store/secrets.js';
+import { sweepEndpointHealth } from './health.js';
 import { buildRequest } from './request.js';
+import { runRetention } from './retention.js';
 import { parseRetryAfter, type RetryPolicy } from './retryPolicy.js';
 import { send } from './sender.js';
 
@@ -39,6 +43,18 @@ export interface WorkerOptions {
   pollIntervalMs: number;
   responseBodyLimit: number;
   workerId?: string;
+  /** Circuit breaker (see circuit.ts); default: open after 5 failures, probes 5 s to 5 min apart. */
+  circuit?: CircuitSettings;
+  /** The endpoint health sweep (operator notices, auto-disable); off when absent. */
+  health?: {
+    operatorTenant: string;
+    failingNoticeAfterMs: number;
+    disableAfterMs: number;
+    /** How often the sweep runs; default from the poll interval, between 1 s and 30 s. */
+    intervalMs?: number;
+  };
+  /** Retention in days (0: keep everything); off when absent. */
+  retention?: { days: number; intervalMs?: number };
 }
 
 export class Worker {
@@ -53,6 +69,10 @@ export class Worker {
   private reaper: NodeJS.Timeout | undefined;
   private unlisten: (() => Promise<void>) | undefined;
   private readonly sends = new Set<Promise<void>>();
+  private sweeper: NodeJS.Timeout | undefined;
+  private sweeping: Promise<unknown> | undefined;
+  private retentionTimer: NodeJS.Timeout | undefined;
+  private retaining: Promise<unknown> | undefined;
   /** Counters for metrics and tests. */
   readonly stats = { claimed: 0, sent: 0, succeeded: 0, failed: 0, claims: 0, flushes: 0 };
 
@@ -69,7 +89,69 @@ export class Worker {
     );
     this.reaper.unref();
     await this.reap();
+    if (this.o.health) {
+      const every = this.o.health.intervalMs ?? Math.max(1000, Math.min(30_000, this.o.pollIntervalMs * 10));
+      this.sweeper = setInterval(() => void this.sweepHealth().catch(() => {}), every);
+      this.sweeper.unref();
+    }
+    if (this.o.retention && this.o.retention.days > 0) {
+      // Every worker runs it; the batches skip nothing and collide on nothing, so a second
+      // runner only finds less to do. Hourly by default, first a minute after start.
+      const every = this.o.retention.intervalMs ?? 3_600_000;
+      const first = setTimeout(() => void this.runRetention().catch(() => {}), Math.min(every, 60_000));
+      first.unref();
+      this.retentionTimer = setInterval(() => void this.runRetention().catch(() => {}), every);
+      this.retentionTimer.unref();
+    }
     this.loopDone = this.loop();
+  }
+
+  /** One health sweep now (tests call it; the timer calls it too). Concurrent calls share one run. */
+  sweepHealth(): Promise<unknown> {
+    const h = this.o.health;
+    if (!h) return Promise.resolve();
+    this.sweeping ??= sweepEndpointHealth({
+      db: this.o.db,
+      clock: this.o.clock,
+      log: this.o.log,
+      operatorTenant: h.operatorTenant,
+      failingNoticeAfterMs: h.failingNoticeAfterMs,
+      disableAfterMs: h.disableAfterMs,
+    })
+      .then((r) => {
+        // Operator events were published: their deliveries are due.
+        if (r.failing + r.disabled + r.recovered > 0) this.wake();
+        return r;
+      })
+      .catch((err) => {
+        this.o.log.warn({ err: String(err) }, 'endpoint health sweep failed; will retry');
+        throw err;
+      })
+      .finally(() => {
+        this.sweeping = undefined;
+      });
+    return this.sweeping;
+  }
+
+  /** One retention pass now. Concurrent calls share one run. */
+  runRetention(): Promise<unknown> {
+    const r = this.o.retention;
+    if (!r) return Promise.resolve();
+    this.retaining ??= runRetention({
+      db: this.o.db,
+      clock: this.o.clock,
+      log: this.o.log,
+      retentionDays: r.days,
+      shouldStop: () => !this.running,
+    })
+      .catch((err) => {
+        this.o.log.warn({ err: String(err) }, 'retention pass failed; will retry');
+        throw err;
+      })
+      .finally(() => {
+        this.retaining = undefined;
+      });
+    return this.retaining;
   }
 
   /** Stops claiming, lets in-flight sends finish, writes their results. */
@@ -77,8 +159,11 @@ export class Worker {
     if (!this.running) return;
     this.running = false;
     if (this.reaper) clearInterval(this.reaper);
+    if (this.sweeper) clearInterval(this.sweeper);
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
     this.wake();
     await this.loopDone;
+    await Promise.allSettled([this.sweeping, this.retaining]);
     await Promise.allSettled([...this.sends]);
     await this.flush();
     await this.unlisten?.();
@@ -128,6 +213,7 @@ export class Worker {
         limit,
         perEndpoint: this.o.claimPerEndpoint,
         endpoints: Math.max(10, Math.ceil(limit / 2)),
+        circuitOpenAfter: (this.o.circuit ?? DEFAULT_CIRCUIT).openAfter,
       }),
     );
     this.stats.claims += 1;
@@ -209,8 +295,12 @@ export class Worker {
       while (this.pendingResults.length > 0) {
         const batch = this.pendingResults.splice(0, 1000);
         try {
-          await this.o.db.tx((q) => recordAttempts(q, batch, this.id, this.o.clock.now()));
+          const ack = await this.o.db.tx((q) =>
+            recordAttempts(q, batch, this.id, this.o.clock.now(), this.o.circuit ?? DEFAULT_CIRCUIT),
+          );
           this.stats.flushes += 1;
+          // The next event of an ordering key became due: claim it now rather than at the next poll.
+          if (ack.promoted.length > 0) this.wake();
           failures = 0;
         } catch (err) {
           // Keep the results and try again: the store may be restarting. If we never get

@@ -1,4 +1,5 @@
 import type { Queryable } from './db.js';
+import { type KeyRef, promoteHeads } from './ordering.js';
 import { decodeCursor, type Page, pageOf } from './page.js';
 
 export interface PublishInput {
@@ -128,48 +129,85 @@ async function countDeliveries(q: Queryable, seq: number): Promise<number> {
 }
 
 /**
- * One delivery per (event, matching endpoint), in one statement. Matching:
+ * One delivery per (event, matching endpoint). Matching:
  * - types: an endpoint without a list gets every default-enabled type; with a list, exactly
  *   the names on it, `topic.*` patterns, or `*` for every type (opt-in ones too);
  * - channels: an endpoint without a list gets events on any channel; with a list, events
  *   tagged with at least one of them.
  * Disabled endpoints get their deliveries too: they wait, and re-enabling delivers them.
+ *
+ * Ordered deliveries (endpoint ordering 'key' and an event with an ordering_key, or
+ * ordering 'endpoint') are numbered per (endpoint, key) from ordering_keys, in publish
+ * order, and wait (next_attempt_at NULL) until they are the head of their key; see
+ * store/ordering.ts. The counter upsert locks each key first; the head check runs as a
+ * second statement, so that it sees an ack committed while we waited for that lock.
  */
 async function fanOut(
   q: Queryable,
   seqs: number[],
 ): Promise<{ counts: Map<number, number>; endpointIds: string[] }> {
-  const rows = await q.query<{ event_seq: number; endpoint_id: string }>(
-    `INSERT INTO deliveries (tenant_id, event_seq, endpoint_id, state, next_attempt_at, ordering_key, created_at, updated_at)
-     SELECT ev.tenant_id, ev.seq, ep.id, 'pending', ev.created_at, ev.ordering_key, ev.created_at, ev.created_at
-     FROM events ev
-     JOIN event_types et ON et.name = ev.type
-     JOIN endpoints ep ON ep.tenant_id = ev.tenant_id
-     WHERE ev.seq = ANY($1::bigint[])
-       AND CASE WHEN ep.event_types IS NULL THEN et.default_enabled
-           ELSE EXISTS (SELECT 1 FROM unnest(ep.event_types) p
-                        WHERE p = ev.type OR p = '*'
-                           OR (p LIKE '%.*' AND starts_with(ev.type, left(p, -1))))
-           END
-       AND (ep.channels IS NULL OR ep.channels && ev.channels)
-     ORDER BY ev.seq, ep.id
-     RETURNING event_seq, endpoint_id`,
+  const rows = await q.query<{
+    event_seq: number;
+    endpoint_id: string;
+    ordering_key: string | null;
+    sequence: number | null;
+  }>(
+    `WITH matched AS (
+       SELECT ev.tenant_id, ev.seq, ep.id AS endpoint_id, ev.created_at,
+              CASE WHEN ep.ordering = 'endpoint' THEN '' ELSE ev.ordering_key END AS okey,
+              (ep.ordering = 'endpoint' OR (ep.ordering = 'key' AND ev.ordering_key IS NOT NULL)) AS ordered
+       FROM events ev
+       JOIN event_types et ON et.name = ev.type
+       JOIN endpoints ep ON ep.tenant_id = ev.tenant_id
+       WHERE ev.seq = ANY($1::bigint[])
+         AND CASE WHEN ep.event_types IS NULL THEN et.default_enabled
+             ELSE EXISTS (SELECT 1 FROM unnest(ep.event_types) p
+                          WHERE p = ev.type OR p = '*'
+                             OR (p LIKE '%.*' AND starts_with(ev.type, left(p, -1))))
+             END
+         AND (ep.channels IS NULL OR ep.channels && ev.channels)
+     ), per_key AS (
+       SELECT endpoint_id, okey, count(*) AS n FROM matched WHERE ordered GROUP BY endpoint_id, okey
+     ), numbered AS (
+       INSERT INTO ordering_keys AS o (endpoint_id, key, last_sequence)
+       SELECT endpoint_id, okey, n FROM per_key ORDER BY endpoint_id, okey
+       ON CONFLICT (endpoint_id, key) DO UPDATE SET last_sequence = o.last_sequence + EXCLUDED.last_sequence
+       RETURNING endpoint_id, key, last_sequence
+     )
+     INSERT INTO deliveries (tenant_id, event_seq, endpoint_id, state, next_attempt_at, ordering_key, sequence,
+                             created_at, updated_at)
+     SELECT m.tenant_id, m.seq, m.endpoint_id, 'pending', CASE WHEN m.ordered THEN NULL ELSE m.created_at END,
+            m.okey,
+            CASE WHEN m.ordered THEN
+              nb.last_sequence - pk.n + row_number() OVER (PARTITION BY m.endpoint_id, m.okey, m.ordered ORDER BY m.seq)
+            END,
+            m.created_at, m.created_at
+     FROM matched m
+     LEFT JOIN numbered nb ON m.ordered AND nb.endpoint_id = m.endpoint_id AND nb.key = m.okey
+     LEFT JOIN per_key pk ON m.ordered AND pk.endpoint_id = m.endpoint_id AND pk.okey = m.okey
+     ORDER BY m.seq, m.endpoint_id
+     RETURNING event_seq, endpoint_id, ordering_key, sequence`,
     [seqs],
   );
   const counts = new Map<number, number>();
   const endpoints = new Set<string>();
+  const orderedKeys: KeyRef[] = [];
   for (const r of rows) {
     counts.set(r.event_seq, (counts.get(r.event_seq) ?? 0) + 1);
     endpoints.add(r.endpoint_id);
+    if (r.sequence !== null) orderedKeys.push({ endpointId: r.endpoint_id, key: r.ordering_key ?? '' });
   }
   const endpointIds = [...endpoints];
   if (endpointIds.length > 0) {
+    const at = await batchTime(q, seqs);
+    // The keys are locked by the upsert above; a head with nothing unfinished before it goes now.
+    await promoteHeads(q, orderedKeys, at);
     // Make the endpoints visible to the claim. The row lock taken here is what orders us
     // against a concurrent claim of the same endpoint (see claimDeliveries).
     await q.query(
       `UPDATE endpoint_state SET next_due_at = least(coalesce(next_due_at, $2), $2)
        WHERE endpoint_id = ANY($1::text[]) AND (next_due_at IS NULL OR next_due_at > $2)`,
-      [endpointIds, await batchTime(q, seqs)],
+      [endpointIds.sort(), at],
     );
   }
   return { counts, endpointIds };

@@ -15,7 +15,10 @@ describe.each(engines())('circuit breaker and rate limit in the store (%s)', (en
   });
   afterAll(() => k?.drop());
 
-  const only = (id: string) => (ds: { endpoint_id: string }[]) => ds.filter((d) => d.endpoint_id === id);
+  const only =
+    (id: string) =>
+    <T extends { endpoint_id: string }>(ds: T[]) =>
+      ds.filter((d) => d.endpoint_id === id);
   const health = async (id: string) => (await getEndpoint(k.q, plainCodec, 't', id))!.health;
 
   it('opens after consecutive failures, then sends one spaced probe at a time until one succeeds', async () => {

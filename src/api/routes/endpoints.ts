@@ -12,6 +12,7 @@ import {
 } from '../../security/signingSecrets.js';
 import { getSigningSecrets, rotateSigningSecret } from '../../store/endpointSecrets.js';
 import { newId } from '../../ids.js';
+import { CIRCUIT_OPEN_AFTER, circuitOpen } from '../../store/claimPlan.js';
 import {
   createEndpoint,
   deleteEndpoint,
@@ -118,7 +119,9 @@ const PatchEndpoint = Type.Object(
 );
 
 const Health = Type.Object({
-  state: Type.Union([Type.Literal('healthy'), Type.Literal('failing'), Type.Literal('open')]),
+  state: Type.Union([Type.Literal('healthy'), Type.Literal('failing'), Type.Literal('open')], {
+    description: `healthy: the last attempt succeeded; failing: the last attempts failed; open: ${CIRCUIT_OPEN_AFTER} or more failed in a row, so the endpoint is probed with one request at a time (spaced out) while its other deliveries wait, until a success closes the circuit`,
+  }),
   consecutive_failures: Type.Integer(),
   last_success_at: NullableTimestamp,
   last_failure_at: NullableTimestamp,
@@ -200,7 +203,11 @@ export function endpointView(e: Endpoint) {
   const { secret, headers, health, ...rest } = e;
   const masked: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers)) masked[k] = maskSecret(v);
-  const state: 'healthy' | 'failing' | 'open' = health.consecutive_failures > 0 ? 'failing' : 'healthy';
+  const state: 'healthy' | 'failing' | 'open' = circuitOpen(health.consecutive_failures)
+    ? 'open'
+    : health.consecutive_failures > 0
+      ? 'failing'
+      : 'healthy';
   return {
     ...rest,
     headers: masked,

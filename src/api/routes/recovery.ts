@@ -1,0 +1,174 @@
+// Getting an endpoint going again: requeue what failed, see which ordering keys are held up
+// by a failing head, and skip a head that should never be sent.
+import { type Static, Type } from 'typebox';
+import { deliveryRef, parseDeliveryRef } from '../../ids.js';
+import { getEndpoint } from '../../store/endpoints.js';
+import { listOrderingKeys } from '../../store/ordering.js';
+import { requeueFailed, skipDelivery } from '../../store/recovery.js';
+import { requireTenant } from '../auth.js';
+import type { ApiContext, App } from '../context.js';
+import { badRequest, conflict, notFound } from '../errors.js';
+import { errors, NullableTimestamp, PageQuery, pageOf } from '../schemas.js';
+
+const EndpointParams = Type.Object({
+  tid: Type.String({ maxLength: 128 }),
+  eid: Type.String({ maxLength: 128 }),
+});
+type EndpointParams = Static<typeof EndpointParams>;
+
+const RecoverBody = Type.Object(
+  {
+    since: Type.String({
+      format: 'date-time',
+      description: 'Failed deliveries created at or after this time are queued again',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+const OrderingKey = Type.Object(
+  {
+    key: Type.String({
+      description: 'The ordering key; "" on an endpoint with ordering "endpoint" (one key for all)',
+    }),
+    blocked: Type.Boolean({ description: 'The head has failed: the key waits for it (other keys flow)' }),
+    blocked_since: NullableTimestamp,
+    unfinished: Type.Integer({ description: 'Deliveries of the key not yet done, the head included' }),
+    last_sequence: Type.Integer({ description: 'The last sequence number handed out for the key' }),
+    head: Type.Object({
+      delivery_id: Type.String(),
+      sequence: Type.Integer(),
+      state: Type.String({
+        description: 'pending, delivering, or failed (given up: resend it, or skip it to release the key)',
+      }),
+      attempts: Type.Integer(),
+      next_attempt_at: NullableTimestamp,
+      last_status: Type.Union([Type.Integer(), Type.Null()]),
+      last_error: Type.Union([Type.String(), Type.Null()]),
+    }),
+  },
+  { $id: 'OrderingKey' },
+);
+
+const KeysQuery = Type.Object({
+  ...PageQuery.properties,
+  blocked: Type.Optional(Type.Boolean({ description: 'true: only keys whose head has failed' })),
+});
+
+const DeliveryParams = Type.Object({
+  tid: Type.String({ maxLength: 128 }),
+  did: Type.String({ maxLength: 40 }),
+});
+
+export { OrderingKey };
+
+export async function recoveryRoutes(app: App, ctx: ApiContext): Promise<void> {
+  app.addSchema(OrderingKey);
+
+  async function ensureEndpoint(tid: string, eid: string): Promise<void> {
+    if (!(await getEndpoint(ctx.db, ctx.codec, tid, eid))) throw notFound('endpoint', eid);
+  }
+
+  app.post<{ Params: EndpointParams; Body: Static<typeof RecoverBody> }>(
+    '/v1/tenants/:tid/endpoints/:eid/recover',
+    {
+      schema: {
+        tags: ['endpoints'],
+        summary: 'Queue again every failed delivery of the endpoint since a time',
+        description:
+          'Each failed delivery created at or after `since` gets one more attempt (ordered ones in sequence order). On a disabled endpoint they wait until it is enabled.',
+        params: EndpointParams,
+        body: RecoverBody,
+        response: { 202: Type.Object({ requeued: Type.Integer() }), ...errors(401, 404, 422) },
+      },
+    },
+    async (req, reply) => {
+      requireTenant(req.principal, req.params.tid);
+      await ensureEndpoint(req.params.tid, req.params.eid);
+      const requeued = await ctx.db.tx((q) =>
+        requeueFailed(q, req.params.tid, req.params.eid, new Date(req.body.since), ctx.clock.now()),
+      );
+      if (requeued > 0) await ctx.publisher.wakeWorkers();
+      return reply.code(202).send({ requeued });
+    },
+  );
+
+  app.get<{ Params: EndpointParams; Querystring: Static<typeof KeysQuery> }>(
+    '/v1/tenants/:tid/endpoints/:eid/ordering-keys',
+    {
+      schema: {
+        tags: ['endpoints'],
+        summary: 'Ordering keys with unfinished deliveries, and which of them are blocked by a failing head',
+        params: EndpointParams,
+        querystring: KeysQuery,
+        response: { 200: pageOf(Type.Ref('OrderingKey')), ...errors(400, 401, 404) },
+      },
+    },
+    async (req) => {
+      requireTenant(req.principal, req.params.tid);
+      await ensureEndpoint(req.params.tid, req.params.eid);
+      const page = await listOrderingKeys(ctx.db, req.params.eid, {
+        blocked: req.query.blocked ?? false,
+        limit: req.query.limit ?? 50,
+        ...(req.query.cursor ? { cursor: req.query.cursor } : {}),
+      });
+      if (!page) throw badRequest('invalid_cursor', 'The cursor is not one this API handed out.');
+      return {
+        data: page.data.map((k) => ({
+          key: k.key,
+          blocked: k.blocked,
+          blocked_since: k.blocked_since,
+          unfinished: k.unfinished,
+          last_sequence: k.last_sequence,
+          head: {
+            delivery_id: deliveryRef(k.head_delivery_id),
+            sequence: k.head_sequence,
+            state: k.head_state,
+            attempts: k.head_attempts,
+            next_attempt_at: k.head_next_attempt_at,
+            last_status: k.head_last_status,
+            last_error: k.head_last_error,
+          },
+        })),
+        next_cursor: page.next_cursor,
+      };
+    },
+  );
+
+  app.post<{ Params: Static<typeof DeliveryParams> }>(
+    '/v1/tenants/:tid/deliveries/:did/skip',
+    {
+      schema: {
+        tags: ['deliveries'],
+        summary: 'Give up on a delivery for good (cancelled), releasing its ordering key',
+        description:
+          'For a pending or failed delivery. On an ordered endpoint the next event of the key becomes due: use it when a given-up head should never be sent.',
+        params: DeliveryParams,
+        response: {
+          202: Type.Object({ id: Type.String(), state: Type.Literal('cancelled') }),
+          ...errors(401, 404, 409),
+        },
+      },
+    },
+    async (req, reply) => {
+      requireTenant(req.principal, req.params.tid);
+      const id = parseDeliveryRef(req.params.did);
+      const outcome =
+        id === undefined
+          ? 'not_found'
+          : await ctx.db.tx((q) => skipDelivery(q, req.params.tid, id, ctx.clock.now()));
+      if (outcome === 'not_found') throw notFound('delivery', req.params.did);
+      if (outcome === 'in_flight') {
+        throw conflict(
+          'delivery_in_flight',
+          'The delivery is being sent right now; try again when it is done.',
+        );
+      }
+      if (outcome === 'finished') {
+        throw conflict('delivery_finished', 'The delivery has already succeeded or been cancelled.');
+      }
+      await ctx.publisher.wakeWorkers();
+      return reply.code(202).send({ id: req.params.did, state: 'cancelled' as const });
+    },
+  );
+}

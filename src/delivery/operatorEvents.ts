@@ -1,0 +1,123 @@
+// What Tidings tells the operator about endpoints, as ordinary events: published to the
+// operator's own tenant (TIDINGS_OPERATOR_TENANT, created on first use) and delivered to
+// whatever endpoints the operator registers there, like any other event. Each is also logged.
+import { createHash } from 'node:crypto';
+import { newId } from '../ids.js';
+import type { Queryable } from '../store/db.js';
+import type { PublishInput } from '../store/events.js';
+import { upsertEventType } from '../store/eventTypes.js';
+import type { EndpointNotice } from '../store/health.js';
+import { createTenant } from '../store/tenants.js';
+
+export type OperatorEventType =
+  | 'tidings.endpoint.failing'
+  | 'tidings.endpoint.disabled'
+  | 'tidings.endpoint.recovered';
+
+const NOTICE_SCHEMA = {
+  type: 'object',
+  required: ['endpoint_id', 'tenant_id', 'url'],
+  properties: {
+    endpoint_id: { type: 'string' },
+    tenant_id: { type: 'string' },
+    url: { type: 'string', description: 'Scheme, host and path; the query string is left out' },
+    consecutive_failures: { type: 'integer' },
+    failing_since: { type: ['string', 'null'], format: 'date-time' },
+    last_success_at: { type: ['string', 'null'], format: 'date-time' },
+    last_failure_at: { type: ['string', 'null'], format: 'date-time' },
+    disabled_at: { type: ['string', 'null'], format: 'date-time' },
+    disabled_reason: { type: ['string', 'null'] },
+  },
+};
+
+export const OPERATOR_EVENT_TYPES: { name: OperatorEventType; description: string }[] = [
+  {
+    name: 'tidings.endpoint.failing',
+    description:
+      'An endpoint has failed every attempt for a day (TIDINGS_FAILING_NOTICE_AFTER); it will be disabled if this goes on.',
+  },
+  {
+    name: 'tidings.endpoint.disabled',
+    description:
+      'Tidings disabled an endpoint: no success for TIDINGS_DISABLE_AFTER, or it answered 410 Gone. Its events are kept and sent when it is enabled again.',
+  },
+  {
+    name: 'tidings.endpoint.recovered',
+    description:
+      'An endpoint the operator was told about (failing or disabled) delivered successfully again.',
+  },
+];
+
+/** Puts the operator event types in the catalog (idempotent: an unchanged type is left as it is). */
+export async function registerOperatorEventTypes(q: Queryable, now: Date): Promise<void> {
+  for (const t of OPERATOR_EVENT_TYPES) {
+    await upsertEventType(
+      q,
+      {
+        name: t.name,
+        description: t.description,
+        group: 'tidings',
+        schema: NOTICE_SCHEMA,
+        default_enabled: true,
+      },
+      now,
+    );
+  }
+}
+
+/** The endpoint's URL without its query string, which may carry a credential. */
+function safeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return '';
+  }
+}
+
+function payloadOf(n: EndpointNotice): string {
+  return JSON.stringify({
+    endpoint_id: n.endpoint_id,
+    tenant_id: n.tenant_id,
+    url: safeUrl(n.url),
+    consecutive_failures: n.consecutive_failures,
+    failing_since: n.failing_since,
+    last_success_at: n.last_success_at,
+    last_failure_at: n.last_failure_at,
+    disabled_at: n.disabled ? n.disabled_at : null,
+    disabled_reason: n.disabled ? n.disabled_reason : null,
+  });
+}
+
+/**
+ * Publish inputs for notices, in the caller's transaction (the one that took the notices),
+ * after making sure the operator's tenant exists. Keyed by endpoint, so an operator endpoint
+ * with ordering "key" gets one endpoint's failing, disabled and recovered in that order.
+ */
+export async function operatorEvents(
+  q: Queryable,
+  operatorTenant: string,
+  type: OperatorEventType,
+  notices: EndpointNotice[],
+  now: Date,
+): Promise<PublishInput[]> {
+  if (notices.length === 0) return [];
+  await createTenant(q, { id: operatorTenant, name: 'Operator', metadata: { created_by: 'tidings' } }, now);
+  return notices.map((n) => {
+    const payloadJson = payloadOf(n);
+    return {
+      tenantId: operatorTenant,
+      id: newId('msg'),
+      type,
+      payloadJson,
+      channels: [`endpoint:${n.endpoint_id}`, `tenant:${n.tenant_id}`],
+      orderingKey: n.endpoint_id,
+      idempotencyKey: null,
+      requestHash: createHash('sha256')
+        .update(JSON.stringify([type, payloadJson]))
+        .digest('base64'),
+      source: 'tidings',
+      createdAt: now,
+    };
+  });
+}
