@@ -70,50 +70,12 @@ function memberText(json: string, name: string): string {
   return m.text;
 }
 
-// Verbatim from highline-webhooks.md, trailing commas and all: the document's examples are
-// not valid JSON (a comma after "metadata"), so the test drops that comma before comparing.
-const HIGHLINE_EXAMPLES = [
-  `  {
-    "topic": "bill_payments",
-    "event": "paid",
-    "data": {
-      "bill_payment_id": "da345...",
-      "metadata": {
-        "product_id": "24de3..."
-      },
-    }
-  }`,
-  `  {
-    "topic": "settlements",
-    "event": "pending",
-    "data": {
-      "settlement_id": "da345...",
-      "metadata": {
-        "product_id": "24de3..."
-      },
-    }
-  }`,
-  `  {
-    "topic": "pay_allocations",
-    "event": "sent",
-    "data": {
-      "pay_allocation_id": "da345...",
-      "metadata": {
-        "product_id": "24de3..."
-      },
-    }
-  }`,
-  `  {
-    "topic": "enrollments",
-    "event": "active",
-    "data": {
-      "pay_allocation_id": "da345...",
-      "metadata": {
-        "product_id": "24de3..."
-      },
-    }
-  }`,
-];
+// Verbatim from highline-webhooks.md (test/fixtures/reference/highline/), trailing commas and
+// all: the document's examples are not valid JSON (a comma after "metadata"), so the test
+// drops that comma before comparing.
+const HIGHLINE_EXAMPLES = ['bill_payments', 'settlements', 'pay_allocations', 'enrollments'].map((topic) =>
+  readFileSync(new URL(`../fixtures/reference/highline/${topic}.json`, import.meta.url), 'utf8'),
+);
 
 describe('highline profile', () => {
   for (const example of HIGHLINE_EXAMPLES) {

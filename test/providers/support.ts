@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Webhook } from 'standardwebhooks';
 import { expect } from 'vitest';
+import { objectMembers } from '../../src/json/scan.js';
 import type { TestApp } from '../helpers/app.js';
 import type { Received } from '../helpers/receiver.js';
 
@@ -19,6 +20,30 @@ export function catalogText(name: string): string {
 /** A reference example, verbatim (test/fixtures/reference/). */
 export function fixture(path: string): string {
   return readFileSync(new URL(`../fixtures/reference/${path}`, import.meta.url), 'utf8');
+}
+
+/** The exact text of a top-level member of a JSON object text. */
+export function memberOf(json: string, key: string): string {
+  const m = objectMembers(json)?.find((x) => x.key === key);
+  if (!m) throw new Error(`no member ${key}`);
+  return m.text;
+}
+
+/**
+ * One of highline-webhooks.md's examples: the document's body (its stray comma after
+ * "metadata" dropped, the only change) and its `data` text, which is what a producer publishes.
+ */
+export function highlineExample(topic: string) {
+  const text = fixture(`highline/${topic}.json`).replace(/},(\s*})/, '}$1');
+  const doc = JSON.parse(text) as { topic: string; event: string; data: Record<string, unknown> };
+  return { text, doc, data: memberOf(text, 'data') };
+}
+
+/** One of canopy-event-types.txt's examples, and its `data` text. */
+export function canopyExample(name: string) {
+  const text = fixture(`canopy/${name}.json`);
+  const doc = JSON.parse(text) as { event: string; data: Record<string, unknown>; hmac_signature: string };
+  return { text, doc, data: memberOf(text, 'data') };
 }
 
 /** Loads a shipped catalog through PUT /v1/catalog. */

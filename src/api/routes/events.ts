@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
+import { attachChanges } from '../../catalog/changes.js';
 import { CALLER_ID_PATTERN, deliveryRef, newId } from '../../ids.js';
+import { memberText } from '../../json/scan.js';
 import { deliveriesOfEvent } from '../../store/deliveries.js';
 import {
   getEvent,
@@ -13,7 +15,6 @@ import {
 import { requireAdmin, requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
 import { ApiError, badRequest, conflict, notFound, unprocessable } from '../errors.js';
-import { memberText, scanTopLevel } from '../rawJson.js';
 import { errors, NullableTimestamp, PageQuery, pageOf, TenantParams, Timestamp } from '../schemas.js';
 import { ensureTenant } from './endpoints.js';
 
@@ -104,17 +105,11 @@ function eventView(e: StoredEvent) {
 }
 
 /**
- * The payload's exact text. Fastify keeps the raw body for us (see server.ts); `previous`
- * or other rewriting hooks may replace it.
+ * The exact text of a member of the body (`payload`, `previous`) as the producer wrote it.
+ * Fastify keeps the raw body for us (see server.ts).
  */
-function payloadText(req: FastifyRequest, body: PublishBody): string {
-  const raw = req.rawBody;
-  if (raw !== undefined) {
-    const scan = scanTopLevel(raw);
-    const text = scan && memberText(raw, scan, 'payload');
-    if (text !== undefined) return text;
-  }
-  return JSON.stringify(body.payload);
+function bodyMemberText(req: FastifyRequest, name: string, value: unknown): string {
+  return (req.rawBody === undefined ? undefined : memberText(req.rawBody, name)) ?? JSON.stringify(value);
 }
 
 export async function eventRoutes(app: App, ctx: ApiContext): Promise<void> {
@@ -144,7 +139,18 @@ export async function eventRoutes(app: App, ctx: ApiContext): Promise<void> {
       requireAdmin(req.principal);
       const b = req.body;
       if (b.payload === undefined) throw unprocessable('invalid_request', 'The body needs a "payload".');
-      const payloadJson = payloadText(req, b);
+      const createdAt = ctx.clock.now();
+      const producerJson = bodyMemberText(req, 'payload', b.payload);
+      const previousJson = b.previous === undefined ? undefined : bodyMemberText(req, 'previous', b.previous);
+      let payloadJson = producerJson;
+      let payload = b.payload;
+      if (b.previous !== undefined) {
+        // Tidings lists the changes itself (Canopy's `changes` and `changed_at`).
+        const withChanges = attachChanges(producerJson, b.previous, createdAt);
+        if (!withChanges.ok) throw unprocessable('invalid_previous', `${withChanges.error}.`);
+        payloadJson = withChanges.payloadJson;
+        payload = JSON.parse(payloadJson);
+      }
       const size = Buffer.byteLength(payloadJson);
       if (size > ctx.config.maxPayloadBytes) {
         throw new ApiError(
@@ -159,7 +165,7 @@ export async function eventRoutes(app: App, ctx: ApiContext): Promise<void> {
       if (!compiled) {
         throw unprocessable('unknown_event_type', `"${b.type}" is not in the catalog.`, { type: b.type });
       }
-      const problems = compiled.validate?.(b.payload) ?? [];
+      const problems = compiled.validate?.(payload) ?? [];
       if (problems.length > 0) {
         throw unprocessable(
           'payload_invalid',
@@ -176,11 +182,20 @@ export async function eventRoutes(app: App, ctx: ApiContext): Promise<void> {
         channels,
         orderingKey: b.ordering_key ?? null,
         idempotencyKey: req.headers['idempotency-key'] ?? null,
+        // What the producer sent (with `previous`, not the computed changes), so a repeat matches.
         requestHash: createHash('sha256')
-          .update(JSON.stringify([b.type, payloadJson, [...channels].sort(), b.ordering_key ?? null]))
+          .update(
+            JSON.stringify([
+              b.type,
+              producerJson,
+              [...channels].sort(),
+              b.ordering_key ?? null,
+              ...(previousJson === undefined ? [] : [previousJson]),
+            ]),
+          )
           .digest('base64'),
         source: 'api',
-        createdAt: ctx.clock.now(),
+        createdAt,
       };
       let outcome: PublishOutcome;
       try {
