@@ -5,6 +5,7 @@ import { startTidings } from './app.js';
 import { CatalogError } from './catalog/load.js';
 import { catalogLoadCommand } from './catalog/loadCommand.js';
 import { ConfigError, loadConfig } from './config.js';
+import { registerKeyCommands } from './security/keysCommand.js';
 import { migrate } from './store/migrate.js';
 import { openStore, lockDataDir } from './app.js';
 
@@ -90,5 +91,7 @@ program
   .action(async (file: string, flags: { url?: string; token?: string }) => {
     process.exitCode = await catalogLoadCommand(file, flags, () => configOrExit({}));
   });
+
+registerKeyCommands(program, () => configOrExit({}));
 
 await program.parseAsync(process.argv);
