@@ -17,6 +17,7 @@ import { registerOperatorEventTypes } from './delivery/operatorEvents.js';
 import { createRetryPolicy } from './delivery/retryPolicy.js';
 import { Worker } from './delivery/worker.js';
 import { Scheduler } from './scheduler/scheduler.js';
+import { withPortal } from './portal/plugin.js';
 import { createLogger, type Logger } from './log.js';
 import { openSecretCodec } from './security/keys.js';
 import { tenantTokenResolver } from './security/tenantTokens.js';
@@ -188,7 +189,10 @@ export async function startTidings(config: Config, opts: StartOptions = {}): Pro
     await t.scheduler.start();
   }
   if (config.roles.includes('api')) {
-    t.api = await buildServer(ctx, { resolveToken: tenantTokenResolver(db, clock, log), ...opts.server });
+    t.api = await buildServer(
+      ctx,
+      withPortal(ctx, { resolveToken: tenantTokenResolver(db, clock, log), ...opts.server }),
+    );
     t.url = await t.api.listen({ port: config.port, host: config.host });
   }
   return t;

@@ -2,6 +2,7 @@
 // command-line flags. A bad value stops the program with a message naming the setting.
 import path from 'node:path';
 import ipaddr from 'ipaddr.js';
+import { type PortalSettings, portalSettings } from './portal/settings.js';
 
 export type Role = 'api' | 'worker' | 'scheduler';
 export const ALL_ROLES: readonly Role[] = ['api', 'worker', 'scheduler'];
@@ -55,6 +56,8 @@ export interface Config {
   retentionDays: number;
   /** Requests per second per tenant token, in each api process (0: no limit). */
   rateLimitPerS: number;
+  /** The tenant portal: sign-in links, sessions, branding, embedding (TIDINGS_PORTAL_*). */
+  portal: PortalSettings;
 }
 
 export class ConfigError extends Error {
@@ -230,6 +233,7 @@ export function loadConfig(env: Source = process.env, flags: ConfigFlags = {}): 
     ...endpointHealthSettings(src),
     retentionDays: int(src, 'TIDINGS_RETENTION_DAYS', 30, 0, 36_500),
     rateLimitPerS: int(src, 'TIDINGS_RATE_LIMIT_PER_S', 100, 0, 1_000_000),
+    portal: portalSettings(src),
   };
 }
 
@@ -359,5 +363,23 @@ export const SETTINGS: { name: string; default: string; meaning: string }[] = [
     name: 'TIDINGS_CLAIM_PER_ENDPOINT',
     default: '50',
     meaning: 'most deliveries of one endpoint per claim (fairness)',
+  },
+  {
+    name: 'TIDINGS_PORTAL_LINK_TTL',
+    default: '15m',
+    meaning: 'how long a portal sign-in link stays valid (it works once)',
+  },
+  { name: 'TIDINGS_PORTAL_SESSION_TTL', default: '8h', meaning: 'how long a portal session lasts' },
+  { name: 'TIDINGS_PORTAL_NAME', default: 'Tidings', meaning: 'operator name shown on the portal' },
+  { name: 'TIDINGS_PORTAL_LOGO_URL', default: '(none)', meaning: 'logo shown on the portal (URL or /path)' },
+  {
+    name: 'TIDINGS_PORTAL_ACCENT',
+    default: '#2f55d4',
+    meaning: 'accent colour of the portal (#rgb or #rrggbb)',
+  },
+  {
+    name: 'TIDINGS_PORTAL_FRAME_ANCESTORS',
+    default: '(none: no framing)',
+    meaning: 'origins that may embed the portal in an iframe (CSP frame-ancestors)',
   },
 ];

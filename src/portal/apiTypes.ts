@@ -1,0 +1,65 @@
+// The API answers the portal reads (JSON as the /v1 routes send it).
+
+export interface EndpointJson {
+  id: string;
+  url: string;
+  description: string;
+  event_types: string[] | null;
+  channels: string[] | null;
+  profile: string;
+  headers: Record<string, string>;
+  disabled: boolean;
+  disabled_reason: string | null;
+  disabled_at: string | null;
+  health: {
+    state: string;
+    consecutive_failures: number;
+    last_success_at: string | null;
+    last_failure_at: string | null;
+    failing_since: string | null;
+  };
+  created_at: string;
+}
+
+export interface EventTypeJson {
+  name: string;
+  description: string;
+  group: string | null;
+  default_enabled: boolean;
+  reminder: Record<string, unknown> | null;
+}
+
+export interface DeliveryJson {
+  id: string;
+  event_id: string;
+  event_type: string;
+  endpoint_id: string;
+  state: string;
+  attempts: number;
+  next_attempt_at: string | null;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: string;
+  completed_at: string | null;
+}
+
+export interface AttemptJson {
+  attempt: number;
+  started_at: string;
+  duration_ms: number;
+  url: string;
+  status: number | null;
+  request_headers: Record<string, string> | null;
+  response_headers: Record<string, string> | null;
+  response_body: string | null;
+  error: string | null;
+}
+
+export interface DeliveryDetailJson extends DeliveryJson {
+  attempt_log: AttemptJson[];
+}
+
+export interface Page<T> {
+  data: T[];
+  next_cursor: string | null;
+}

@@ -1,0 +1,215 @@
+// One endpoint: health, secret (reveal, rotate), test event, configuration, delivery log
+// with filters, resend, recover.
+import type { DeliveryJson, EndpointJson, Page } from '../apiTypes.js';
+import { type Html, html } from '../html.js';
+import { csrfField, stateBadge, time } from '../layout.js';
+import { healthLine } from './endpoints.js';
+
+export interface LogFilter {
+  failed: boolean;
+  type: string;
+  from: string;
+  to: string;
+  tz: string;
+}
+
+export interface EndpointPageOptions {
+  csrf: string;
+  apiBase: string;
+  endpoint: EndpointJson;
+  /** Event type names offered by the log's type filter. */
+  typeNames: string[];
+  log: Page<DeliveryJson> | { problem: string };
+  filter: LogFilter;
+  can: { rotate: boolean; recover: boolean };
+  revealedSecret?: string | undefined;
+}
+
+export function filterQuery(f: LogFilter, cursor?: string): string {
+  const q = new URLSearchParams();
+  if (f.failed) q.set('failed', '1');
+  if (f.type) q.set('type', f.type);
+  if (f.from) q.set('from', f.from);
+  if (f.to) q.set('to', f.to);
+  if ((f.from || f.to) && f.tz) q.set('tz', f.tz);
+  if (cursor) q.set('cursor', cursor);
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+export function resendForm(csrf: string, d: DeliveryJson, back: string): Html {
+  if (d.state === 'delivering' || (d.state === 'pending' && d.attempts === 0)) return html``;
+  const label = d.state === 'pending' ? 'Retry now' : 'Resend';
+  return html`<form method="post" action="/portal/deliveries/${encodeURIComponent(d.id)}/resend" class="inline">
+  ${csrfField(csrf)}<input type="hidden" name="back" value="${back}">
+  <button type="submit" class="small" aria-label="${label} ${d.id}">${label}</button>
+</form>`;
+}
+
+function response(d: DeliveryJson): Html {
+  if (d.last_status !== null)
+    return html`<span class="${d.last_status < 300 ? 'ok' : 'bad'}">HTTP ${d.last_status}</span>`;
+  if (d.last_error)
+    return html`<span class="bad" title="${d.last_error}">${d.last_error.slice(0, 60)}</span>`;
+  return html`<span class="muted">—</span>`;
+}
+
+function logTable(o: EndpointPageOptions, back: string): Html {
+  if ('problem' in o.log) return html`<p class="flash flash-error" role="alert">${o.log.problem}</p>`;
+  const rows = o.log.data;
+  if (rows.length === 0) {
+    return html`<p class="muted">${
+      o.filter.failed || o.filter.type || o.filter.from || o.filter.to
+        ? 'No deliveries match these filters.'
+        : 'No deliveries yet. Send a test event to see one here.'
+    }</p>`;
+  }
+  return html`<div class="table-wrap"><table class="log">
+  <thead><tr><th scope="col">Time</th><th scope="col">Event type</th><th scope="col">Status</th>
+  <th scope="col">Attempts</th><th scope="col">Last response</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
+  <tbody>
+  ${rows.map(
+    (d) => html`<tr>
+    <td data-label="Time"><a href="/portal/deliveries/${encodeURIComponent(d.id)}">${time(d.created_at)}</a></td>
+    <td data-label="Event type"><code>${d.event_type}</code></td>
+    <td data-label="Status">${stateBadge(d.state, d.attempts)}</td>
+    <td data-label="Attempts">${d.attempts}</td>
+    <td data-label="Last response">${response(d)}</td>
+    <td class="row-actions"><a href="/portal/deliveries/${encodeURIComponent(d.id)}">Details<span class="sr-only"> of ${d.id}</span></a>
+    ${resendForm(o.csrf, d, back)}</td>
+  </tr>`,
+  )}
+  </tbody>
+</table></div>
+${
+  o.log.next_cursor
+    ? html`<p><a class="button" href="/portal/endpoints/${encodeURIComponent(o.endpoint.id)}${filterQuery(o.filter, o.log.next_cursor)}#deliveries">Older deliveries</a></p>`
+    : ''
+}`;
+}
+
+export function endpointPage(o: EndpointPageOptions): Html {
+  const e = o.endpoint;
+  const eid = encodeURIComponent(e.id);
+  const self = `/portal/endpoints/${eid}`;
+  const back = `${self}${filterQuery(o.filter)}`;
+  const f = o.filter;
+  const headers = Object.entries(e.headers);
+  return html`<p class="crumbs"><a href="/portal">Endpoints</a> › <span>Endpoint</span></p>
+<div class="page-head">
+  <h1 class="endpoint-title">${e.url}</h1>
+  <div class="actions">
+    <a class="button" href="${self}/edit">Edit</a>
+    <form method="post" action="${self}/${e.disabled ? 'enable' : 'disable'}" class="inline">${csrfField(o.csrf)}
+      <button type="submit">${e.disabled ? 'Enable' : 'Disable'}</button></form>
+    <a class="button danger" href="${self}/delete">Delete</a>
+  </div>
+</div>
+${e.description ? html`<p>${e.description}</p>` : ''}
+<p class="health">${healthLine(e)}</p>
+
+<div class="grid">
+<section class="card" aria-labelledby="secret-h">
+  <h2 id="secret-h">Signing secret</h2>
+  <p class="hint">Check each request’s <code>webhook-signature</code> header with this secret (any Standard Webhooks library does it).</p>
+  <div class="secret-row">
+    <code class="secret" id="secret" data-masked="${o.revealedSecret ? '' : '1'}">${o.revealedSecret ?? 'whsec_••••••••••••••••••••••••'}</code>
+    ${
+      o.revealedSecret
+        ? ''
+        : html`<form method="post" action="${self}/secret" class="inline" data-reveal="${o.apiBase}/endpoints/${eid}/secret">
+      ${csrfField(o.csrf)}<button type="submit">Reveal</button></form>`
+    }
+  </div>
+  ${
+    o.can.rotate
+      ? html`<form method="post" action="${self}/rotate" class="inline">${csrfField(o.csrf)}
+    <button type="submit">Rotate secret</button></form>
+  <p class="hint">A new secret is made; the old one keeps signing beside it for a grace period, so you can switch without missing a delivery.</p>`
+      : html`<p class="muted" id="rotate-unavailable">Rotating the secret is not available on this server yet.</p>`
+  }
+</section>
+
+<section class="card" aria-labelledby="test-h">
+  <h2 id="test-h">Send a test event</h2>
+  <p class="hint">Sends a <code>tidings.test</code> event to this endpoint only, signed and formatted like every other.</p>
+  <form method="post" action="${self}/test" data-test-event="${o.apiBase}/endpoints/${eid}/test">
+    ${csrfField(o.csrf)}
+    <button type="submit" class="primary"${e.disabled ? html` disabled aria-describedby="test-disabled"` : ''}>Send test event</button>
+  </form>
+  ${e.disabled ? html`<p class="muted" id="test-disabled">Enable the endpoint to send it a test event.</p>` : ''}
+  <div id="test-result" class="test-result" aria-live="polite"></div>
+</section>
+</div>
+
+<section class="card" aria-labelledby="config-h">
+  <h2 id="config-h">Configuration</h2>
+  <dl class="props">
+    <dt>Payload format</dt><dd><code>${e.profile}</code></dd>
+    <dt>Events</dt><dd>${
+      e.event_types === null
+        ? 'Every event type enabled by default'
+        : html`${e.event_types.map((t) => html`<code>${t}</code> `)}`
+    }</dd>
+    <dt>Channels</dt><dd>${e.channels ? html`${e.channels.map((c) => html`<code>${c}</code> `)}` : 'Any channel'}</dd>
+    <dt>Authentication header</dt><dd>${
+      headers.length > 0
+        ? html`${headers.map(([k, m]) => html`<code class="masked">${k}: ${m}</code> `)}`
+        : 'None'
+    }</dd>
+    <dt>Endpoint id</dt><dd><code>${e.id}</code></dd>
+    <dt>Created</dt><dd>${time(e.created_at)}</dd>
+  </dl>
+</section>
+
+<section class="card" id="deliveries" aria-labelledby="log-h">
+  <h2 id="log-h">Deliveries</h2>
+  <form method="get" action="${self}#deliveries" class="filters" aria-label="Filter deliveries">
+    <label class="choice"><input type="checkbox" name="failed" value="1"${f.failed ? html` checked` : ''}> Failed only</label>
+    <div class="field">
+      <label for="f-type">Event type</label>
+      <select id="f-type" name="type"><option value="">Any</option>
+        ${o.typeNames.map((t) => html`<option${t === f.type ? html` selected` : ''}>${t}</option>`)}
+      </select>
+    </div>
+    <div class="field"><label for="f-from">From</label><input id="f-from" name="from" type="datetime-local" value="${f.from}"></div>
+    <div class="field"><label for="f-to">To</label><input id="f-to" name="to" type="datetime-local" value="${f.to}"></div>
+    <input type="hidden" name="tz" value="${f.tz}" data-tz>
+    <div class="actions"><button type="submit">Apply</button> <a class="button" href="${self}#deliveries">Clear</a></div>
+    <p class="hint small" data-tz-hint>Times are UTC.</p>
+  </form>
+  ${logTable(o, back)}
+</section>
+
+<section class="card" aria-labelledby="recover-h">
+  <h2 id="recover-h">Recover failed deliveries</h2>
+  ${
+    o.can.recover
+      ? html`<form method="post" action="${self}/recover" class="filters">
+    ${csrfField(o.csrf)}
+    <div class="field"><label for="since">Every failed delivery since</label>
+      <input id="since" name="since" type="datetime-local" required></div>
+    <input type="hidden" name="tz" value="" data-tz>
+    <div class="actions"><button type="submit">Send them again</button></div>
+  </form>
+  <p class="hint small" data-tz-hint>Times are UTC.</p>`
+      : html`<p class="muted" id="recover-unavailable">Recovering failed deliveries in bulk is not available on this server yet; resend them one by one above.</p>`
+  }
+</section>
+`;
+}
+
+export function deleteEndpointPage(csrf: string, e: EndpointJson): Html {
+  const self = `/portal/endpoints/${encodeURIComponent(e.id)}`;
+  return html`<p class="crumbs"><a href="/portal">Endpoints</a> › <a href="${self}">${e.url}</a></p>
+<section class="card narrow">
+  <h1>Delete this endpoint?</h1>
+  <p><code>${e.url}</code></p>
+  <p>It stops receiving events at once, and its delivery log is deleted with it. This cannot be undone.
+  To stop deliveries for a while instead, disable it.</p>
+  <form method="post" action="${self}/delete" class="actions">${csrfField(csrf)}
+    <button type="submit" class="danger">Delete endpoint</button>
+    <a class="button" href="${self}">Keep it</a>
+  </form>
+</section>`;
+}

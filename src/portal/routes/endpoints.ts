@@ -1,0 +1,288 @@
+// Endpoint pages: list, create, edit, enable/disable, delete, secret, test event, recover.
+// Every read and write is an API call made as the session (see apiClient.ts).
+import type { ApiContext, App } from '../../api/context.js';
+import { PROFILE_NAMES } from '../../delivery/profiles/index.js';
+import { OPTIONAL_ROUTES } from '../apiClient.js';
+import type { DeliveryJson, EndpointJson, EventTypeJson, Page } from '../apiTypes.js';
+import { type EndpointFormValues, endpointBody, endpointFormValues, field, localTime } from '../form.js';
+import type { Flash } from '../layout.js';
+import { deleteEndpointPage, endpointPage, type LogFilter } from '../pages/endpoint.js';
+import { endpointFormPage } from '../pages/endpointForm.js';
+import { endpointsPage } from '../pages/endpoints.js';
+import { signedIn, type Visit, type VisitHandler } from '../signed.js';
+
+const DONE: Record<string, string> = {
+  created: 'Endpoint created. Reveal its signing secret below to verify what it receives.',
+  saved: 'Changes saved.',
+  deleted: 'Endpoint deleted.',
+  enabled: 'Endpoint enabled: deliveries that waited while it was disabled are on their way.',
+  disabled: 'Endpoint disabled: its events are kept until you enable it again.',
+  rotated: 'A new signing secret is in use. The previous one keeps signing beside it for a grace period.',
+  resent: 'Queued for another attempt.',
+  recovered: 'Failed deliveries queued again.',
+  'test-sent': 'Test event sent.',
+};
+
+export function doneFlash(query: unknown): Flash | undefined {
+  const done = (query as { done?: unknown }).done;
+  const text = typeof done === 'string' ? DONE[done] : undefined;
+  return text ? { kind: 'ok', text } : undefined;
+}
+
+type Params = { eid: string };
+
+export async function endpointPages(app: App, ctx: ApiContext): Promise<void> {
+  const route = (h: VisitHandler) => signedIn(app, ctx, h);
+  const eidOf = (v: Visit) => (v.req.params as Params).eid;
+  const epPath = (v: Visit, eid: string) => `${v.api.base}/endpoints/${encodeURIComponent(eid)}`;
+
+  async function catalog(v: Visit): Promise<EventTypeJson[]> {
+    const r = await v.api.call<{ data: EventTypeJson[] }>('GET', '/v1/event-types');
+    return r.ok ? r.body.data : [];
+  }
+
+  async function showForm(
+    v: Visit,
+    status: number,
+    values: EndpointFormValues,
+    editing?: { id: string; maskedHeaders: Record<string, string> },
+    problem?: string,
+  ) {
+    return v.show(
+      status,
+      editing ? 'Edit endpoint' : 'Add endpoint',
+      endpointFormPage({
+        csrf: v.session.csrf,
+        catalog: await catalog(v),
+        profiles: PROFILE_NAMES,
+        values,
+        ...(editing ? { editing } : {}),
+        problem,
+      }),
+    );
+  }
+
+  /** The endpoint page, with the log filtered as the query says. */
+  async function showEndpoint(
+    v: Visit,
+    eid: string,
+    extra: { status?: number; flash?: Flash; secret?: string } = {},
+  ) {
+    const ep = await v.api.call<EndpointJson>('GET', epPath(v, eid));
+    if (!ep.ok) return v.notFound('endpoint');
+    const q = v.req.query as Record<string, string | undefined>;
+    const filter: LogFilter = {
+      failed: q.failed === '1',
+      type: q.type ?? '',
+      from: q.from ?? '',
+      to: q.to ?? '',
+      tz: q.tz ?? '',
+    };
+    const query = new URLSearchParams({ limit: '25' });
+    if (filter.failed) query.set('failed', 'true');
+    if (filter.type) query.set('event_type', filter.type);
+    const from = localTime(filter.from, filter.tz);
+    const to = localTime(filter.to, filter.tz);
+    if (from) query.set('created_after', from.toISOString());
+    if (to) query.set('created_before', to.toISOString());
+    if (q.cursor) query.set('cursor', q.cursor);
+    const log = await v.api.call<Page<DeliveryJson>>('GET', `${epPath(v, eid)}/deliveries?${query}`);
+    const types = await catalog(v);
+    const typeNames = [...new Set([...types.map((t) => t.name), 'tidings.test'])].sort();
+    return v.show(
+      extra.status ?? 200,
+      ep.body.url,
+      endpointPage({
+        csrf: v.session.csrf,
+        apiBase: v.api.base,
+        endpoint: ep.body,
+        typeNames,
+        log: log.ok ? log.body : { problem: log.error.message },
+        filter,
+        can: {
+          rotate: v.api.has('POST', OPTIONAL_ROUTES.rotate),
+          recover: v.api.has('POST', OPTIONAL_ROUTES.recover),
+        },
+        revealedSecret: extra.secret,
+      }),
+      extra.flash ?? doneFlash(v.req.query),
+    );
+  }
+
+  app.get(
+    '/',
+    route(async (v) => {
+      const cursor = (v.req.query as { cursor?: string }).cursor;
+      const qs = new URLSearchParams({ limit: '50', ...(cursor ? { cursor } : {}) });
+      const r = await v.api.call<Page<EndpointJson>>('GET', `${v.api.base}/endpoints?${qs}`);
+      if (!r.ok) {
+        return v.show(r.status, 'Webhook endpoints', endpointsPage([], null), {
+          kind: 'error',
+          text: r.error.message,
+        });
+      }
+      return v.show(
+        200,
+        'Webhook endpoints',
+        endpointsPage(r.body.data, r.body.next_cursor),
+        doneFlash(v.req.query),
+      );
+    }),
+  );
+
+  app.get(
+    '/endpoints/new',
+    route((v) => showForm(v, 200, endpointFormValues({}))),
+  );
+
+  app.post(
+    '/endpoints',
+    route(async (v) => {
+      const values = endpointFormValues(v.form);
+      const body = endpointBody(values);
+      if (!body.ok) return showForm(v, 422, values, undefined, body.problem);
+      const r = await v.api.call<EndpointJson>('POST', `${v.api.base}/endpoints`, body.body);
+      if (!r.ok) return showForm(v, r.status, values, undefined, r.error.message);
+      return v.reply.redirect(`/portal/endpoints/${encodeURIComponent(r.body.id)}?done=created`, 303);
+    }),
+  );
+
+  app.get(
+    '/endpoints/:eid',
+    route((v) => showEndpoint(v, eidOf(v))),
+  );
+
+  app.get(
+    '/endpoints/:eid/edit',
+    route(async (v) => {
+      const ep = await v.api.call<EndpointJson>('GET', epPath(v, eidOf(v)));
+      if (!ep.ok) return v.notFound('endpoint');
+      const e = ep.body;
+      const values: EndpointFormValues = {
+        url: e.url,
+        description: e.description,
+        typesMode: e.event_types === null ? 'default' : 'chosen',
+        eventTypes: e.event_types ?? [],
+        channels: (e.channels ?? []).join('\n'),
+        profile: e.profile,
+        headerName: Object.keys(e.headers)[0] ?? '',
+        headerValue: '',
+        headerRemove: false,
+      };
+      return showForm(v, 200, values, { id: e.id, maskedHeaders: e.headers });
+    }),
+  );
+
+  app.post(
+    '/endpoints/:eid',
+    route(async (v) => {
+      const eid = eidOf(v);
+      const ep = await v.api.call<EndpointJson>('GET', epPath(v, eid));
+      if (!ep.ok) return v.notFound('endpoint');
+      const editing = { id: eid, maskedHeaders: ep.body.headers };
+      const values = endpointFormValues(v.form);
+      const body = endpointBody(values, { headerNames: Object.keys(ep.body.headers) });
+      if (!body.ok) return showForm(v, 422, values, editing, body.problem);
+      const r = await v.api.call<EndpointJson>('PATCH', epPath(v, eid), body.body);
+      if (!r.ok) return showForm(v, r.status, values, editing, r.error.message);
+      return v.reply.redirect(`/portal/endpoints/${encodeURIComponent(eid)}?done=saved`, 303);
+    }),
+  );
+
+  for (const action of ['enable', 'disable'] as const) {
+    app.post(
+      `/endpoints/:eid/${action}`,
+      route(async (v) => {
+        const eid = eidOf(v);
+        const r = await v.api.call('PATCH', epPath(v, eid), { disabled: action === 'disable' });
+        if (!r.ok) return r.status === 404 ? v.notFound('endpoint') : showEndpoint(v, eid, problem(r));
+        return v.reply.redirect(`/portal/endpoints/${encodeURIComponent(eid)}?done=${action}d`, 303);
+      }),
+    );
+  }
+
+  app.get(
+    '/endpoints/:eid/delete',
+    route(async (v) => {
+      const ep = await v.api.call<EndpointJson>('GET', epPath(v, eidOf(v)));
+      if (!ep.ok) return v.notFound('endpoint');
+      return v.show(200, 'Delete endpoint', deleteEndpointPage(v.session.csrf, ep.body));
+    }),
+  );
+
+  app.post(
+    '/endpoints/:eid/delete',
+    route(async (v) => {
+      const r = await v.api.call('DELETE', epPath(v, eidOf(v)));
+      if (!r.ok) return r.status === 404 ? v.notFound('endpoint') : showEndpoint(v, eidOf(v), problem(r));
+      return v.reply.redirect('/portal?done=deleted', 303);
+    }),
+  );
+
+  // Reveal without the page script: the secret is shown in the answer to a POST, so it is
+  // never in a URL, the history or a cache (pages are no-store).
+  app.post(
+    '/endpoints/:eid/secret',
+    route(async (v) => {
+      const r = await v.api.call<{ secret: string }>('GET', `${epPath(v, eidOf(v))}/secret`);
+      if (!r.ok) return v.notFound('endpoint');
+      return showEndpoint(v, eidOf(v), { secret: r.body.secret });
+    }),
+  );
+
+  app.post(
+    '/endpoints/:eid/rotate',
+    route(async (v) => {
+      const eid = eidOf(v);
+      if (!v.api.has('POST', OPTIONAL_ROUTES.rotate)) {
+        return showEndpoint(v, eid, {
+          status: 501,
+          flash: { kind: 'error', text: 'Rotating the secret is not available on this server yet.' },
+        });
+      }
+      const r = await v.api.call('POST', `${epPath(v, eid)}/secret/rotate`, {});
+      if (!r.ok) return r.status === 404 ? v.notFound('endpoint') : showEndpoint(v, eid, problem(r));
+      return v.reply.redirect(`/portal/endpoints/${encodeURIComponent(eid)}?done=rotated`, 303);
+    }),
+  );
+
+  app.post(
+    '/endpoints/:eid/test',
+    route(async (v) => {
+      const eid = eidOf(v);
+      const r = await v.api.call<{ delivery_id: string }>('POST', `${epPath(v, eid)}/test`);
+      if (!r.ok) return r.status === 404 ? v.notFound('endpoint') : showEndpoint(v, eid, problem(r));
+      return v.reply.redirect(
+        `/portal/deliveries/${encodeURIComponent(r.body.delivery_id)}?done=test-sent`,
+        303,
+      );
+    }),
+  );
+
+  app.post(
+    '/endpoints/:eid/recover',
+    route(async (v) => {
+      const eid = eidOf(v);
+      if (!v.api.has('POST', OPTIONAL_ROUTES.recover)) {
+        return showEndpoint(v, eid, {
+          status: 501,
+          flash: { kind: 'error', text: 'Recovering failed deliveries is not available on this server yet.' },
+        });
+      }
+      const since = localTime(field(v.form, 'since'), field(v.form, 'tz'));
+      if (!since) {
+        return showEndpoint(v, eid, {
+          status: 422,
+          flash: { kind: 'error', text: 'Give the time to recover from.' },
+        });
+      }
+      const r = await v.api.call('POST', `${epPath(v, eid)}/recover`, { since: since.toISOString() });
+      if (!r.ok) return r.status === 404 ? v.notFound('endpoint') : showEndpoint(v, eid, problem(r));
+      return v.reply.redirect(`/portal/endpoints/${encodeURIComponent(eid)}?done=recovered#deliveries`, 303);
+    }),
+  );
+}
+
+function problem(r: { status: number; error: { message: string } }): { status: number; flash: Flash } {
+  return { status: r.status, flash: { kind: 'error', text: r.error.message } };
+}
