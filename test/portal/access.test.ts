@@ -185,7 +185,7 @@ describe('portal access, in Chromium', () => {
     const { page } = b;
     await page.goto(`${appOrigin}/portal`);
     const ep = await acmeEndpoint();
-    for (const form of [{}, { _csrf: 'forged' }]) {
+    for (const form of [{}, { _csrf: 'forged' }] as Record<string, string>[]) {
       const r = await page.request.post(`${appOrigin}/portal/endpoints/${ep.id}/disable`, {
         form,
         maxRedirects: 0,
