@@ -12,6 +12,8 @@ export interface Signed {
   tenantName: string;
   /** Whether the server has reminder settings (a second page in the menu). */
   reminders: boolean;
+  /** The menu entry of this page. */
+  section: 'endpoints' | 'reminders';
 }
 
 export interface Flash {
@@ -55,7 +57,7 @@ ${o.signed ? html`<meta name="csrf-token" content="${o.signed.csrf}"><meta name=
   </div>
   ${
     o.signed?.reminders
-      ? html`<nav class="wrap nav" aria-label="Sections"><a href="/portal">Endpoints</a><a href="/portal/reminders">Reminders</a></nav>`
+      ? html`<nav class="wrap nav" aria-label="Sections"><a href="/portal"${o.signed.section === 'endpoints' ? html` aria-current="page"` : ''}>Endpoints</a><a href="/portal/reminders"${o.signed.section === 'reminders' ? html` aria-current="page"` : ''}>Reminders</a></nav>`
       : ''
   }
 </header>

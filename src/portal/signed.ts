@@ -56,6 +56,7 @@ export function signedIn(app: App, ctx: ApiContext, handler: VisitHandler) {
       apiBase: api.base,
       tenantName: tenant.body.name,
       reminders: api.has('GET', OPTIONAL_ROUTES.reminderRules),
+      section: req.url.startsWith('/portal/reminders') ? 'reminders' : 'endpoints',
     };
     const visit: Visit = {
       req,

@@ -3,7 +3,7 @@
 
 import type { LinkProblem } from '../../store/portal.js';
 import { type Html, html } from '../html.js';
-import { page } from '../layout.js';
+import { page, time } from '../layout.js';
 import type { PortalSettings } from '../settings.js';
 
 export function signInPage(settings: PortalSettings, token: string, expiresAt: Date): string {
@@ -17,7 +17,7 @@ export function signInPage(settings: PortalSettings, token: string, expiresAt: D
     <input type="hidden" name="token" value="${token}">
     <button class="primary" type="submit">Continue</button>
   </form>
-  <p class="muted small">The link works once and until ${expiresAt.toISOString().slice(0, 16).replace('T', ' ')} UTC.
+  <p class="muted small">The link works once and until ${time(expiresAt)}.
   It asks for a click so that mail scanners and link previews, which open links on their own, cannot use it up.</p>
 </section>`,
   });

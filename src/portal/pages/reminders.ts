@@ -28,12 +28,12 @@ function text(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
-function describeRule(rule: RuleJson | undefined): string {
+function describeRule(rule: RuleJson | undefined, anchor: string): string {
   if (!rule) return 'Off: no reminders are sent for this type.';
   if (rule.periodic_interval)
     return `Every ${EVERY[rule.periodic_interval] ?? rule.periodic_interval}, while it lasts.`;
-  if (rule.offsets.length === 0) return 'Once, at the moment itself.';
-  return `At ${rule.offsets.join(', ')} from the moment.`;
+  if (rule.offsets.length === 0) return `Once, at the ${anchor}.`;
+  return `At ${rule.offsets.join(', ')} from the ${anchor}.`;
 }
 
 function typeCard(
@@ -64,7 +64,7 @@ function typeCard(
     <dt>Counted from</dt><dd>${text(r.anchor) ?? 'the anchor'}</dd>
     ${typeof r.window === 'string' ? html`<dt>Window</dt><dd>${r.window}</dd>` : ''}
     ${text(r.resolved_by) ? html`<dt>Stops when</dt><dd>${text(r.resolved_by)}</dd>` : ''}
-    <dt>Now</dt><dd data-rule="${t.name}">${describeRule(rule)}</dd>
+    <dt>Now</dt><dd data-rule="${t.name}">${describeRule(rule, text(r.anchor) ?? 'anchor')}</dd>
     ${subjectRules > 0 ? html`<dt>Own settings</dt><dd>${subjectRules} individual ${subjectRules === 1 ? 'subject has' : 'subjects have'} their own rule (set through the API).</dd>` : ''}
   </dl>
   ${p ? html`<p class="flash flash-error" role="alert">${p.message}</p>` : ''}
@@ -93,14 +93,10 @@ function typeCard(
           : ''
       }
     </fieldset>
-    <div class="actions"><button type="submit" class="primary">Save</button></div>
+    <div class="actions"><button type="submit" class="primary">Save</button>${
+      rule ? html` <button type="submit" formaction="/portal/reminders/delete">Turn off</button>` : ''
+    }</div>
   </form>
-  ${
-    rule
-      ? html`<form method="post" action="/portal/reminders/delete" class="inline">${csrfField(csrf)}
-    <input type="hidden" name="event_type" value="${t.name}"><button type="submit">Turn off</button></form>`
-      : ''
-  }
 </section>`;
 }
 
