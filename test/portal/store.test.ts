@@ -6,8 +6,8 @@ import { hashToken } from '../../src/api/auth.js';
 import { type AttemptResult, claimDeliveries, recordAttempts } from '../../src/store/deliveries.js';
 import { listEndpointDeliveries, publishToEndpoint } from '../../src/store/endpointDeliveries.js';
 import { createEndpoint } from '../../src/store/endpoints.js';
-import { upsertEventType } from '../../src/store/eventTypes.js';
 import { publishEvents } from '../../src/store/events.js';
+import { upsertEventType } from '../../src/store/eventTypes.js';
 import {
   checkPortalLink,
   consumePortalLink,
@@ -37,7 +37,12 @@ describe.each(engines())('portal store (%s)', (engine) => {
         plainCodec,
         id,
         tenant,
-        { url: `https://example.com/${id}`, secret: 'whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0', disabled, ...(event_types ? { event_types } : {}) },
+        {
+          url: `https://example.com/${id}`,
+          secret: 'whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0',
+          disabled,
+          ...(event_types ? { event_types } : {}),
+        },
         t0,
       );
     await ep('ep_a', 'acme');
@@ -50,14 +55,22 @@ describe.each(engines())('portal store (%s)', (engine) => {
   describe('sign-in links and sessions', () => {
     const link = (token: string, tenantId = 'acme', ttl = 15 * MIN) =>
       t.db.tx((q) =>
-        createPortalLink(q, { id: `pl_${token}`, tenantId, tokenSha256: hashToken(token), expiresAt: at(ttl) }, t0),
+        createPortalLink(
+          q,
+          { id: `pl_${token}`, tenantId, tokenSha256: hashToken(token), expiresAt: at(ttl) },
+          t0,
+        ),
       );
     const consume = (token: string, session: string, now: Date) =>
       t.db.tx((q) =>
         consumePortalLink(
           q,
           hashToken(token),
-          { id: `ps_${session}`, tokenSha256: hashToken(`s-${session}`), expiresAt: new Date(now.getTime() + 60 * MIN) },
+          {
+            id: `ps_${session}`,
+            tokenSha256: hashToken(`s-${session}`),
+            expiresAt: new Date(now.getTime() + 60 * MIN),
+          },
           now,
         ),
       );
@@ -68,8 +81,13 @@ describe.each(engines())('portal store (%s)', (engine) => {
       const first = await consume('one', 'one', at(MIN));
       expect(first).toMatchObject({ ok: true, session: { tenant_id: 'acme', link_id: 'pl_one' } });
       expect(await consume('one', 'one-again', at(2 * MIN))).toEqual({ ok: false, problem: 'used' });
-      expect(await checkPortalLink(t.db, hashToken('one'), at(2 * MIN))).toMatchObject({ ok: false, problem: 'used' });
-      expect(await findPortalSession(t.db, hashToken('s-one'), at(2 * MIN))).toMatchObject({ tenant_id: 'acme' });
+      expect(await checkPortalLink(t.db, hashToken('one'), at(2 * MIN))).toMatchObject({
+        ok: false,
+        problem: 'used',
+      });
+      expect(await findPortalSession(t.db, hashToken('s-one'), at(2 * MIN))).toMatchObject({
+        tenant_id: 'acme',
+      });
       expect(await findPortalSession(t.db, hashToken('s-one-again'), at(2 * MIN))).toBeUndefined();
     });
 
@@ -83,7 +101,10 @@ describe.each(engines())('portal store (%s)', (engine) => {
     it('an expired or unknown link is refused and starts nothing', async () => {
       await link('late', 'acme', 15 * MIN);
       expect(await consume('late', 'late', at(15 * MIN))).toEqual({ ok: false, problem: 'expired' });
-      expect(await checkPortalLink(t.db, hashToken('late'), at(16 * MIN))).toMatchObject({ ok: false, problem: 'expired' });
+      expect(await checkPortalLink(t.db, hashToken('late'), at(16 * MIN))).toMatchObject({
+        ok: false,
+        problem: 'expired',
+      });
       expect(await consume('never-made', 'nm', at(MIN))).toEqual({ ok: false, problem: 'unknown' });
       expect(await findPortalSession(t.db, hashToken('s-late'), at(16 * MIN))).toBeUndefined();
     });
@@ -106,7 +127,9 @@ describe.each(engines())('portal store (%s)', (engine) => {
       expect((await listPortalSessions(t.db, 'acme', at(3 * MIN))).map((s) => s.id)).toContain('ps_a2');
       expect(await revokePortalSessions(t.db, 'acme', at(4 * MIN))).toBeGreaterThanOrEqual(1);
       expect(await listPortalSessions(t.db, 'acme', at(5 * MIN))).toEqual([]);
-      expect(await findPortalSession(t.db, hashToken('s-o1'), at(5 * MIN))).toMatchObject({ tenant_id: 'other' });
+      expect(await findPortalSession(t.db, hashToken('s-o1'), at(5 * MIN))).toMatchObject({
+        tenant_id: 'other',
+      });
     });
   });
 
@@ -175,7 +198,14 @@ describe.each(engines())('portal store (%s)', (engine) => {
       await publish('p4', 'bill.late', at(40 * MIN));
       // Fail p2 for good and p4 once (retrying): claimed and acked as the worker does.
       const claimed = await t.db.tx((q) =>
-        claimDeliveries(q, { now: at(50 * MIN), leaseUntil: at(60 * MIN), workerId: 'w', limit: 100, perEndpoint: 100, endpoints: 10 }),
+        claimDeliveries(q, {
+          now: at(50 * MIN),
+          leaseUntil: at(60 * MIN),
+          workerId: 'w',
+          limit: 100,
+          perEndpoint: 100,
+          endpoints: 10,
+        }),
       );
       const fail = (eventId: string, next: AttemptResult['next']): AttemptResult => {
         const d = claimed.find((c) => c.event_id === eventId && c.endpoint_id === 'ep_a')!;
