@@ -11,6 +11,8 @@ import type { ApiContext, App } from './context.js';
 import { ApiError } from './errors.js';
 import { ErrorBody } from './schemas.js';
 import { registerAudit } from './audit.js';
+import { frameworkErrors } from './frameworkErrors.js';
+import { registerInputGuard } from './inputGuard.js';
 import { registerRateLimit } from './rateLimit.js';
 import { auditRoutes } from './routes/audit.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -47,6 +49,7 @@ export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Pr
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     trustProxy: false,
+    frameworkErrors,
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   // Bodies are checked strictly (a number is not a string); query strings, path parameters
@@ -132,6 +135,7 @@ export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Pr
   registerRateLimit(app, ctx.config.rateLimitPerS);
   registerTenantScope(app);
   registerAudit(app, ctx);
+  registerInputGuard(app);
 
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
     if (err instanceof ApiError) {

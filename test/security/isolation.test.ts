@@ -8,15 +8,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from '../helpers/app.js';
 import { engines } from '../helpers/engines.js';
+import {
+  consumes,
+  fill,
+  makeTenantWorld,
+  ok,
+  type Route,
+  request,
+  routesOf,
+  setUpCatalog,
+  type TenantWorld,
+} from './routeFixtures.js';
 
 type Caller = 'own' | 'other' | 'none' | 'admin';
 const CALLERS: Caller[] = ['none', 'other', 'own', 'admin'];
-
-interface Route {
-  method: string;
-  /** OpenAPI form, e.g. /v1/tenants/{tid}/endpoints/{eid} */
-  path: string;
-}
 
 /** Status per caller; `other` and `none` are 404 and 401 on every tenant route. */
 type Expect = { own: number; admin: number };
@@ -67,62 +72,7 @@ const EXPECTED: Record<string, Expect> = {
   'DELETE /v1/tenants/{tid}/portal-sessions/{sid}': TENANT(404),
 };
 
-const REMINDER_TYPE = 'loan.due';
-
-/** A valid body (and query) per write route, so a refusal cannot hide behind a 422. */
-function request(route: Route): { body?: unknown; query?: string } {
-  switch (`${route.method} ${route.path}`) {
-    case 'PATCH /v1/tenants/{tid}':
-      return { body: { name: 'Renamed' } };
-    case 'POST /v1/tenants/{tid}/endpoints':
-      return { body: { url: 'https://example.com/new' } };
-    case 'PATCH /v1/tenants/{tid}/endpoints/{eid}':
-      return { body: { description: 'patched' } };
-    case 'POST /v1/tenants/{tid}/endpoints/{eid}/secret/rotate':
-      return { body: { grace_period_s: 60 } };
-    case 'POST /v1/tenants/{tid}/endpoints/{eid}/recover':
-      return { body: { since: '2000-01-01T00:00:00Z' } };
-    case 'POST /v1/tenants/{tid}/events':
-      return { body: { type: 'loan.paid', payload: { n: 1 } } };
-    case 'POST /v1/tenants/{tid}/tokens':
-      return { body: { name: 'made in the matrix' } };
-    case 'PUT /v1/tenants/{tid}/reminder-rules':
-      return { body: { event_type: REMINDER_TYPE, offsets: ['-2 days'] } };
-    case 'DELETE /v1/tenants/{tid}/reminder-rules':
-      return { query: `event_type=${REMINDER_TYPE}` };
-    case 'PUT /v1/tenants/{tid}/anchors/{anchor_id}':
-      return {
-        body: {
-          event_type: REMINDER_TYPE,
-          subject: 'acct-1',
-          at: '2031-01-10T12:00:00Z',
-          payload: { due: true },
-        },
-      };
-    case 'PUT /v1/tenants/{tid}/calendar':
-      return { body: { weekend_days: [6, 7], holidays: ['2031-12-25'] } };
-    case 'PUT /v1/tenants/{tid}/accounts/{account_id}/notification_config':
-      return { body: { notification_type: 'payment_due_date', time_offset: '-2 days' } };
-    case 'DELETE /v1/tenants/{tid}/accounts/{account_id}/notification_config':
-      return { query: 'notification_type=payment_due_date' };
-    default:
-      return route.method === 'GET' || route.method === 'DELETE' ? {} : { body: {} };
-  }
-}
-
-/** Routes that use up what they act on get their own fixtures for each call. */
-function consumes(route: Route): boolean {
-  return route.method === 'DELETE' || /\/(skip|resolve)$/.test(route.path);
-}
-
-interface World {
-  tid: string;
-  token: string;
-  otherToken: string;
-  params: Record<string, string>;
-  /** Ids that must never show up in an answer to another tenant. */
-  secrets: string[];
-}
+type World = TenantWorld & { otherToken: string };
 
 describe.each(engines())('tenant isolation matrix (%s)', (engine) => {
   let app: TestApp;
@@ -131,87 +81,18 @@ describe.each(engines())('tenant isolation matrix (%s)', (engine) => {
   let otherToken: string;
   let worlds = 0;
 
-  async function ok<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const r = await app.api<T>(method, path, body);
-    if (r.status >= 300) throw new Error(`fixture ${method} ${path} → ${r.status} ${JSON.stringify(r.body)}`);
-    return r.body;
-  }
-
-  /** A tenant with a token, an endpoint, an event and its delivery, an anchor and a rule. */
   async function makeWorld(): Promise<World> {
-    const tid = `iso-${engine}-${++worlds}`;
-    await ok('POST', '/v1/tenants', { id: tid, name: tid });
-    const token = (await ok<{ token: string }>('POST', `/v1/tenants/${tid}/tokens`, {})).token;
-    const target = (await ok<{ id: string }>('POST', `/v1/tenants/${tid}/tokens`, {})).id;
-    const ep = await ok<{ id: string }>('POST', `/v1/tenants/${tid}/endpoints`, {
-      url: 'https://example.com/hook',
-      ordering: 'key',
-    });
-    const ev = await ok<{ id: string }>('POST', `/v1/tenants/${tid}/events`, {
-      type: 'loan.paid',
-      payload: { n: 1 },
-      ordering_key: 'k',
-    });
-    const detail = await ok<{ deliveries: { id: string }[] }>('GET', `/v1/tenants/${tid}/events/${ev.id}`);
-    const anchor = `anc-${worlds}`;
-    await ok('PUT', `/v1/tenants/${tid}/reminder-rules`, { event_type: REMINDER_TYPE, offsets: ['-1 day'] });
-    await ok('PUT', `/v1/tenants/${tid}/anchors/${anchor}`, {
-      event_type: REMINDER_TYPE,
-      subject: 'acct-1',
-      at: '2031-01-10T12:00:00Z',
-      payload: {},
-    });
-    await ok('PUT', `/v1/tenants/${tid}/accounts/acct-1/notification_config`, {
-      notification_type: 'payment_due_date',
-      time_offset: '-3 days',
-    });
-    const did = detail.deliveries[0]!.id;
-    return {
-      tid,
-      token,
-      otherToken,
-      params: {
-        tid,
-        eid: ep.id,
-        id: ev.id,
-        did,
-        anchor_id: anchor,
-        token_id: target,
-        account_id: 'acct-1',
-        sid: 'ps_missing',
-        name: 'loan.paid',
-      },
-      secrets: [ep.id, ev.id, did, anchor, target],
-    };
-  }
-
-  function fill(route: Route, w: World): string {
-    return route.path.replace(/\{(\w+)\}/g, (_, name: string) =>
-      encodeURIComponent(w.params[name] ?? `missing-${name}`),
-    );
+    const w = await makeTenantWorld(app.api, `iso-${engine}-${++worlds}`);
+    return { ...w, otherToken };
   }
 
   beforeAll(async () => {
     app = await startApp(engine, {}, { roles: 'api' });
-    await ok('PUT', '/v1/event-types/loan.paid', { description: 'paid' });
-    await ok('PUT', `/v1/event-types/${REMINDER_TYPE}`, {
-      description: 'due',
-      reminder: { anchor: 'the due date', negative_offsets: true, periodic: true },
-    });
-    await ok('PUT', '/v1/event-types/payment_due_date', {
-      description: 'canopy',
-      reminder: { anchor: 'the due date', negative_offsets: true, periodic: false },
-    });
-    await ok('POST', '/v1/tenants', { id: 'stranger', name: 'Stranger' });
-    otherToken = (await ok<{ token: string }>('POST', '/v1/tenants/stranger/tokens', {})).token;
+    await setUpCatalog(app.api);
+    await ok(app.api, 'POST', '/v1/tenants', { id: 'stranger', name: 'Stranger' });
+    otherToken = (await ok<{ token: string }>(app.api, 'POST', '/v1/tenants/stranger/tokens', {})).token;
     shared = await makeWorld();
-    const doc = (await (await fetch(`${app.url}/openapi.json`)).json()) as {
-      paths: Record<string, Record<string, unknown>>;
-    };
-    routes = Object.entries(doc.paths)
-      .filter(([p]) => p.includes('{tid}'))
-      .flatMap(([p, ops]) => Object.keys(ops).map((m) => ({ method: m.toUpperCase(), path: p })))
-      .filter((r) => ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].includes(r.method));
+    routes = await routesOf(app.url, (r) => r.path.includes('{tid}'));
   });
   afterAll(() => app?.stop());
 
@@ -231,7 +112,7 @@ describe.each(engines())('tenant isolation matrix (%s)', (engine) => {
       const row: string[] = [];
       for (const caller of CALLERS) {
         const w = consumes(route) ? await makeWorld() : shared;
-        const path = fill(route, w) + (query ? `?${query}` : '');
+        const path = fill(route, w.params) + (query ? `?${query}` : '');
         const token =
           caller === 'own'
             ? w.token
