@@ -31,7 +31,8 @@ export interface TenantApi {
   has(method: HTTPMethods, pattern: string): boolean;
 }
 
-export function tenantApi(app: App, session: PortalSession): TenantApi {
+/** `clientIp`: the browser's address, so that the API (audit log, limits) sees who called. */
+export function tenantApi(app: App, session: PortalSession, clientIp?: string): TenantApi {
   return {
     base: `/v1/tenants/${encodeURIComponent(session.tenantId)}`,
     async call<T>(method: HTTPMethods, path: string, body?: unknown): Promise<ApiAnswer<T>> {
@@ -44,6 +45,7 @@ export function tenantApi(app: App, session: PortalSession): TenantApi {
         method,
         url: path,
         headers,
+        ...(clientIp ? { remoteAddress: clientIp } : {}),
         ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
       });
       let parsed: unknown = null;

@@ -48,7 +48,8 @@ export async function portalPlugin(app: App, ctx: ApiContext): Promise<void> {
       );
       portal.setErrorHandler((err: FastifyError, req, reply) => {
         const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-        if (status === 500) req.log.error({ err, url: req.url }, 'portal page failed');
+        // The route pattern, not the URL: a sign-in URL carries its token.
+        if (status === 500) req.log.error({ err, route: req.routeOptions.url }, 'portal page failed');
         return sendHtml(
           reply,
           status,

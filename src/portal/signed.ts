@@ -28,6 +28,14 @@ export function sendHtml(reply: FastifyReply, status: number, text: string): Fas
   return reply.code(status).type('text/html; charset=utf-8').send(text);
 }
 
+/** Posted as an HTML form (what our parser turned into FormData), not JSON or anything else. */
+export function isForm(req: FastifyRequest): boolean {
+  return (
+    (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() ===
+    'application/x-www-form-urlencoded'
+  );
+}
+
 export type VisitHandler = (v: Visit) => Promise<FastifyReply>;
 
 export function signedIn(app: App, ctx: ApiContext, handler: VisitHandler) {
@@ -35,6 +43,13 @@ export function signedIn(app: App, ctx: ApiContext, handler: VisitHandler) {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const session = await currentSession(ctx, req);
     if (!session) return sendHtml(reply, 401, sessionEndedPage(settings));
+    if (req.method === 'POST' && !isForm(req)) {
+      return sendHtml(
+        reply,
+        415,
+        notice(settings, 'This request could not be handled', html`<p>Pages here post HTML forms only.</p>`),
+      );
+    }
     const form = (req.method === 'POST' ? (req.body as FormData | undefined) : undefined) ?? {};
     if (req.method === 'POST' && !csrfMatches(session.token, form[CSRF_FIELD]?.[0])) {
       return sendHtml(
@@ -48,7 +63,7 @@ export function signedIn(app: App, ctx: ApiContext, handler: VisitHandler) {
         ),
       );
     }
-    const api = tenantApi(app, session);
+    const api = tenantApi(app, session, req.ip);
     const tenant = await api.call<{ name: string }>('GET', api.base);
     if (!tenant.ok) return sendHtml(reply, 401, sessionEndedPage(settings));
     const signed: Signed = {

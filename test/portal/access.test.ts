@@ -193,6 +193,12 @@ describe('portal access, in Chromium', () => {
       expect(r.status()).toBe(403);
       expect(await r.text()).toContain('This form could not be accepted');
     }
+    // Not a form at all: JSON shaped like the parsed form, valid token included, is refused.
+    const json = await page.request.post(`${appOrigin}/portal/endpoints/${ep.id}/disable`, {
+      data: { _csrf: [await csrfOf(page)] },
+      maxRedirects: 0,
+    });
+    expect(json.status()).toBe(415);
     for (const csrf of [undefined, 'forged']) {
       const r = await pageFetch(page, 'GET', '/v1/tenants/acme/endpoints', csrf ? { csrf } : {});
       expect(r.status).toBe(403);

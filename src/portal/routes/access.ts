@@ -12,7 +12,7 @@ import { type FormData, field } from '../form.js';
 import { html } from '../html.js';
 import { linkProblemPage, notice, signedOutPage, signInPage } from '../pages/access.js';
 import { clearedCookie, cookiesSecure, newToken, sessionCookie } from '../session.js';
-import { sendHtml, signedIn } from '../signed.js';
+import { isForm, sendHtml, signedIn } from '../signed.js';
 
 const LINK_PROBLEM_STATUS = { unknown: 404, used: 410, expired: 410 } as const;
 
@@ -57,7 +57,7 @@ export async function accessPages(app: App, ctx: ApiContext): Promise<void> {
         ),
       );
     }
-    const token = field((req.body as FormData | undefined) ?? {}, 'token');
+    const token = isForm(req) ? field((req.body as FormData | undefined) ?? {}, 'token') : '';
     if (!token || token.length > 100) return sendHtml(reply, 404, linkProblemPage(settings, 'unknown'));
     const sessionToken = newToken();
     const now = ctx.clock.now();
