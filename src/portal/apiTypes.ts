@@ -7,6 +7,8 @@ export interface EndpointJson {
   event_types: string[] | null;
   channels: string[] | null;
   profile: string;
+  /** hmac or ed25519, where the server signs both ways. */
+  signing?: string;
   headers: Record<string, string>;
   disabled: boolean;
   disabled_reason: string | null;

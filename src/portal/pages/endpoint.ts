@@ -95,6 +95,7 @@ export function endpointPage(o: EndpointPageOptions): Html {
   const back = `${self}${filterQuery(o.filter)}`;
   const f = o.filter;
   const headers = Object.entries(e.headers);
+  const ed25519 = e.signing === 'ed25519';
   return html`<p class="crumbs"><a href="/portal">Endpoints</a> › <span>Endpoint</span></p>
 <div class="page-head">
   <h1 class="endpoint-title">${e.url}</h1>
@@ -110,10 +111,15 @@ ${e.description ? html`<p>${e.description}</p>` : ''}
 
 <div class="grid">
 <section class="card" aria-labelledby="secret-h">
-  <h2 id="secret-h">Signing secret</h2>
-  <p class="hint">Check each request’s <code>webhook-signature</code> header with this secret (any Standard Webhooks library does it).</p>
+  ${
+    ed25519
+      ? html`<h2 id="secret-h">Public key</h2>
+  <p class="hint">Requests are signed with Ed25519 (<code>v1a,</code> in <code>webhook-signature</code>); verify them with this public key.</p>`
+      : html`<h2 id="secret-h">Signing secret</h2>
+  <p class="hint">Check each request’s <code>webhook-signature</code> header with this secret (any Standard Webhooks library does it).</p>`
+  }
   <div class="secret-row">
-    <code class="secret" id="secret" data-masked="${o.revealedSecret ? '' : '1'}">${o.revealedSecret ?? 'whsec_••••••••••••••••••••••••'}</code>
+    <code class="secret" id="secret" data-masked="${o.revealedSecret ? '' : '1'}">${o.revealedSecret ?? `${ed25519 ? 'whpk_' : 'whsec_'}••••••••••••••••••••••••`}</code>
     ${
       o.revealedSecret
         ? ''
