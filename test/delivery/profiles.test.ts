@@ -1,15 +1,21 @@
 // Every example payload of the reference documents, put on the wire by its profile and
 // posted to a real receiver on 127.0.0.1; the checks read the body the receiver got.
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getProfile, PROFILE_NAMES } from '../../src/delivery/profiles/index.js';
 import { ProfileError } from '../../src/delivery/profiles/profileError.js';
 import type { WireEvent } from '../../src/delivery/profiles/types.js';
 import { hmacSignature, newSecret, secretKey } from '../../src/delivery/sign.js';
-import { objectMembers } from '../../src/json/scan.js';
 import { type Received, type Receiver, startReceiver } from '../helpers/receiver.js';
+import {
+  BILLIE_FIELDS,
+  CANOPY_EXAMPLES,
+  canopyExample,
+  checkCanopySignature,
+  HIGHLINE_TOPICS,
+  highlineExample,
+} from '../providers/support.js';
 
 let receiver: Receiver;
 beforeAll(async () => {
@@ -63,26 +69,12 @@ function expectStandardWebhooks(r: Received) {
   expect(() => new Webhook(secret).verify(r.body, headerRecord(r))).not.toThrow();
 }
 
-/** The raw text of a top-level member of a JSON object text. */
-function memberText(json: string, name: string): string {
-  const m = objectMembers(json)?.find((x) => x.key === name);
-  if (!m) throw new Error(`no member ${name}`);
-  return m.text;
-}
-
-// Verbatim from highline-webhooks.md (test/fixtures/reference/highline/), trailing commas and
-// all: the document's examples are not valid JSON (a comma after "metadata"), so the test
-// drops that comma before comparing.
-const HIGHLINE_EXAMPLES = ['bill_payments', 'settlements', 'pay_allocations', 'enrollments'].map((topic) =>
-  readFileSync(new URL(`../fixtures/reference/highline/${topic}.json`, import.meta.url), 'utf8'),
-);
-
 describe('highline profile', () => {
-  for (const example of HIGHLINE_EXAMPLES) {
-    const fixed = example.replace(/},(\s*})/, '}$1');
-    const doc = JSON.parse(fixed) as { topic: string; event: string; data: unknown };
+  // The document's examples are not valid JSON as printed (a comma after "metadata");
+  // highlineExample drops that comma, the only change.
+  for (const topic of HIGHLINE_TOPICS) {
+    const { doc, data: payload } = highlineExample(topic);
     it(`reproduces the ${doc.topic} example (${doc.topic}.${doc.event})`, async () => {
-      const payload = memberText(fixed, 'data');
       const got = await deliver('highline', wireEvent(`${doc.topic}.${doc.event}`, payload));
       const body = JSON.parse(got.body) as Record<string, unknown>;
       expect(body).toStrictEqual(doc);
@@ -109,36 +101,14 @@ describe('highline profile', () => {
   });
 });
 
-const CANOPY_EXAMPLES = [
-  'account_create',
-  'account_update',
-  'line_item_update',
-  'loans_restructure',
-  'payment_reversed',
-  'account_delinquency',
-];
-
-function canopyFixture(name: string): string {
-  return readFileSync(new URL(`../fixtures/reference/canopy/${name}.json`, import.meta.url), 'utf8');
-}
-
-// What a receiver does with nothing but the body and the key: cut the `data` text out (it
-// sits between `"data":` and the closing `,"hmac_signature":"…"}`) and sign it again.
-function receiverChecksCanopySignature(body: string, keyBytes: Buffer): { data: string; signature: string } {
-  const m = /^\{"event":"[^"\\]*","data":([\s\S]*),"hmac_signature":"([A-Za-z0-9+/]+={0,2})"\}$/.exec(body);
-  if (!m) throw new Error(`unexpected canopy body shape: ${body.slice(0, 80)}`);
-  const [, data, signature] = m as unknown as [string, string, string];
-  expect(createHmac('sha256', keyBytes).update(data).digest('base64')).toBe(signature);
-  return { data, signature };
-}
+// What a receiver does with nothing but the body and the key (see checkCanopySignature).
+const receiverChecksCanopySignature = checkCanopySignature;
 
 describe('canopy profile', () => {
   for (const name of CANOPY_EXAMPLES) {
     it(`reproduces the ${name} example, with a signature the receiver can recompute`, async () => {
-      const text = canopyFixture(name);
-      const doc = JSON.parse(text) as { event: string; data: unknown; hmac_signature: string };
+      const { doc, data: payload } = canopyExample(name);
       expect(doc.event).toBe(name);
-      const payload = memberText(text, 'data');
       const got = await deliver('canopy', wireEvent(name, payload));
       const body = JSON.parse(got.body) as { event: string; data: unknown; hmac_signature: string };
       // The document's examples disagree on key order (data first in three, event first in
@@ -160,7 +130,7 @@ describe('canopy profile', () => {
   }
 
   it('signs compact payloads so JSON.stringify(body.data) verifies too', async () => {
-    const doc = JSON.parse(canopyFixture('payment_reversed')) as { data: unknown };
+    const doc = canopyExample('payment_reversed').doc;
     const got = await deliver('canopy', wireEvent('payment_reversed', JSON.stringify(doc.data)));
     const body = JSON.parse(got.body) as { data: unknown; hmac_signature: string };
     const recomputed = createHmac('sha256', secretKey(secret))
@@ -190,15 +160,7 @@ describe('billie profile', () => {
       '{"created_at":"2024-05-02T10:11:12.131Z","event":"payment","order_id":"ORD-1001","order_uuid":"8b9c6f4e-0d6e-4b36-9a53-1b8f0f3c9a11","invoice_uuid":"4a5f1f9e-8c57-4b2b-b6c9-0c2e7b3f5d22","amount":"150.00","open_amount":"49.90"}',
     );
     const body = JSON.parse(got.body) as Record<string, unknown>;
-    expect(Object.keys(body)).toEqual([
-      'created_at',
-      'event',
-      'order_id',
-      'order_uuid',
-      'invoice_uuid',
-      'amount',
-      'open_amount',
-    ]);
+    expect(Object.keys(body)).toEqual(BILLIE_FIELDS);
     expect(typeof body['amount']).toBe('string');
     expectStandardWebhooks(got);
   });

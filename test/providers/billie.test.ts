@@ -7,6 +7,7 @@ import { engines } from '../helpers/engines.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import {
   at,
+  BILLIE_FIELDS,
   createEndpoint,
   type Endpoint,
   loadCatalog,
@@ -69,15 +70,7 @@ describe.each(engines())('Billie PAD (%s)', (engine) => {
       expect(got, path).toHaveLength(1);
       const r = got[0]!;
       expect(r.body).toBe(`{"created_at":"${event.body.created_at}","event":"payment",${fields}}`);
-      expect(Object.keys(JSON.parse(r.body))).toEqual([
-        'created_at',
-        'event',
-        'order_id',
-        'order_uuid',
-        'invoice_uuid',
-        'amount',
-        'open_amount',
-      ]);
+      expect(Object.keys(JSON.parse(r.body))).toEqual(BILLIE_FIELDS);
       expect(r.headers['content-type']).toBe('application/json');
       // The merchant's chosen header carries the key; the other two names are not sent.
       expect(r.headers[name.toLowerCase()]).toBe(value);

@@ -67,7 +67,17 @@ describe.each(engines())('catalogs (%s)', (engine) => {
       expect(first.ok && first.created.length).toBe(COUNTS[name]);
     }
     const before = await listEventTypes(db);
-    expect(before).toHaveLength(16 + 9 + 11 + 18);
+    // Every shipped type is there (the store may hold Tidings' own types beside them).
+    const shipped = CATALOGS.flatMap(
+      (name) => (JSON.parse(catalogText(name)) as { event_types: { name: string }[] }).event_types,
+    ).map((t) => t.name);
+    expect(shipped).toHaveLength(16 + 9 + 11 + 18);
+    expect(
+      before
+        .filter((t) => shipped.includes(t.name))
+        .map((t) => t.name)
+        .sort(),
+    ).toEqual(shipped.sort());
     for (const name of CATALOGS) {
       const again = await loadCatalogIntoStore(db, catalogText(name), name, new Date('2024-06-02T10:00:00Z'));
       expect(again).toMatchObject({ ok: true, created: [], updated: [] });
@@ -156,6 +166,45 @@ describe.each(engines())('catalogs (%s)', (engine) => {
     );
     expect(await listEventTypes(db)).toEqual(before);
     rmSync(path.dirname(file), { recursive: true, force: true });
+  });
+
+  it('one schema compiler: PUT /v1/event-types refuses what a catalog file would; what it accepts is enforced at publish', async () => {
+    for (const schema of [
+      { type: 'object', requried: ['at'] },
+      { type: 'object', properties: { at: { type: 'string', format: 'dat-time' } } },
+    ]) {
+      const res = await app.api<{ error: { code: string } }>('PUT', '/v1/event-types/strict.check', {
+        schema,
+      });
+      expect(res.status, JSON.stringify(schema)).toBe(422);
+      expect(res.body.error.code).toBe('invalid_schema');
+      const file = JSON.stringify({
+        name: 'strict',
+        event_types: [{ name: 'strict.check', description: '', default_enabled: true, schema }],
+      });
+      const loaded = await loadCatalogIntoStore(app.testDb.db, file, 'strict.json', new Date());
+      expect(loaded.ok ? [] : loaded.errors).toEqual([
+        expect.stringMatching(/^strict\.json:1:\d+: event_types\[0\]\.schema: not a usable JSON Schema/),
+      ]);
+    }
+    const schema = {
+      type: 'object',
+      required: ['at'],
+      properties: { at: { type: 'string', format: 'date-time' } },
+    };
+    expect((await app.api('PUT', '/v1/event-types/strict.check', { schema })).status).toBe(201);
+    expect((await app.api('POST', '/v1/tenants', { id: 'strict', name: 'Strict' })).status).toBe(201);
+    const bad = await app.api<{ error: { code: string } }>('POST', '/v1/tenants/strict/events', {
+      type: 'strict.check',
+      payload: { at: 'yesterday' },
+    });
+    expect(bad.status).toBe(422);
+    expect(bad.body.error.code).toBe('payload_invalid');
+    const good = await app.api('POST', '/v1/tenants/strict/events', {
+      type: 'strict.check',
+      payload: { at: '2024-01-01T00:00:00Z' },
+    });
+    expect(good.status).toBe(202);
   });
 
   it('TIDINGS_CATALOG is loaded at boot; a bad file stops the boot and writes nothing', async () => {

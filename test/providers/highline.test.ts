@@ -8,14 +8,13 @@ import {
   at,
   createEndpoint,
   type Endpoint,
+  HIGHLINE_TOPICS,
   highlineExample,
   loadCatalog,
   publishRaw,
   settled,
   verifyStandardWebhooks,
 } from './support.js';
-
-const TOPICS = ['bill_payments', 'settlements', 'pay_allocations', 'enrollments'];
 
 describe.each(engines())('Highline (%s)', (engine) => {
   let app: TestApp;
@@ -40,7 +39,7 @@ describe.each(engines())('Highline (%s)', (engine) => {
 
   it("delivers every example of the document as printed, to all topics; bill_payments.* gets its topic's only", async () => {
     const published: { id: string; topic: string }[] = [];
-    for (const topic of TOPICS) {
+    for (const topic of HIGHLINE_TOPICS) {
       const ex = highlineExample(topic);
       const pub = await publishRaw(
         app,
@@ -53,7 +52,7 @@ describe.each(engines())('Highline (%s)', (engine) => {
     for (const p of published) await settled(app, 'acme', p.id);
     expect(rx.requests).toHaveLength(5);
 
-    for (const [i, topic] of TOPICS.entries()) {
+    for (const [i, topic] of HIGHLINE_TOPICS.entries()) {
       const ex = highlineExample(topic);
       const got = at(rx.requests, '/all').find((r) => r.headers['webhook-id'] === published[i]!.id)!;
       expect(got, topic).toBeDefined();

@@ -1,6 +1,7 @@
 // What the provider tests share: the shipped catalogs and reference examples, loading a
 // catalog through the API, and checking a received request with a stock Standard Webhooks
 // verifier.
+import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Webhook } from 'standardwebhooks';
@@ -37,6 +38,47 @@ export function highlineExample(topic: string) {
   const text = fixture(`highline/${topic}.json`).replace(/},(\s*})/, '}$1');
   const doc = JSON.parse(text) as { topic: string; event: string; data: Record<string, unknown> };
   return { text, doc, data: memberOf(text, 'data') };
+}
+
+export const HIGHLINE_TOPICS = ['bill_payments', 'settlements', 'pay_allocations', 'enrollments'];
+
+/** The six "Example Payload" blocks of canopy-event-types.txt. */
+export const CANOPY_EXAMPLES = [
+  'account_create',
+  'account_update',
+  'line_item_update',
+  'loans_restructure',
+  'payment_reversed',
+  'account_delinquency',
+];
+
+/** billie-pad-webhooks.md's body format, in its order (amount and open_amount optional). */
+export const BILLIE_FIELDS = [
+  'created_at',
+  'event',
+  'order_id',
+  'order_uuid',
+  'invoice_uuid',
+  'amount',
+  'open_amount',
+];
+
+/** The signing key behind a `whsec_` secret. */
+export function keyOf(secret: string): Buffer {
+  return Buffer.from(secret.slice('whsec_'.length), 'base64');
+}
+
+/**
+ * What a Canopy client does with nothing but the raw body and its key: cut the `data` text
+ * out (it sits between `"data":` and the closing `,"hmac_signature":"…"}`) and sign it again
+ * with node:crypto. Fails the test when the signature does not match.
+ */
+export function checkCanopySignature(body: string, key: Buffer): { data: string; signature: string } {
+  const m = /^\{"event":"[^"\\]*","data":([\s\S]*),"hmac_signature":"([A-Za-z0-9+/]+={0,2})"\}$/.exec(body);
+  if (!m) throw new Error(`not a canopy body: ${body.slice(0, 80)}`);
+  const [, data, signature] = m as unknown as [string, string, string];
+  expect(createHmac('sha256', key).update(data).digest('base64')).toBe(signature);
+  return { data, signature };
 }
 
 /** One of canopy-event-types.txt's examples, and its `data` text. */
