@@ -11,7 +11,7 @@ interface Asset {
   body: string;
 }
 
-export function loadAssets(settings: PortalSettings): Map<string, Asset> {
+function loadAssets(settings: PortalSettings): Map<string, Asset> {
   const read = (name: string) => readFileSync(new URL(name, ASSETS_DIR), 'utf8');
   return new Map<string, Asset>([
     ['portal.css', { type: 'text/css; charset=utf-8', body: read('portal.css') }],

@@ -95,8 +95,3 @@ export function stateBadge(state: string, attempts: number): Html {
   const kind = state === 'succeeded' ? 'ok' : state === 'failed' ? 'bad' : 'neutral';
   return html`<span class="badge badge-${kind}">${STATE_LABELS[state] ?? state}</span>`;
 }
-
-/** datetime-local value of an instant in UTC (the page script shifts it to local time). */
-export function localInput(t: Date | undefined): string {
-  return t ? t.toISOString().slice(0, 16) : '';
-}

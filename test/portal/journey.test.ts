@@ -6,7 +6,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from '../helpers/app.js';
 import { type Received, type Receiver, startReceiver } from '../helpers/receiver.js';
-import { type Browser, launchBrowser, portalLink, shoot, signIn } from './browser.js';
+import { type Browser, launchBrowser, portalLink, shoot } from './browser.js';
 
 function verify(secret: string, got: Received): unknown {
   return new Webhook(secret).verify(got.body, {

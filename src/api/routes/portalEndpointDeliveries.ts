@@ -9,8 +9,8 @@ import { getEndpoint } from '../../store/endpoints.js';
 import { requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
 import { badRequest, notFound, unprocessable } from '../errors.js';
-import { errors, NullableTimestamp, PageQuery, pageOf, Timestamp } from '../schemas.js';
-import { deliverySummary } from './events.js';
+import { errors, PageQuery, pageOf } from '../schemas.js';
+import { DeliverySummary, deliverySummary } from './events.js';
 
 const EndpointParams = Type.Object({
   tid: Type.String({ maxLength: 128 }),
@@ -35,18 +35,9 @@ const LogQuery = Type.Object({
 });
 
 const LogEntry = Type.Object({
-  id: Type.String(),
+  ...DeliverySummary.properties,
   event_id: Type.String(),
   event_type: Type.String(),
-  endpoint_id: Type.String(),
-  state: Type.String(),
-  attempts: Type.Integer(),
-  next_attempt_at: NullableTimestamp,
-  last_status: Type.Union([Type.Integer(), Type.Null()]),
-  last_error: Type.Union([Type.String(), Type.Null()]),
-  sequence: Type.Union([Type.Integer(), Type.Null()]),
-  created_at: Timestamp,
-  completed_at: NullableTimestamp,
 });
 
 const RequestBody = Type.Object({

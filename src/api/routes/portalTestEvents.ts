@@ -10,7 +10,7 @@ import type { ApiContext, App } from '../context.js';
 import { conflict, notFound } from '../errors.js';
 import { errors, Timestamp } from '../schemas.js';
 
-export const TEST_EVENT_TYPE = 'tidings.test';
+const TEST_EVENT_TYPE = 'tidings.test';
 
 const Params = Type.Object({ tid: Type.String({ maxLength: 128 }), eid: Type.String({ maxLength: 128 }) });
 

@@ -25,7 +25,7 @@ export interface EndpointPageOptions {
   revealedSecret?: string | undefined;
 }
 
-export function filterQuery(f: LogFilter, cursor?: string): string {
+function filterQuery(f: LogFilter, cursor?: string): string {
   const q = new URLSearchParams();
   if (f.failed) q.set('failed', '1');
   if (f.type) q.set('type', f.type);

@@ -29,7 +29,7 @@ export interface EndpointFormOptions {
   problem?: string | undefined;
 }
 
-export function groupTypes(catalog: EventTypeJson[]): [string, EventTypeJson[]][] {
+function groupTypes(catalog: EventTypeJson[]): [string, EventTypeJson[]][] {
   const groups = new Map<string, EventTypeJson[]>();
   for (const t of catalog) {
     if (isOwnType(t.name)) continue;

@@ -1,5 +1,6 @@
 // Reminder settings: for each reminder event type of the catalog, when the tenant wants it
 // (offsets from the anchor, or a periodic interval), as the tenant's default rule.
+import { PERIODIC_INTERVALS } from '../../scheduler/offsets.js';
 import type { EventTypeJson } from '../apiTypes.js';
 import { type Html, html } from '../html.js';
 import { csrfField } from '../layout.js';
@@ -12,7 +13,6 @@ export interface RuleJson {
   mode: string;
 }
 
-export const PERIODIC_INTERVALS = ['HOURLY', 'DAILY', 'WEEKLY', 'MONTHLY'];
 const EVERY: Record<string, string> = { HOURLY: 'hour', DAILY: 'day', WEEKLY: 'week', MONTHLY: 'month' };
 
 export interface ReminderTypeProblem {

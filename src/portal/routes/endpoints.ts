@@ -109,6 +109,19 @@ export async function endpointPages(app: App, ctx: ApiContext): Promise<void> {
     );
   }
 
+  /** The API said no: a missing endpoint is "not found", anything else is shown on its page. */
+  function refused(v: Visit, eid: string, r: { status: number; error: { message: string } }) {
+    if (r.status === 404) return v.notFound('endpoint');
+    return showEndpoint(v, eid, { status: r.status, flash: { kind: 'error', text: r.error.message } });
+  }
+
+  function unavailable(v: Visit, eid: string, what: string) {
+    return showEndpoint(v, eid, {
+      status: 501,
+      flash: { kind: 'error', text: `${what} is not available on this server yet.` },
+    });
+  }
+
   app.get(
     '/',
     route(async (v) => {
@@ -195,7 +208,7 @@ export async function endpointPages(app: App, ctx: ApiContext): Promise<void> {
       route(async (v) => {
         const eid = eidOf(v);
         const r = await v.api.call('PATCH', epPath(v, eid), { disabled: action === 'disable' });
-        if (!r.ok) return r.status === 404 ? v.notFound('endpoint') : showEndpoint(v, eid, problem(r));
+        if (!r.ok) return refused(v, eid, r);
         return v.reply.redirect(`/portal/endpoints/${encodeURIComponent(eid)}?done=${action}d`, 303);
       }),
     );
@@ -214,7 +227,7 @@ export async function endpointPages(app: App, ctx: ApiContext): Promise<void> {
     '/endpoints/:eid/delete',
     route(async (v) => {
       const r = await v.api.call('DELETE', epPath(v, eidOf(v)));
-      if (!r.ok) return r.status === 404 ? v.notFound('endpoint') : showEndpoint(v, eidOf(v), problem(r));
+      if (!r.ok) return refused(v, eidOf(v), r);
       return v.reply.redirect('/portal?done=deleted', 303);
     }),
   );
@@ -234,14 +247,9 @@ export async function endpointPages(app: App, ctx: ApiContext): Promise<void> {
     '/endpoints/:eid/rotate',
     route(async (v) => {
       const eid = eidOf(v);
-      if (!v.api.has('POST', OPTIONAL_ROUTES.rotate)) {
-        return showEndpoint(v, eid, {
-          status: 501,
-          flash: { kind: 'error', text: 'Rotating the secret is not available on this server yet.' },
-        });
-      }
+      if (!v.api.has('POST', OPTIONAL_ROUTES.rotate)) return unavailable(v, eid, 'Rotating the secret');
       const r = await v.api.call('POST', `${epPath(v, eid)}/secret/rotate`, {});
-      if (!r.ok) return r.status === 404 ? v.notFound('endpoint') : showEndpoint(v, eid, problem(r));
+      if (!r.ok) return refused(v, eid, r);
       return v.reply.redirect(`/portal/endpoints/${encodeURIComponent(eid)}?done=rotated`, 303);
     }),
   );
@@ -251,7 +259,7 @@ export async function endpointPages(app: App, ctx: ApiContext): Promise<void> {
     route(async (v) => {
       const eid = eidOf(v);
       const r = await v.api.call<{ delivery_id: string }>('POST', `${epPath(v, eid)}/test`);
-      if (!r.ok) return r.status === 404 ? v.notFound('endpoint') : showEndpoint(v, eid, problem(r));
+      if (!r.ok) return refused(v, eid, r);
       return v.reply.redirect(
         `/portal/deliveries/${encodeURIComponent(r.body.delivery_id)}?done=test-sent`,
         303,
@@ -263,12 +271,8 @@ export async function endpointPages(app: App, ctx: ApiContext): Promise<void> {
     '/endpoints/:eid/recover',
     route(async (v) => {
       const eid = eidOf(v);
-      if (!v.api.has('POST', OPTIONAL_ROUTES.recover)) {
-        return showEndpoint(v, eid, {
-          status: 501,
-          flash: { kind: 'error', text: 'Recovering failed deliveries is not available on this server yet.' },
-        });
-      }
+      if (!v.api.has('POST', OPTIONAL_ROUTES.recover))
+        return unavailable(v, eid, 'Recovering failed deliveries');
       const since = localTime(field(v.form, 'since'), field(v.form, 'tz'));
       if (!since) {
         return showEndpoint(v, eid, {
@@ -277,12 +281,8 @@ export async function endpointPages(app: App, ctx: ApiContext): Promise<void> {
         });
       }
       const r = await v.api.call('POST', `${epPath(v, eid)}/recover`, { since: since.toISOString() });
-      if (!r.ok) return r.status === 404 ? v.notFound('endpoint') : showEndpoint(v, eid, problem(r));
+      if (!r.ok) return refused(v, eid, r);
       return v.reply.redirect(`/portal/endpoints/${encodeURIComponent(eid)}?done=recovered#deliveries`, 303);
     }),
   );
-}
-
-function problem(r: { status: number; error: { message: string } }): { status: number; flash: Flash } {
-  return { status: r.status, flash: { kind: 'error', text: r.error.message } };
 }
