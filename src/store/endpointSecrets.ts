@@ -17,17 +17,27 @@ function openRow(r: { secret: string; previous_secrets: string | null }, codec: 
   };
 }
 
-export async function getSigningSecrets(
+async function selectSecrets(
+  q: Queryable,
+  codec: SecretCodec,
+  tenantId: string,
+  id: string,
+  lock: boolean,
+): Promise<SigningSecrets | undefined> {
+  const rows = await q.query<{ secret: string; previous_secrets: string | null }>(
+    `SELECT secret, previous_secrets FROM endpoints WHERE tenant_id = $1 AND id = $2${lock ? ' FOR UPDATE' : ''}`,
+    [tenantId, id],
+  );
+  return rows[0] && openRow(rows[0], codec);
+}
+
+export function getSigningSecrets(
   q: Queryable,
   codec: SecretCodec,
   tenantId: string,
   id: string,
 ): Promise<SigningSecrets | undefined> {
-  const rows = await q.query<{ secret: string; previous_secrets: string | null }>(
-    'SELECT secret, previous_secrets FROM endpoints WHERE tenant_id = $1 AND id = $2',
-    [tenantId, id],
-  );
-  return rows[0] && openRow(rows[0], codec);
+  return selectSecrets(q, codec, tenantId, id, false);
 }
 
 /**
@@ -44,12 +54,8 @@ export async function rotateSigningSecret(
   keepOldUntil: Date,
   now: Date,
 ): Promise<SigningSecrets | undefined> {
-  const rows = await q.query<{ secret: string; previous_secrets: string | null }>(
-    'SELECT secret, previous_secrets FROM endpoints WHERE tenant_id = $1 AND id = $2 FOR UPDATE',
-    [tenantId, id],
-  );
-  if (!rows[0]) return undefined;
-  const old = openRow(rows[0], codec);
+  const old = await selectSecrets(q, codec, tenantId, id, true);
+  if (!old) return undefined;
   const previous = afterRotation(old.current, old.previous, keepOldUntil, now);
   await q.query(
     `UPDATE endpoints SET secret = $3, previous_secrets = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2`,
