@@ -155,6 +155,11 @@ describe.each(engines())('catalogs (%s)', (engine) => {
     expect(syntax.body.error.details.errors).toEqual([
       'catalog:4:1: expected a double-quoted property name, found "}" (a trailing comma?)',
     ]);
+    const deep = await app.api<{ error: { code: string } }>('PUT', '/v1/catalog', undefined, {
+      rawBody: `{"name":"x","event_types":[{"name":"a","description":"","default_enabled":true,"schema":${'{"not":'.repeat(80)}{}${'}'.repeat(80)}}]}`,
+    });
+    expect(deep.status).toBe(400);
+    expect(deep.body.error.code).toBe('json_too_deep');
 
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'tidings-catalog-')), 'highline.json');
     writeFileSync(file, broken);
