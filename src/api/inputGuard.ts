@@ -7,14 +7,17 @@ import { ApiError } from './errors.js';
 
 const NUL = '\u0000';
 
-/** Whether any string (key or value) inside v holds a NUL; iterative, so depth cannot blow the stack. */
+/**
+ * Whether any string (key or value) inside v holds a NUL; iterative, so depth cannot blow the
+ * stack. A body kept as unparsed text (a catalog file) is also checked for the JSON escape.
+ */
 export function holdsNul(v: unknown): boolean {
+  if (typeof v === 'string') return v.includes(NUL) || /\\u0000/i.test(v);
   const stack: unknown[] = [v];
   while (stack.length > 0) {
     const x = stack.pop();
     if (typeof x === 'string') {
-      // A body kept as text (a catalog file) may carry it escaped.
-      if (x.includes(NUL) || /\\u0000/i.test(x)) return true;
+      if (x.includes(NUL)) return true;
     } else if (x !== null && typeof x === 'object') {
       for (const [k, child] of Object.entries(x)) {
         if (k.includes(NUL)) return true;
