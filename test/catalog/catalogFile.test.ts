@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { type Catalog, formatJsonPath, parseCatalog } from '../../src/catalog/catalogFile.js';
 import { createPayloadAjv } from '../../src/catalog/payloadSchema.js';
 import { scanJson } from '../../src/json/scan.js';
+import { PAYMENT_DUE_DATE_SAMPLE } from '../providers/support.js';
 
 function shipped(name: string): Catalog {
   const text = readFileSync(new URL(`../../catalogs/${name}.json`, import.meta.url), 'utf8');
@@ -146,19 +147,7 @@ describe('shipped catalogs', () => {
 
   it('canopy: the payload fields the document lists for the configurable types', () => {
     const c = shipped('canopy');
-    const due = {
-      account_id: 'can_100030',
-      customer_id: '848',
-      statement_id: 'stmt_1',
-      min_pay_due_cents: 2500,
-      min_pay_due_at: '2024-02-27T23:59:59.999+00:00',
-      total_balance_cents: 300000,
-      time_stamp: '2024-02-25T09:00:00+00:00',
-      delinquent_as_of_date: 'Not delinquent',
-      days_past_due: 0,
-      min_pay_cents: 2500,
-      unpaid_min_pay_cents: 2500,
-    };
+    const due = { ...PAYMENT_DUE_DATE_SAMPLE, statement_id: 'stmt_1' };
     expect(accepts(c, 'payment_due_date', due)).toBe(true);
     expect(
       accepts(c, 'payment_due_date', { ...due, delinquent_as_of_date: '2024-01-30T13:23:00.487411-05:00' }),

@@ -16,6 +16,7 @@ import {
   type Endpoint,
   keyOf,
   loadCatalog,
+  PAYMENT_DUE_DATE_SAMPLE,
   publishRaw,
   settled,
   verifyStandardWebhooks,
@@ -118,19 +119,7 @@ describe.each(engines())('Canopy (%s)', (engine) => {
       'lendco',
       JSON.stringify({
         type: 'payment_due_date',
-        payload: {
-          account_id: 'can_100030',
-          customer_id: '848',
-          statement_id: 'stmt_12',
-          min_pay_due_cents: 2500,
-          min_pay_due_at: '2024-02-27T23:59:59.999+00:00',
-          total_balance_cents: 300000,
-          time_stamp: '2024-02-25T09:00:00+00:00',
-          delinquent_as_of_date: 'Not delinquent',
-          days_past_due: 0,
-          min_pay_cents: 2500,
-          unpaid_min_pay_cents: 2500,
-        },
+        payload: { ...PAYMENT_DUE_DATE_SAMPLE, statement_id: 'stmt_12' },
       }),
     );
     expect(due.deliveries).toBe(1);

@@ -52,6 +52,24 @@ export const CANOPY_EXAMPLES = [
   'account_delinquency',
 ];
 
+/**
+ * A payment_due_date payload with every field canopy-event-types.txt lists for it (the
+ * document describes the fields but prints no example).
+ */
+export const PAYMENT_DUE_DATE_SAMPLE = {
+  account_id: 'can_100030',
+  customer_id: '848',
+  statement_id: 'stmt_1',
+  min_pay_due_cents: 2500,
+  min_pay_due_at: '2024-02-27T23:59:59.999+00:00',
+  total_balance_cents: 300000,
+  time_stamp: '2024-02-25T09:00:00+00:00',
+  delinquent_as_of_date: 'Not delinquent',
+  days_past_due: 0,
+  min_pay_cents: 2500,
+  unpaid_min_pay_cents: 2500,
+};
+
 /** billie-pad-webhooks.md's body format, in its order (amount and open_amount optional). */
 export const BILLIE_FIELDS = [
   'created_at',
