@@ -109,3 +109,23 @@ export async function pageFetch(
     [method, url, opts.csrf ?? '', opts.body] as const,
   );
 }
+
+/**
+ * What a page does wrong for people and for "no external assets": form controls without a
+ * label, and styles, scripts or images from another origin. Empty when all is well.
+ */
+export async function pageProblems(page: Page): Promise<string[]> {
+  return page.evaluate(`(() => {
+    const problems = [];
+    for (const el of document.querySelectorAll('input:not([type=hidden]), select, textarea')) {
+      if (!(el.labels && el.labels.length > 0) && !el.getAttribute('aria-label')) {
+        problems.push('no label: ' + (el.name || el.id || el.outerHTML.slice(0, 60)));
+      }
+    }
+    for (const el of document.querySelectorAll('link[href], script[src], img[src], iframe[src]')) {
+      const u = new URL(el.getAttribute('href') || el.getAttribute('src'), location.href);
+      if (u.origin !== location.origin) problems.push('external: ' + u.href);
+    }
+    return problems;
+  })()`);
+}

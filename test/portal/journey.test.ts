@@ -6,7 +6,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from '../helpers/app.js';
 import { type Received, type Receiver, startReceiver } from '../helpers/receiver.js';
-import { type Browser, launchBrowser, portalLink, shoot } from './browser.js';
+import { type Browser, launchBrowser, pageProblems, portalLink, shoot } from './browser.js';
 
 function verify(secret: string, got: Received): unknown {
   return new Webhook(secret).verify(got.body, {
@@ -68,6 +68,11 @@ describe('the portal, in Chromium', () => {
     const cookie = (await b.context.cookies()).find((c) => c.name === 'tidings_portal');
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', secure: false });
     await shoot(page, 'endpoints-empty');
+    // The keyboard's first stop skips the header.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.textContent')).toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    expect(new URL(page.url()).hash).toBe('#main');
   });
 
   it('creates an endpoint with chosen event types, a profile and an auth header', async () => {
@@ -95,6 +100,7 @@ describe('the portal, in Chromium', () => {
     await page.getByLabel('Header name').fill('X-Api-Key');
     await page.getByLabel('Header value').fill('key-live-1234567890');
     await shoot(page, 'endpoint-new');
+    expect(await pageProblems(page)).toEqual([]);
     await page.getByRole('button', { name: 'Create endpoint' }).click();
     await page.waitForURL(/\/portal\/endpoints\/ep_[^/?]+\?done=created$/);
     endpointId = /endpoints\/(ep_[^/?]+)/.exec(page.url())![1]!;
@@ -114,7 +120,7 @@ describe('the portal, in Chromium', () => {
     const code = page.locator('#secret');
     expect(await code.textContent()).toContain('••••');
     await page.getByRole('button', { name: 'Reveal' }).click();
-    await expect.poll(() => code.textContent()).toMatch(/^whsec_/);
+    await expect.poll(() => code.textContent()).toMatch(/^whsec_[A-Za-z0-9+/=]+$/);
     secret = (await code.textContent()) ?? '';
     const api = await app.api<{ secret: string }>('GET', `/v1/tenants/acme/endpoints/${endpointId}/secret`);
     expect(secret).toBe(api.body.secret);
@@ -136,6 +142,7 @@ describe('the portal, in Chromium', () => {
     await expect.poll(() => page.locator('table.log tbody tr').count()).toBe(1);
     expect(await page.locator('table.log tbody tr .badge').textContent()).toBe('Delivered');
     expect(await page.locator('.health .badge').textContent()).toBe('Healthy');
+    expect(await pageProblems(page)).toEqual([]);
     await shoot(page, 'endpoint');
   });
 
@@ -178,7 +185,7 @@ describe('the portal, in Chromium', () => {
     await page.getByRole('button', { name: 'Rotate secret' }).click();
     await page.waitForURL(/done=rotated/);
     await page.getByRole('button', { name: 'Reveal' }).click();
-    await expect.poll(() => page.locator('#secret').textContent()).toMatch(/^whsec_/);
+    await expect.poll(() => page.locator('#secret').textContent()).toMatch(/^whsec_[A-Za-z0-9+/=]+$/);
     const fresh = (await page.locator('#secret').textContent()) ?? '';
     expect(fresh).not.toBe(secret);
     await page.getByRole('button', { name: 'Send test event' }).click();
@@ -243,6 +250,56 @@ describe('the portal, in Chromium', () => {
     expect(await page.locator('details.attempt summary').first().textContent()).toMatch(
       /Attempt 5\s+HTTP 200/,
     );
+  });
+
+  it('recovers every failed delivery since a time', async () => {
+    const { page } = b;
+    if (!app.tidings.api!.hasRoute({ method: 'POST', url: '/v1/tenants/:tid/endpoints/:eid/recover' }))
+      return;
+    const before = rx.requests.length;
+    rx.setResponder(() => ({ status: 500, body: 'broken' }));
+    await page.goto(`${app.url}/portal/endpoints/${endpointId}`);
+    for (let i = 0; i < 2; i++) {
+      await page.getByRole('button', { name: 'Send test event' }).click();
+      await expect
+        .poll(() => page.locator('[data-test-outcome]').getAttribute('data-test-outcome'), {
+          timeout: 20_000,
+        })
+        .toBe('failed');
+      await page.locator('#test-result').evaluate('(el) => el.replaceChildren()');
+    }
+    const failed = async () =>
+      (
+        await app.api<{ data: unknown[] }>(
+          'GET',
+          `/v1/tenants/acme/endpoints/${endpointId}/deliveries?state=failed`,
+        )
+      ).body.data.length;
+    await expect.poll(failed, { timeout: 20_000 }).toBe(2);
+    rx.setResponder(() => ({ status: 200 }));
+    // Ten minutes ago, in the browser's own time zone (the page sends its offset along).
+    const since = await page.evaluate(`(() => {
+      const d = new Date(Date.now() - 600000);
+      const p = (n) => String(n).padStart(2, '0');
+      return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + 'T' + p(d.getHours()) + ':' + p(d.getMinutes());
+    })()`);
+    await page.getByLabel('Every failed delivery since').fill(String(since));
+    await page.getByRole('button', { name: 'Send them again' }).click();
+    await page.waitForURL(/done=recovered/);
+    // The delivery given up in the resend test was resent and delivered; these two are new.
+    expect(await page.locator('.flash-ok').textContent()).toBe('2 failed deliveries queued again.');
+    // Four attempts each before, one more each now.
+    await rx.waitFor(before + 2 * 4 + 2);
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return page.locator('table.log tbody tr .badge').allTextContents();
+        },
+        { timeout: 20_000 },
+      )
+      .toEqual(['Delivered', 'Delivered', 'Delivered', 'Delivered', 'Delivered']);
+    expect(await failed()).toBe(0);
   });
 
   it('edits the endpoint and keeps the auth header it was not given again', async () => {

@@ -24,7 +24,17 @@ const DONE: Record<string, string> = {
 };
 
 export function doneFlash(query: unknown): Flash | undefined {
-  const done = (query as { done?: unknown }).done;
+  const { done, n } = query as { done?: unknown; n?: unknown };
+  if (done === 'recovered' && typeof n === 'string' && /^\d{1,9}$/.test(n)) {
+    const count = Number(n);
+    return {
+      kind: 'ok',
+      text:
+        count === 0
+          ? 'No failed deliveries since then.'
+          : `${count} failed ${count === 1 ? 'delivery' : 'deliveries'} queued again.`,
+    };
+  }
   const text = typeof done === 'string' ? DONE[done] : undefined;
   return text ? { kind: 'ok', text } : undefined;
 }
@@ -280,9 +290,15 @@ export async function endpointPages(app: App, ctx: ApiContext): Promise<void> {
           flash: { kind: 'error', text: 'Give the time to recover from.' },
         });
       }
-      const r = await v.api.call('POST', `${epPath(v, eid)}/recover`, { since: since.toISOString() });
+      const r = await v.api.call<{ requeued?: number }>('POST', `${epPath(v, eid)}/recover`, {
+        since: since.toISOString(),
+      });
       if (!r.ok) return refused(v, eid, r);
-      return v.reply.redirect(`/portal/endpoints/${encodeURIComponent(eid)}?done=recovered#deliveries`, 303);
+      const n = typeof r.body?.requeued === 'number' ? `&n=${r.body.requeued}` : '';
+      return v.reply.redirect(
+        `/portal/endpoints/${encodeURIComponent(eid)}?done=recovered${n}#deliveries`,
+        303,
+      );
     }),
   );
 }
