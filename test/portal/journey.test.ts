@@ -302,6 +302,29 @@ describe('the portal, in Chromium', () => {
     expect(await failed()).toBe(0);
   });
 
+  it('filters the log by event type and time range', async () => {
+    const { page } = b;
+    await page.goto(`${app.url}/portal/endpoints/${endpointId}`);
+    const rows = () => page.locator('table.log tbody tr').count();
+    const all = await rows();
+    expect(all).toBeGreaterThan(0);
+    await page.getByLabel('Event type').selectOption('bill_payments.paid');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/type=bill_payments\.paid/);
+    expect(await rows()).toBe(0);
+    expect(await page.locator('#deliveries').textContent()).toContain('No deliveries match these filters.');
+    await page.getByLabel('Event type').selectOption('tidings.test');
+    await page.getByLabel('From').fill('2000-01-01T00:00');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/type=tidings\.test/);
+    expect(await rows()).toBe(all);
+    // Up to a time long past: nothing.
+    await page.getByLabel('To').fill('2000-01-02T00:00');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/to=2000/);
+    expect(await rows()).toBe(0);
+  });
+
   it('edits the endpoint and keeps the auth header it was not given again', async () => {
     const { page } = b;
     await page.goto(`${app.url}/portal/endpoints/${endpointId}/edit`);
