@@ -1,0 +1,217 @@
+// The benchmark harness: `npm run bench [-- --quick] [--engine pg|pglite|both] [--only …]`.
+// Starts the receiver, the load generator and the ceiling sender in their own processes, runs
+// every scenario for the ceiling, the pg-boss baseline and Tidings (on each engine asked for),
+// and writes bench/results/<date>-<engine>.md (+ .json and SVG plots) for each engine.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Ctx } from './context.js';
+import { Helper, REPO_DIR } from './ipc.js';
+import { describeMachine, postgresVersion } from './machine.js';
+import { type EngineChoice, type Options, parseArgs, type ScenarioName } from './options.js';
+import { backlogSvg, latencySvg } from './plot.js';
+import { figuresTable, reportMarkdown } from './report.js';
+import { Results, type SystemKey } from './results.js';
+import { backlog } from './scenarios/backlog.js';
+import type { Scenario } from './scenarios/common.js';
+import { endToEnd } from './scenarios/endToEnd.js';
+import { fanout } from './scenarios/fanout.js';
+import { isolation } from './scenarios/isolation.js';
+import { latency } from './scenarios/latency.js';
+import { publish } from './scenarios/publish.js';
+import { reminders } from './scenarios/reminders.js';
+import { PgBossBaseline } from './systems/pgBoss.js';
+import { cleanUpTidings, TidingsService } from './systems/tidings.js';
+import type { QueueSystem } from './systems/types.js';
+
+const ALL: Record<ScenarioName, Scenario> = {
+  publish,
+  e2e: endToEnd,
+  fanout,
+  latency,
+  isolation,
+  backlog,
+  reminders,
+};
+
+export interface RunOutcome {
+  files: string[];
+  results: Results;
+}
+
+function tidingsKey(e: EngineChoice): SystemKey {
+  return e === 'pg' ? 'tidings:pg' : 'tidings:pglite';
+}
+
+/** Whether the service can be started yet (its CLI exists), and if not, why. */
+function tidingsMissing(): string | undefined {
+  const cli = path.join(REPO_DIR, 'src/cli.ts');
+  if (!existsSync(cli)) return 'service not available (src/cli.ts missing)';
+  if (!readFileSync(cli, 'utf8').includes('serve')) return 'service not available (no serve command)';
+  return undefined;
+}
+
+function updateReadme(engine: EngineChoice, table: string, file: string): void {
+  const readme = path.join(REPO_DIR, 'bench/README.md');
+  if (!existsSync(readme)) return;
+  const start = `<!-- latest:${engine}:start -->`;
+  const end = `<!-- latest:${engine}:end -->`;
+  const text = readFileSync(readme, 'utf8');
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) return;
+  const block = `${start}\nFrom [${path.basename(file)}](results/${path.basename(file)}):\n\n${table}\n${end}`;
+  writeFileSync(readme, text.slice(0, a) + block + text.slice(b + end.length));
+}
+
+export async function runBenchmark(opts: Options): Promise<RunOutcome> {
+  const t0 = Date.now();
+  const log = (m: string) =>
+    process.stderr.write(`[bench +${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}\n`);
+  const startedAt = new Date();
+  const results = new Results();
+  const machine = await describeMachine(opts.databaseUrl);
+  const pgOk = (await postgresVersion(opts.databaseUrl)).ok;
+  log(`${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.postgres}`);
+
+  const [receiver, load, ceiling] = await Promise.all([
+    Helper.start('receiver.ts'),
+    Helper.start('load.ts'),
+    Helper.start('ceiling.ts'),
+  ]);
+  const { url: receiverOrigin } = await receiver.call<{ url: string }>('info');
+  const ctx: Ctx = { opts, sizes: opts.sizes, results, receiver, load, ceiling, receiverOrigin, log };
+
+  const skipped = new Map<SystemKey, string>();
+  const queues: QueueSystem[] = [];
+  if (opts.systems.includes('baseline')) {
+    if (pgOk) queues.push(new PgBossBaseline(ctx));
+    else skipped.set('baseline', `PostgreSQL at ${opts.databaseUrl} not reachable`);
+  }
+  const missing = tidingsMissing();
+  for (const e of opts.engines) {
+    if (!opts.systems.includes('tidings')) continue;
+    if (missing) skipped.set(tidingsKey(e), missing);
+    else if (e === 'pg' && !pgOk)
+      skipped.set('tidings:pg', `PostgreSQL at ${opts.databaseUrl} not reachable`);
+    else queues.push(new TidingsService(ctx, e));
+  }
+  for (const [k, why] of skipped) {
+    results.note(k, 'all', why);
+    log(`${k}: skipped, ${why}`);
+  }
+
+  try {
+    for (const name of opts.only) {
+      const sc = ALL[name];
+      if (opts.systems.includes('ceiling') && sc.ceiling) {
+        log(`${name}: ceiling`);
+        try {
+          await sc.ceiling(ctx);
+        } catch (err) {
+          results.errors.push({
+            system: 'ceiling',
+            scenario: name,
+            message: (err as Error).stack ?? String(err),
+          });
+          log(`${name}: ceiling failed: ${(err as Error).message}`);
+        }
+      }
+      for (const sys of queues) {
+        log(`${name}: ${sys.key}`);
+        try {
+          await sc.queue(ctx, sys);
+        } catch (err) {
+          results.errors.push({
+            system: sys.key,
+            scenario: name,
+            message: (err as Error).stack ?? String(err),
+          });
+          log(`${name}: ${sys.key} failed: ${(err as Error).message}`);
+        } finally {
+          await sys.stop().catch((err: Error) => log(`${sys.key}: stop failed: ${err.message}`));
+          await receiver.call('configure', {});
+        }
+      }
+    }
+  } finally {
+    await Promise.all([receiver.stop(), load.stop(), ceiling.stop()]);
+  }
+
+  for (const f of results.figures) {
+    for (const [k, why] of skipped) if (f.values[k] === undefined) f.missing[k] = why;
+  }
+
+  const finishedAt = new Date();
+  mkdirSync(opts.outDir, { recursive: true });
+  const files: string[] = [];
+  const settings = {
+    baseline: new PgBossBaseline(ctx).settings(),
+    tidings: new TidingsService(ctx, 'pg').settings(),
+  };
+  for (const engine of opts.engines) {
+    const base = `${opts.date}-${engine}${opts.quick ? '-quick' : ''}`;
+    const shown: SystemKey[] = ['ceiling', 'baseline', tidingsKey(engine)];
+    const plots = { latency: `${base}-latency.svg`, backlog: `${base}-backlog.svg` };
+    writeFileSync(path.join(opts.outDir, plots.latency), latencySvg(results, shown));
+    writeFileSync(path.join(opts.outDir, plots.backlog), backlogSvg(results, shown));
+    const md = path.join(opts.outDir, `${base}.md`);
+    writeFileSync(
+      md,
+      reportMarkdown({ engine, machine, opts, results, settings, plots, startedAt, finishedAt }),
+    );
+    const json = path.join(opts.outDir, `${base}.json`);
+    writeFileSync(
+      json,
+      JSON.stringify(
+        {
+          engine,
+          machine,
+          quick: opts.quick,
+          sizes: opts.sizes,
+          settings,
+          figures: results.figures,
+          cpu: results.cpu,
+          notes: results.notes,
+          errors: results.errors,
+          latency: Object.fromEntries([...results.latency].map(([k, v]) => [k, { rate: v.rate, ...v.pct }])),
+          backlog: Object.fromEntries(results.backlog),
+        },
+        null,
+        2,
+      ),
+    );
+    files.push(md, json, path.join(opts.outDir, plots.latency), path.join(opts.outDir, plots.backlog));
+    const table = figuresTable(results, engine);
+    if (!opts.quick && path.resolve(opts.outDir) === path.join(REPO_DIR, 'bench/results'))
+      updateReadme(engine, table, md);
+    process.stdout.write(`\n${md}\n\n${table}\n`);
+  }
+  log(`done: ${results.figureCount} figures, ${results.errors.length} errors`);
+  return { files, results };
+}
+
+const isMain = process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename);
+if (isMain) {
+  // Interrupted: kill the services, drop their databases (10 s at most), then exit through
+  // process.exit so the 'exit' hooks stop every child we started.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      const limit = new Promise((r) => setTimeout(r, 10_000));
+      void Promise.race([cleanUpTidings(), limit]).finally(() => process.exit(130));
+    });
+  }
+  let opts: Options;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  runBenchmark(opts).then(
+    (r) => process.exit(r.results.figureCount > 0 ? 0 : 1),
+    (err: unknown) => {
+      process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
