@@ -65,6 +65,14 @@ export function signedIn(app: App, ctx: ApiContext, handler: VisitHandler) {
     }
     const api = tenantApi(app, session, req.ip);
     const tenant = await api.call<{ name: string }>('GET', api.base);
+    if (!tenant.ok && tenant.status === 429) {
+      return sendHtml(
+        reply,
+        429,
+        notice(settings, 'Too many requests', html`<p>${tenant.error.message}</p>`),
+      );
+    }
+    // The tenant is gone (deleted while signed in), or the session ended between the two looks.
     if (!tenant.ok) return sendHtml(reply, 401, sessionEndedPage(settings));
     const signed: Signed = {
       csrf: session.csrf,
