@@ -18,6 +18,7 @@ import {
   DEFAULT_CIRCUIT,
   recordAttempts,
   releaseExpiredLeases,
+  repairMissedTurns,
 } from '../store/deliveries.js';
 import type { SecretCodec } from '../store/secrets.js';
 import { sweepEndpointHealth } from './health.js';
@@ -74,7 +75,7 @@ export class Worker {
   private retentionTimer: NodeJS.Timeout | undefined;
   private retaining: Promise<unknown> | undefined;
   /** Counters for metrics and tests. */
-  readonly stats = { claimed: 0, sent: 0, succeeded: 0, failed: 0, claims: 0, flushes: 0 };
+  readonly stats = { claimed: 0, sent: 0, succeeded: 0, failed: 0, claims: 0, flushes: 0, repairedTurns: 0 };
 
   constructor(private readonly o: WorkerOptions) {
     this.id = o.workerId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
@@ -179,6 +180,10 @@ export class Worker {
     while (this.running) {
       const room = this.o.concurrency - this.inFlight;
       if (room <= 0) {
+        // Every slot is busy: a wake-up (a publish, a promoted key) cannot be acted on now.
+        // Forget it, or the loop would spin on an already-resolved sleep; a finished send
+        // wakes us when a slot frees.
+        this.woken = false;
         await this.sleep(this.o.pollIntervalMs);
         continue;
       }
@@ -325,13 +330,21 @@ export class Worker {
     try {
       const n = await this.o.db.tx((q) => releaseExpiredLeases(q, this.o.clock.now()));
       if (n > 0) this.o.log.warn({ deliveries: n }, 'took over deliveries whose lease expired');
+      const repaired = await this.o.db.tx((q) => repairMissedTurns(q, this.o.clock.now()));
+      this.stats.repairedTurns += repaired;
+      if (repaired > 0)
+        this.o.log.warn({ endpoints: repaired }, 'endpoints with due work had no turn; scheduled them');
     } catch (err) {
       this.o.log.warn({ err: String(err) }, 'lease reaper failed; will retry');
     }
   }
 
   private sleep(ms: number): Promise<void> {
-    if (this.woken || !this.running) return Promise.resolve();
+    if (!this.running) return Promise.resolve();
+    // Woken already: go on, but through the macrotask queue, so that sockets and timers run
+    // first. A loop of already-resolved awaits never yields to them (it starved every
+    // response and ack under load, found by the chaos test).
+    if (this.woken) return new Promise((resolve) => setImmediate(resolve));
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       const self = this;
