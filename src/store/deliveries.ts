@@ -318,6 +318,7 @@ async function updateEndpointHealth(
   // A fixed order of row locks: two acks that share endpoints cannot deadlock.
   const ids = [...new Set([...per.keys(), ...promoted])].sort();
   const acc = ids.map((id) => per.get(id) ?? blank());
+  await lockEndpointStates(q, ids);
   const failures = 'CASE WHEN u.saw_success THEN u.failures ELSE s.consecutive_failures + u.failures END';
   const failingSince = `CASE WHEN u.saw_success AND u.failures = 0 THEN NULL WHEN u.saw_success THEN u.first_failure
                              ELSE coalesce(s.failing_since, u.first_failure) END`;
@@ -394,14 +395,52 @@ export async function releaseLeases(q: Queryable, ids: number[], workerId: strin
   await markDue(q, [...new Set(rows.map((r) => r.endpoint_id))], now);
 }
 
-/** Makes endpoints' due work visible to the claim by `at`. */
+/**
+ * Locks the endpoint_state rows of these endpoints, always in endpoint id order. Every
+ * writer that may wait for these row locks (publish, ack, resend, lease release) takes them
+ * this way first, so two of them can never wait for each other (no deadlock). The claim
+ * never waits: it skips locked rows.
+ */
+export async function lockEndpointStates(q: Queryable, endpointIds: string[]): Promise<void> {
+  if (endpointIds.length === 0) return;
+  await q.query('SELECT 1 FROM endpoint_state WHERE endpoint_id = ANY($1::text[]) ORDER BY endpoint_id FOR UPDATE', [
+    endpointIds,
+  ]);
+}
+
+/**
+ * Makes endpoints' due work visible to the claim by `at`, in the transaction that created
+ * that work. The row is locked and written even when it already looks due: a claim that
+ * holds the row right now may be about to clear next_due_at without seeing our uncommitted
+ * deliveries, and waiting for its lock is what puts our write after its clearing one.
+ */
 export async function markDue(q: Queryable, endpointIds: string[], at: Date): Promise<void> {
   if (endpointIds.length === 0) return;
+  const ids = [...new Set(endpointIds)].sort();
+  await lockEndpointStates(q, ids);
   await q.query(
     `UPDATE endpoint_state SET next_due_at = least(coalesce(next_due_at, $2), $2)
-     WHERE endpoint_id = ANY($1::text[]) AND (next_due_at IS NULL OR next_due_at > $2)`,
-    [endpointIds, at],
+     WHERE endpoint_id = ANY($1::text[])`,
+    [ids, at],
   );
+}
+
+/**
+ * The safety net under markDue (polling guarantees progress): an enabled endpoint with
+ * schedulable pending deliveries (ordered ones behind their head have no time yet) but no
+ * turn scheduled gets one. Returns how many were repaired.
+ */
+export async function repairMissedTurns(q: Queryable, now: Date): Promise<number> {
+  const rows = await q.query(
+    `UPDATE endpoint_state s SET next_due_at = $1
+     FROM endpoints e
+     WHERE e.id = s.endpoint_id AND NOT e.disabled AND s.next_due_at IS NULL
+       AND EXISTS (SELECT 1 FROM deliveries d
+                   WHERE d.endpoint_id = s.endpoint_id AND d.state = 'pending' AND d.next_attempt_at IS NOT NULL)
+     RETURNING s.endpoint_id`,
+    [now],
+  );
+  return rows.length;
 }
 
 export interface DeliveryView {

@@ -1,4 +1,5 @@
 import type { Queryable } from './db.js';
+import { markDue } from './deliveries.js';
 import { type KeyRef, promoteHeads } from './ordering.js';
 import { decodeCursor, type Page, pageOf } from './page.js';
 
@@ -202,13 +203,8 @@ async function fanOut(
     const at = await batchTime(q, seqs);
     // The keys are locked by the upsert above; a head with nothing unfinished before it goes now.
     await promoteHeads(q, orderedKeys, at);
-    // Make the endpoints visible to the claim. The row lock taken here is what orders us
-    // against a concurrent claim of the same endpoint (see claimDeliveries).
-    await q.query(
-      `UPDATE endpoint_state SET next_due_at = least(coalesce(next_due_at, $2), $2)
-       WHERE endpoint_id = ANY($1::text[]) AND (next_due_at IS NULL OR next_due_at > $2)`,
-      [endpointIds.sort(), at],
-    );
+    // Make the endpoints visible to the claim (see markDue for the lock this relies on).
+    await markDue(q, endpointIds, at);
   }
   return { counts, endpointIds };
 }
