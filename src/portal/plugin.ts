@@ -3,6 +3,7 @@
 // client may use too.
 import type { FastifyError } from 'fastify';
 import type { ApiContext, App } from '../api/context.js';
+import { ApiError } from '../api/errors.js';
 import { endpointDeliveryRoutes } from '../api/routes/portalEndpointDeliveries.js';
 import { portalLinkRoutes } from '../api/routes/portalLinks.js';
 import { testEventRoutes } from '../api/routes/portalTestEvents.js';
@@ -46,8 +47,9 @@ export async function portalPlugin(app: App, ctx: ApiContext): Promise<void> {
           notice(settings, 'Page not found', html`<p><a href="/portal">Go to your webhook endpoints</a></p>`),
         ),
       );
-      portal.setErrorHandler((err: FastifyError, req, reply) => {
-        const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+      portal.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
+        const code = err instanceof ApiError ? err.status : err.statusCode;
+        const status = code && code >= 400 && code < 500 ? code : 500;
         // The route pattern, not the URL: a sign-in URL carries its token.
         if (status === 500) req.log.error({ err, route: req.routeOptions.url }, 'portal page failed');
         return sendHtml(

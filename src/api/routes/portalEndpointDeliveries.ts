@@ -2,7 +2,7 @@
 // these for its own endpoints (the portal is one such caller).
 import { type Static, Type } from 'typebox';
 import { getProfile } from '../../delivery/profiles/index.js';
-import { secretKey } from '../../delivery/sign.js';
+import { bodySigningKey } from '../../security/signingSecrets.js';
 import { deliveryRef, parseDeliveryRef } from '../../ids.js';
 import { deliverySource, listEndpointDeliveries } from '../../store/endpointDeliveries.js';
 import { getEndpoint } from '../../store/endpoints.js';
@@ -120,7 +120,7 @@ export async function endpointDeliveryRoutes(app: App, ctx: ApiContext): Promise
             createdAt: src.event_created_at,
             payloadJson: src.payload,
           },
-          { signingKey: secretKey(ctx.codec.open(src.secret)) },
+          { signingKey: bodySigningKey(ctx.codec.open(src.secret)) },
         );
       } catch (err) {
         // The worker meets the same failure and records it on the attempt.
