@@ -64,7 +64,7 @@ describe.runIf(engines().includes('pg'))('a worker killed mid-delivery (PostgreS
       await app.stop();
       await rx.close();
     }
-  });
+  }, 180_000);
 });
 
 describe('the embedded store after a killed process', () => {
@@ -116,5 +116,5 @@ describe('the embedded store after a killed process', () => {
       await t.kill('SIGTERM');
       await rx.close();
     }
-  });
+  }, 180_000);
 });
