@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Dispatcher } from 'undici';
-import { createOutboundAgent } from './delivery/pinnedAgent.js';
 import { hashToken } from './api/auth.js';
 import type { ApiContext } from './api/context.js';
 import { EventTypeCache } from './api/eventTypeCache.js';
@@ -14,11 +13,12 @@ import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { circuitSettings } from './delivery/circuit.js';
 import { registerOperatorEventTypes } from './delivery/operatorEvents.js';
+import { createOutboundAgent } from './delivery/pinnedAgent.js';
 import { createRetryPolicy } from './delivery/retryPolicy.js';
 import { Worker } from './delivery/worker.js';
-import { Scheduler } from './scheduler/scheduler.js';
-import { withPortal } from './portal/plugin.js';
 import { createLogger, type Logger } from './log.js';
+import { withPortal } from './portal/plugin.js';
+import { Scheduler } from './scheduler/scheduler.js';
 import { openSecretCodec } from './security/keys.js';
 import { tenantTokenResolver } from './security/tenantTokens.js';
 import type { Db } from './store/db.js';
@@ -54,7 +54,10 @@ export interface StartOptions {
 
 export async function openStore(config: Config): Promise<Db> {
   if (config.databaseUrl) {
-    const db = await openPg(config.databaseUrl, { max: 10, ...(config.dbSchema ? { schema: config.dbSchema } : {}) });
+    const db = await openPg(config.databaseUrl, {
+      max: 10,
+      ...(config.dbSchema ? { schema: config.dbSchema } : {}),
+    });
     if (config.dbSchema) await ensureSchema(db, config.dbSchema);
     return db;
   }
@@ -152,14 +155,15 @@ export async function startTidings(config: Config, opts: StartOptions = {}): Pro
 
   let ownedDispatcher: Dispatcher | undefined;
   if (config.roles.includes('worker')) {
-    const dispatcher =
-      opts.dispatcher ??
-      (ownedDispatcher = createOutboundAgent({
+    if (!opts.dispatcher) {
+      ownedDispatcher = createOutboundAgent({
         allow: config.allowPrivateTargets,
         connectTimeoutMs: Math.min(10_000, config.requestTimeoutMs),
         keepAliveTimeoutMs: 30_000,
         ...(config.httpProxy ? { proxyUrl: config.httpProxy } : {}),
-      }));
+      });
+    }
+    const dispatcher = opts.dispatcher ?? ownedDispatcher!;
     t.worker = new Worker({
       db,
       codec,
@@ -185,7 +189,13 @@ export async function startTidings(config: Config, opts: StartOptions = {}): Pro
     await t.worker.start();
   }
   if (config.roles.includes('scheduler')) {
-    t.scheduler = new Scheduler({ db, clock, log, config, ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}) });
+    t.scheduler = new Scheduler({
+      db,
+      clock,
+      log,
+      config,
+      ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
+    });
     await t.scheduler.start();
   }
   if (config.roles.includes('api')) {

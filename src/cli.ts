@@ -1,13 +1,12 @@
 #!/usr/bin/env node
 // `tidings serve | migrate | catalog load FILE`
 import { Command } from 'commander';
-import { startTidings } from './app.js';
+import { lockDataDir, openStore, startTidings } from './app.js';
 import { CatalogError } from './catalog/load.js';
 import { catalogLoadCommand } from './catalog/loadCommand.js';
 import { ConfigError, loadConfig } from './config.js';
 import { registerKeyCommands } from './security/keysCommand.js';
 import { migrate } from './store/migrate.js';
-import { openStore, lockDataDir } from './app.js';
 
 const program = new Command('tidings')
   .description('Webhook delivery for financial products')

@@ -101,7 +101,8 @@ export function parseDuration(text: string): number | undefined {
 function durationSetting(src: Source, name: string, def: string): number {
   const raw = src[name]?.trim() || def;
   const ms = parseDuration(raw);
-  if (ms === undefined || ms <= 0) throw new ConfigError(name, `"${raw}" is not a duration such as 12h or 5d`);
+  if (ms === undefined || ms <= 0)
+    throw new ConfigError(name, `"${raw}" is not a duration such as 12h or 5d`);
   return ms;
 }
 
@@ -267,7 +268,11 @@ export const SETTINGS: { name: string; default: string; meaning: string }[] = [
     default: '(unset: embedded PGlite)',
     meaning: 'PostgreSQL connection string; unset runs on the embedded store in TIDINGS_DATA_DIR',
   },
-  { name: 'TIDINGS_DB_SCHEMA', default: '(public)', meaning: 'PostgreSQL schema to keep the tables in (several deployments on one database)' },
+  {
+    name: 'TIDINGS_DB_SCHEMA',
+    default: '(public)',
+    meaning: 'PostgreSQL schema to keep the tables in (several deployments on one database)',
+  },
   { name: 'TIDINGS_DATA_DIR', default: './data', meaning: 'where the embedded store keeps its files' },
   { name: 'TIDINGS_PORT', default: '8080', meaning: 'HTTP port of the api role' },
   { name: 'TIDINGS_HOST', default: '127.0.0.1', meaning: 'address the api role listens on' },
@@ -335,7 +340,8 @@ export const SETTINGS: { name: string; default: string; meaning: string }[] = [
   {
     name: 'TIDINGS_RETENTION_DAYS',
     default: '30',
-    meaning: 'events, deliveries and attempts older than this are removed in small batches (0 keeps everything)',
+    meaning:
+      'events, deliveries and attempts older than this are removed in small batches (0 keeps everything)',
   },
   { name: 'TIDINGS_LOG_LEVEL', default: 'info', meaning: 'fatal, error, warn, info, debug, trace or silent' },
   {

@@ -10,7 +10,9 @@ describe('configuration', () => {
     expect(c.dataDir.endsWith('/data')).toBe(true);
     expect(c.requestTimeoutMs).toBe(15_000);
     expect(c.maxPayloadBytes).toBe(256 * 1024);
-    expect(c.retryScheduleMs).toEqual([5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]);
+    expect(c.retryScheduleMs).toEqual([
+      5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000,
+    ]);
     expect(c.roles).toEqual(['api', 'worker', 'scheduler']);
     expect(c.allowPrivateTargets).toEqual([]);
   });

@@ -2,10 +2,11 @@
 // one transaction holds every event (and its deliveries) that arrived while the previous
 // transaction was committing, and each caller is answered only after the commit that holds
 // its event. Under load this turns N commits into one; alone, a publish waits for nobody.
-import type { Db } from '../store/db.js';
-import { type PublishInput, type PublishOutcome, publishEvents } from '../store/events.js';
+
 import { WAKE_CHANNEL } from '../delivery/worker.js';
 import type { Logger } from '../log.js';
+import type { Db } from '../store/db.js';
+import { type PublishInput, type PublishOutcome, publishEvents } from '../store/events.js';
 
 interface Waiting {
   input: PublishInput;
@@ -53,7 +54,7 @@ export class Publisher {
       );
       this.stats.batches += 1;
       this.stats.events += batch.length;
-      batch.forEach((w, i) => w.resolve(outcomes[i]!));
+      for (const [i, w] of batch.entries()) w.resolve(outcomes[i]!);
       if (endpointIds.length > 0) await this.wakeWorkers();
     } catch (err) {
       if (batch.length === 1) {

@@ -6,19 +6,16 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import Fastify, { type FastifyError, type FastifyRequest, LogController } from 'fastify';
-import { type Principal, bearerToken, hashToken, sameHash } from './auth.js';
+import { registerAudit } from './audit.js';
+import { bearerToken, hashToken, type Principal, sameHash } from './auth.js';
 import type { ApiContext, App } from './context.js';
 import { ApiError } from './errors.js';
-import { ErrorBody } from './schemas.js';
-import { registerAudit } from './audit.js';
 import { frameworkErrors } from './frameworkErrors.js';
 import { registerInputGuard } from './inputGuard.js';
 import { registerRateLimit } from './rateLimit.js';
 import { auditRoutes } from './routes/audit.js';
-import { tokenRoutes } from './routes/tokens.js';
-import { registerTenantScope } from './tenantScope.js';
 import { catalogRoutes } from './routes/catalog.js';
-import { deliveryRoutes, Attempt, DeliveryDetail } from './routes/deliveries.js';
+import { Attempt, DeliveryDetail, deliveryRoutes } from './routes/deliveries.js';
 import { EndpointView, EndpointWithSecret, endpointRoutes } from './routes/endpoints.js';
 import { DeliverySummary, EventDetail, EventView, eventRoutes, PublishAnswer } from './routes/events.js';
 import { EventTypeView, eventTypeRoutes } from './routes/eventTypes.js';
@@ -26,6 +23,9 @@ import { healthRoutes } from './routes/health.js';
 import { recoveryRoutes } from './routes/recovery.js';
 import { reminderRoutes } from './routes/reminders.js';
 import { TenantView, tenantRoutes } from './routes/tenants.js';
+import { tokenRoutes } from './routes/tokens.js';
+import { ErrorBody } from './schemas.js';
+import { registerTenantScope } from './tenantScope.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
@@ -56,7 +56,9 @@ export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Pr
   // and headers arrive as text and are coerced to the declared types.
   const strict = validatorAjv(false);
   const coercing = validatorAjv('array');
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema));
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === 'body' ? strict : coercing).compile(schema),
+  );
 
   app.decorateRequest('principal', null);
   app.decorateRequest('rawBody', undefined);
@@ -204,7 +206,13 @@ export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Pr
 }
 
 function validatorAjv(coerceTypes: false | 'array'): Ajv {
-  const ajv = new Ajv({ coerceTypes, allErrors: true, removeAdditional: false, useDefaults: true, strict: false });
+  const ajv = new Ajv({
+    coerceTypes,
+    allErrors: true,
+    removeAdditional: false,
+    useDefaults: true,
+    strict: false,
+  });
   addFormats(ajv);
   return ajv;
 }

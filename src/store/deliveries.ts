@@ -403,9 +403,10 @@ export async function releaseLeases(q: Queryable, ids: number[], workerId: strin
  */
 export async function lockEndpointStates(q: Queryable, endpointIds: string[]): Promise<void> {
   if (endpointIds.length === 0) return;
-  await q.query('SELECT 1 FROM endpoint_state WHERE endpoint_id = ANY($1::text[]) ORDER BY endpoint_id FOR UPDATE', [
-    endpointIds,
-  ]);
+  await q.query(
+    'SELECT 1 FROM endpoint_state WHERE endpoint_id = ANY($1::text[]) ORDER BY endpoint_id FOR UPDATE',
+    [endpointIds],
+  );
 }
 
 /**

@@ -1,6 +1,6 @@
 // A real PostgreSQL server through a node-postgres pool.
 import pg from 'pg';
-import type { Db, Queryable, Row } from './db.js';
+import type { Db, Queryable } from './db.js';
 
 // bigint columns (ids, counts) come back as strings by default; our ids fit in 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));

@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import type { Db, Queryable, Row } from './db.js';
+import type { Db, Queryable } from './db.js';
 
 /** Lets timers and sockets run between back-to-back queries, which PGlite otherwise starves. */
 const yieldLoop = () => new Promise<void>((resolve) => setImmediate(resolve));

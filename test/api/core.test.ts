@@ -19,10 +19,17 @@ describe.each(engines())('publish and deliver (%s)', (engine) => {
   });
 
   it('delivers a published event, signed, with the payload text as published', async () => {
-    const ep = await app.api<{ id: string; secret: string }>('POST', '/v1/tenants/acme/endpoints', { url: `${rx.url}/hook` });
+    const ep = await app.api<{ id: string; secret: string }>('POST', '/v1/tenants/acme/endpoints', {
+      url: `${rx.url}/hook`,
+    });
     expect(ep.status).toBe(201);
     const raw = '{"type":"bill_payments.paid","payload":{"b":1,"a":2.50,"n":12345678901234567890}}';
-    const pub = await app.api<{ id: string; deliveries: number }>('POST', '/v1/tenants/acme/events', undefined, { rawBody: raw });
+    const pub = await app.api<{ id: string; deliveries: number }>(
+      'POST',
+      '/v1/tenants/acme/events',
+      undefined,
+      { rawBody: raw },
+    );
     expect(pub.status).toBe(202);
     expect(pub.body.deliveries).toBe(1);
     const [got] = await rx.waitFor(1);

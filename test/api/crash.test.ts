@@ -11,7 +11,11 @@ import { startReceiver } from '../helpers/receiver.js';
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
 
 async function call(url: string, method: string, p: string, body?: unknown) {
-  const res = await fetch(url + p, { method, headers: auth, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(url + p, {
+    method,
+    headers: auth,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json().catch(() => null)) as Record<string, unknown> };
 }
 
@@ -37,19 +41,26 @@ describe.runIf(engines().includes('pg'))('a worker killed mid-delivery (PostgreS
       await app.api('POST', '/v1/tenants/bank/endpoints', { url: `${rx.url}/hook`, max_in_flight: 8 });
       const ids: string[] = [];
       for (let i = 0; i < 120; i++) {
-        const r = await app.api<{ id: string }>('POST', '/v1/tenants/bank/events', { type: 'payment.booked', payload: { i } });
+        const r = await app.api<{ id: string }>('POST', '/v1/tenants/bank/events', {
+          type: 'payment.booked',
+          payload: { i },
+        });
         expect(r.status).toBe(202);
         ids.push(r.body.id);
       }
       let worker = spawnTidings(['serve', '--roles', 'worker'], env);
       await rx.waitFor(20, 60_000);
       await worker.kill('SIGKILL');
-      const leased = await app.testDb.db.query<{ n: number }>("SELECT count(*)::int AS n FROM deliveries WHERE state = 'delivering'");
+      const leased = await app.testDb.db.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM deliveries WHERE state = 'delivering'",
+      );
       expect(leased[0]!.n).toBeGreaterThan(0); // killed mid-delivery, with leases held
       worker = spawnTidings(['serve', '--roles', 'worker'], env);
       try {
         for (;;) {
-          const left = await app.testDb.db.query<{ n: number }>("SELECT count(*)::int AS n FROM deliveries WHERE state <> 'succeeded'");
+          const left = await app.testDb.db.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM deliveries WHERE state <> 'succeeded'",
+          );
           if (left[0]!.n === 0) break;
           await new Promise((r) => setTimeout(r, 200));
         }
@@ -59,7 +70,9 @@ describe.runIf(engines().includes('pg'))('a worker killed mid-delivery (PostgreS
       const got = new Set(rx.requests.map((r) => String(r.headers['webhook-id'])));
       for (const id of ids) expect(got.has(id)).toBe(true);
       const duplicates = rx.requests.length - got.size;
-      console.log(`worker crash: ${ids.length} events, ${rx.requests.length} requests, ${duplicates} duplicates (at-least-once)`);
+      console.log(
+        `worker crash: ${ids.length} events, ${rx.requests.length} requests, ${duplicates} duplicates (at-least-once)`,
+      );
     } finally {
       await app.stop();
       await rx.close();
@@ -90,7 +103,10 @@ describe('the embedded store after a killed process', () => {
       await call(url, 'POST', '/v1/tenants/merchant/endpoints', { url: `${rx.url}/hook` });
       const ids: string[] = [];
       for (let i = 0; i < 25; i++) {
-        const r = await call(url, 'POST', '/v1/tenants/merchant/events', { type: 'invoice_late', payload: { i } });
+        const r = await call(url, 'POST', '/v1/tenants/merchant/events', {
+          type: 'invoice_late',
+          payload: { i },
+        });
         expect(r.status).toBe(202);
         ids.push(String(r.body.id));
       }

@@ -6,14 +6,22 @@ import { type Receiver, startReceiver } from '../helpers/receiver.js';
 interface Detail {
   state: string;
   attempts: number;
-  attempt_log: { status: number | null; error: string | null; response_body: string | null; started_at: string }[];
+  attempt_log: {
+    status: number | null;
+    error: string | null;
+    response_body: string | null;
+    started_at: string;
+  }[];
 }
 
 describe.each(engines())('the worker (%s)', (engine) => {
   let app: TestApp;
   let rx: Receiver;
   /** Per path: what the receiver answers to the nth request on that path. */
-  const script = new Map<string, (n: number) => { status?: number; headers?: Record<string, string>; body?: string; delayMs?: number }>();
+  const script = new Map<
+    string,
+    (n: number) => { status?: number; headers?: Record<string, string>; body?: string; delayMs?: number }
+  >();
   const counts = new Map<string, number>();
 
   beforeAll(async () => {
@@ -33,9 +41,16 @@ describe.each(engines())('the worker (%s)', (engine) => {
 
   /** An endpoint at `path` that gets exactly one event; resolves with its delivery once it settles. */
   async function deliverOnce(path: string, until: (d: Detail) => boolean): Promise<Detail> {
-    const ep = await app.api<{ id: string }>('POST', '/v1/tenants/t/endpoints', { url: `${rx.url}${path}`, channels: [path] });
+    const ep = await app.api<{ id: string }>('POST', '/v1/tenants/t/endpoints', {
+      url: `${rx.url}${path}`,
+      channels: [path],
+    });
     expect(ep.status).toBe(201);
-    const pub = await app.api<{ id: string }>('POST', '/v1/tenants/t/events', { type: 'ping', payload: { path }, channels: [path] });
+    const pub = await app.api<{ id: string }>('POST', '/v1/tenants/t/events', {
+      type: 'ping',
+      payload: { path },
+      channels: [path],
+    });
     expect(pub.status).toBe(202);
     const ev = await app.api<{ deliveries: { id: string }[] }>('GET', `/v1/tenants/t/events/${pub.body.id}`);
     const did = ev.body.deliveries[0]!.id;
@@ -66,7 +81,10 @@ describe.each(engines())('the worker (%s)', (engine) => {
     script.set('/gone', () => ({ status: 410 }));
     const d = await deliverOnce('/gone', (x) => x.state === 'failed');
     expect(d.attempts).toBe(1);
-    const eps = await app.api<{ data: { url: string; disabled: boolean; disabled_reason: string }[] }>('GET', '/v1/tenants/t/endpoints');
+    const eps = await app.api<{ data: { url: string; disabled: boolean; disabled_reason: string }[] }>(
+      'GET',
+      '/v1/tenants/t/endpoints',
+    );
     const gone = eps.body.data.find((e) => e.url.endsWith('/gone'))!;
     expect(gone.disabled).toBe(true);
     expect(gone.disabled_reason).toMatch(/410/);
@@ -93,7 +111,9 @@ describe.each(engines())('the worker (%s)', (engine) => {
   });
 
   it('honours Retry-After on 429, clamped to the schedule', async () => {
-    script.set('/busy', (n) => (n === 1 ? { status: 429, headers: { 'retry-after': '3600' } } : { status: 200 }));
+    script.set('/busy', (n) =>
+      n === 1 ? { status: 429, headers: { 'retry-after': '3600' } } : { status: 200 },
+    );
     const d = await deliverOnce('/busy', (x) => x.state === 'succeeded');
     const gap = Date.parse(d.attempt_log[1]!.started_at) - Date.parse(d.attempt_log[0]!.started_at);
     // An hour was asked for; the schedule's longest delay (300 ms) is the bound.

@@ -32,7 +32,10 @@ export function spawnTidings(args: string[], env: Record<string, string>): Child
     waitForOutput(re, timeoutMs = 60_000) {
       if (re.test(out)) return Promise.resolve();
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no ${re} in output:\n${out.slice(-3000)}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`no ${re} in output:\n${out.slice(-3000)}`)),
+          timeoutMs,
+        );
         const check = () => {
           if (re.test(out)) {
             clearTimeout(timer);

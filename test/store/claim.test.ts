@@ -1,8 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claimDeliveries, recordAttempts, releaseExpiredLeases, type AttemptResult } from '../../src/store/deliveries.js';
+import {
+  type AttemptResult,
+  claimDeliveries,
+  recordAttempts,
+  releaseExpiredLeases,
+} from '../../src/store/deliveries.js';
 import { createEndpoint } from '../../src/store/endpoints.js';
-import { upsertEventType } from '../../src/store/eventTypes.js';
 import { publishEvents } from '../../src/store/events.js';
+import { upsertEventType } from '../../src/store/eventTypes.js';
 import { migrate } from '../../src/store/migrate.js';
 import { openPg } from '../../src/store/pg.js';
 import { plainCodec } from '../../src/store/secrets.js';
@@ -35,7 +40,14 @@ describe.each(engines())('claiming deliveries (%s)', (engine) => {
   }
   const claim = (now: Date, worker = 'w1', limit = 100, perEndpoint = 50) =>
     t.db.tx((q) =>
-      claimDeliveries(q, { now, leaseUntil: at(now.getTime() - t0.getTime() + 60_000), workerId: worker, limit, perEndpoint, endpoints: 50 }),
+      claimDeliveries(q, {
+        now,
+        leaseUntil: at(now.getTime() - t0.getTime() + 60_000),
+        workerId: worker,
+        limit,
+        perEndpoint,
+        endpoints: 50,
+      }),
     );
 
   beforeAll(async () => {
@@ -43,7 +55,14 @@ describe.each(engines())('claiming deliveries (%s)', (engine) => {
     await upsertEventType(t.db, { name: 'thing.happened' }, t0);
     for (const tenant of ['a', 'b']) {
       await createTenant(t.db, { id: tenant, name: tenant }, t0);
-      await createEndpoint(t.db, plainCodec, `ep_${tenant}`, tenant, { url: 'https://example.com/x', secret: 'whsec_x', max_in_flight: 5 }, t0);
+      await createEndpoint(
+        t.db,
+        plainCodec,
+        `ep_${tenant}`,
+        tenant,
+        { url: 'https://example.com/x', secret: 'whsec_x', max_in_flight: 5 },
+        t0,
+      );
     }
   });
   afterAll(() => t?.drop());
@@ -52,14 +71,21 @@ describe.each(engines())('claiming deliveries (%s)', (engine) => {
     await publish(8);
     const got = await claim(t0);
     expect(got).toHaveLength(5);
-    expect(got[0]).toMatchObject({ endpoint_id: 'ep_a', url: 'https://example.com/x', event_type: 'thing.happened', attempts: 0 });
+    expect(got[0]).toMatchObject({
+      endpoint_id: 'ep_a',
+      url: 'https://example.com/x',
+      event_type: 'thing.happened',
+      attempts: 0,
+    });
     expect(JSON.parse(got[0]!.payload)).toEqual({ n: 1 });
     // The endpoint is full: nothing more until some finish.
     expect(await claim(at(10))).toHaveLength(0);
   });
 
   it('records attempts in a batch and schedules retries', async () => {
-    const inFlight = await t.db.query<{ id: number }>("SELECT id FROM deliveries WHERE state = 'delivering' ORDER BY id");
+    const inFlight = await t.db.query<{ id: number }>(
+      "SELECT id FROM deliveries WHERE state = 'delivering' ORDER BY id",
+    );
     const results: AttemptResult[] = inFlight.map((d, i) => ({
       deliveryId: d.id,
       endpointId: 'ep_a',
@@ -96,19 +122,37 @@ describe.each(engines())('claiming deliveries (%s)', (engine) => {
     expect(await t.db.tx((q) => releaseExpiredLeases(q, at(30_000)))).toBe(0);
     expect(await t.db.tx((q) => releaseExpiredLeases(q, at(120_000)))).toBe(3);
     const taken = await claim(at(120_001), 'w2');
-    expect(taken.map((d) => d.id).sort()).toEqual(
-      expect.arrayContaining(leased.map((d) => d.id)),
-    );
+    expect(taken.map((d) => d.id).sort()).toEqual(expect.arrayContaining(leased.map((d) => d.id)));
     // w1 answers late: its attempt is kept, but w2 owns the delivery now.
     await t.db.tx((q) =>
       recordAttempts(
         q,
-        [{ deliveryId: leased[0]!.id, endpointId: 'ep_a', attempt: 1, startedAt: at(50), durationMs: 1, url: 'x', status: 200, requestHeaders: {}, responseHeaders: null, responseBody: null, error: null, next: 'succeeded', retryAt: null, gone: false }],
+        [
+          {
+            deliveryId: leased[0]!.id,
+            endpointId: 'ep_a',
+            attempt: 1,
+            startedAt: at(50),
+            durationMs: 1,
+            url: 'x',
+            status: 200,
+            requestHeaders: {},
+            responseHeaders: null,
+            responseBody: null,
+            error: null,
+            next: 'succeeded',
+            retryAt: null,
+            gone: false,
+          },
+        ],
         'w1',
         at(120_002),
       ),
     );
-    const row = await t.db.query<{ state: string; locked_by: string }>('SELECT state, locked_by FROM deliveries WHERE id = $1', [leased[0]!.id]);
+    const row = await t.db.query<{ state: string; locked_by: string }>(
+      'SELECT state, locked_by FROM deliveries WHERE id = $1',
+      [leased[0]!.id],
+    );
     expect(row[0]).toEqual({ state: 'delivering', locked_by: 'w2' });
   });
 

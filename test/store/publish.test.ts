@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { plainCodec } from '../../src/store/secrets.js';
 import { createEndpoint } from '../../src/store/endpoints.js';
-import { upsertEventType } from '../../src/store/eventTypes.js';
 import { type PublishInput, publishEvents } from '../../src/store/events.js';
+import { upsertEventType } from '../../src/store/eventTypes.js';
+import { plainCodec } from '../../src/store/secrets.js';
 import { createTenant } from '../../src/store/tenants.js';
 import { engines, freshDb, type TestDb } from '../helpers/engines.js';
 
@@ -44,7 +44,14 @@ describe.each(engines())('publish and fan-out (%s)', (engine) => {
     await createTenant(db, { id: 'other', name: 'Other' }, now);
     const mk = async (key: string, tenant: string, over: Record<string, unknown>) => {
       ep[key] = `ep_${key}`;
-      await createEndpoint(db, plainCodec, `ep_${key}`, tenant, { url: 'https://example.com', secret: 'whsec_x', ...over }, now);
+      await createEndpoint(
+        db,
+        plainCodec,
+        `ep_${key}`,
+        tenant,
+        { url: 'https://example.com', secret: 'whsec_x', ...over },
+        now,
+      );
     };
     await mk('all', 'bank', {});
     await mk('rejected', 'bank', { event_types: ['OutgoingPaymentRejected'] });
@@ -72,16 +79,35 @@ describe.each(engines())('publish and fan-out (%s)', (engine) => {
   });
 
   it('gives an explicit type to the endpoints that list it', async () => {
-    expect(await targets(input({ type: 'OutgoingPaymentRejected' }))).toEqual(['ep_all', 'ep_off', 'ep_rejected', 'ep_star']);
+    expect(await targets(input({ type: 'OutgoingPaymentRejected' }))).toEqual([
+      'ep_all',
+      'ep_off',
+      'ep_rejected',
+      'ep_star',
+    ]);
   });
 
   it('matches channels: a channel-filtered endpoint gets only tagged events', async () => {
-    expect(await targets(input({ channels: ['bank_account:BA-1'] }))).toEqual(['ep_all', 'ep_ba1', 'ep_off', 'ep_star']);
-    expect(await targets(input({ channels: ['bank_account:BA-9'] }))).toEqual(['ep_all', 'ep_off', 'ep_star']);
+    expect(await targets(input({ channels: ['bank_account:BA-1'] }))).toEqual([
+      'ep_all',
+      'ep_ba1',
+      'ep_off',
+      'ep_star',
+    ]);
+    expect(await targets(input({ channels: ['bank_account:BA-9'] }))).toEqual([
+      'ep_all',
+      'ep_off',
+      'ep_star',
+    ]);
   });
 
   it('matches topic patterns', async () => {
-    expect(await targets(input({ type: 'bill_payments.paid' }))).toEqual(['ep_all', 'ep_bills', 'ep_off', 'ep_star']);
+    expect(await targets(input({ type: 'bill_payments.paid' }))).toEqual([
+      'ep_all',
+      'ep_bills',
+      'ep_off',
+      'ep_star',
+    ]);
     expect(await targets(input({ type: 'settlements.sent' }))).toEqual(['ep_all', 'ep_off', 'ep_star']);
   });
 
@@ -96,12 +122,16 @@ describe.each(engines())('publish and fan-out (%s)', (engine) => {
     const again = (await t.db.tx((q) => publishEvents(q, [{ ...first }]))).outcomes[0]!;
     expect(again.kind).toBe('duplicate');
     expect(again.kind !== 'conflict' && again.deliveries).toBe(3);
-    const sameKeyNewId = (await t.db.tx((q) => publishEvents(q, [{ ...first, id: 'evt_other' }]))).outcomes[0]!;
+    const sameKeyNewId = (await t.db.tx((q) => publishEvents(q, [{ ...first, id: 'evt_other' }])))
+      .outcomes[0]!;
     expect(sameKeyNewId.kind).toBe('duplicate');
     expect(sameKeyNewId.event.id).toBe(first.id);
-    const changed = (await t.db.tx((q) => publishEvents(q, [{ ...first, requestHash: 'different' }]))).outcomes[0]!;
+    const changed = (await t.db.tx((q) => publishEvents(q, [{ ...first, requestHash: 'different' }])))
+      .outcomes[0]!;
     expect(changed.kind).toBe('conflict');
-    const count = await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM events WHERE idempotency_key = 'k-1'");
+    const count = await t.db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM events WHERE idempotency_key = 'k-1'",
+    );
     expect(count[0]!.n).toBe(1);
   });
 

@@ -1,5 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { maskSecret } from '../../delivery/request.js';
+import { newId } from '../../ids.js';
 import {
   isLive,
   newSigningSecret,
@@ -10,9 +11,8 @@ import {
   schemeOf,
   verificationKey,
 } from '../../security/signingSecrets.js';
-import { getSigningSecrets, rotateSigningSecret } from '../../store/endpointSecrets.js';
-import { newId } from '../../ids.js';
 import { CIRCUIT_OPEN_AFTER, circuitOpen } from '../../store/claimPlan.js';
+import { getSigningSecrets, rotateSigningSecret } from '../../store/endpointSecrets.js';
 import {
   createEndpoint,
   deleteEndpoint,
@@ -159,7 +159,8 @@ const EndpointWithSecret = Type.Object(
   {
     ...EndpointView.properties,
     secret: Type.String({
-      description: 'What receivers verify with: the whsec_ secret, or the whpk_ public key of an ed25519 endpoint',
+      description:
+        'What receivers verify with: the whsec_ secret, or the whpk_ public key of an ed25519 endpoint',
     }),
   },
   { $id: 'EndpointWithSecret' },
@@ -183,7 +184,10 @@ const RotateSecret = Type.Object(
       }),
     ),
     secret: Type.Optional(
-      Type.String({ maxLength: 200, description: 'The new secret (whsec_… or whsk_…); generated when absent' }),
+      Type.String({
+        maxLength: 200,
+        description: 'The new secret (whsec_… or whsk_…); generated when absent',
+      }),
     ),
   },
   { additionalProperties: false },
@@ -351,7 +355,15 @@ export async function endpointRoutes(app: App, ctx: ApiContext): Promise<void> {
         checkSecret(given, scheme);
         checkProfileSigning(e.profile, scheme);
         const next = given ?? newSigningSecret(scheme);
-        return rotateSigningSecret(q, ctx.codec, tid, eid, next, new Date(now.getTime() + graceS * 1000), now);
+        return rotateSigningSecret(
+          q,
+          ctx.codec,
+          tid,
+          eid,
+          next,
+          new Date(now.getTime() + graceS * 1000),
+          now,
+        );
       });
       if (!rotated) throw notFound('endpoint', eid);
       return secretAnswer(rotated.current, rotated.previous, now);

@@ -2,8 +2,8 @@
 // these for its own endpoints (the portal is one such caller).
 import { type Static, Type } from 'typebox';
 import { getProfile } from '../../delivery/profiles/index.js';
-import { bodySigningKey } from '../../security/signingSecrets.js';
 import { deliveryRef, parseDeliveryRef } from '../../ids.js';
+import { bodySigningKey } from '../../security/signingSecrets.js';
 import { deliverySource, listEndpointDeliveries } from '../../store/endpointDeliveries.js';
 import { getEndpoint } from '../../store/endpoints.js';
 import { requireTenant } from '../auth.js';
