@@ -15,17 +15,18 @@ import {
   leaseSlots,
   loadPlanningAnchors,
   loadSlots,
-  type PlanningAnchor,
   resolveAnchors,
   type SlotRef,
   type SlotWrite,
   type StoredCalendar,
+  type StoredRule,
   type StoredSlot,
   writeSlots,
 } from '../store/reminders.js';
 import type { BusinessCalendar } from './calendar.js';
 import { firePayload, reminderEventId } from './payload.js';
 import type { RefreshAnswer, RefreshQuestion } from './refresh.js';
+import type { ReminderRule } from './rules.js';
 import { type AnchorPlan, anchorPlan, decide, slotRule } from './slotPlan.js';
 
 export interface BatchOptions {
@@ -68,6 +69,12 @@ export interface BatchResult {
   errors: number;
 }
 
+/**
+ * Periodic slots older than this are behind any horizon planned now (one period back, the
+ * longest being a month, plus a run of holidays a "following" slot may have moved across).
+ */
+const PERIODIC_LOOKBACK_MS = 50 * 86_400_000;
+
 /** How long an anchor that cannot be planned waits before the scheduler tries it again. */
 export const PLAN_ERROR_BACKOFF_MS = 3_600_000;
 
@@ -82,12 +89,6 @@ export function toBusinessCalendar(c: StoredCalendar | null): BusinessCalendar |
     holidays: c.holidays,
     ...(c.time_zone ? { time_zone: c.time_zone } : {}),
   };
-}
-
-/** The anchor's plan at `now`; throws when its rule or zone cannot be planned. */
-export function planOf(a: PlanningAnchor, now: Date): AnchorPlan {
-  const rule = a.rule ? slotRule(a.rule, a.event_type) : null;
-  return anchorPlan(a, rule, toBusinessCalendar(a.calendar), now);
 }
 
 export async function processAnchors(q: Queryable, keys: AnchorKey[], o: BatchOptions): Promise<BatchResult> {
@@ -118,9 +119,16 @@ export async function processAnchors(q: Queryable, keys: AnchorKey[], o: BatchOp
 
   const plans = new Map<string, AnchorPlan>();
   const failed = new Map<string, string>();
+  // Many anchors share a rule (the tenant default): parse each stored rule once per batch.
+  const parsed = new Map<StoredRule, ReminderRule>();
   for (const a of anchors) {
     try {
-      plans.set(anchorRef(a), planOf(a, o.now));
+      let rule: ReminderRule | null = null;
+      if (a.rule) {
+        rule = parsed.get(a.rule) ?? slotRule(a.rule, a.event_type);
+        parsed.set(a.rule, rule);
+      }
+      plans.set(anchorRef(a), anchorPlan(a, rule, toBusinessCalendar(a.calendar), o.now));
     } catch (err) {
       if (!o.fire) throw err;
       failed.set(anchorRef(a), (err as Error).message);
@@ -128,14 +136,7 @@ export async function processAnchors(q: Queryable, keys: AnchorKey[], o: BatchOp
   }
 
   const known = new Map<string, StoredSlot[]>();
-  const slotKeys = anchors.flatMap((a) =>
-    (plans.get(anchorRef(a))?.slots ?? []).map((s) => ({
-      tenant_id: a.tenant_id,
-      anchor_id: a.anchor_id,
-      slot_key: s.key,
-    })),
-  );
-  for (const s of await loadSlots(q, anchors, slotKeys)) {
+  for (const s of await loadSlots(q, anchors, new Date(o.now.getTime() - PERIODIC_LOOKBACK_MS))) {
     const ref = anchorRef(s);
     const list = known.get(ref);
     if (list) list.push(s);
@@ -165,9 +166,13 @@ export async function processAnchors(q: Queryable, keys: AnchorKey[], o: BatchOp
       fire: o.fire,
       ...(o.schedulerId !== undefined ? { schedulerId: o.schedulerId } : {}),
     });
+    const ids = new Map(stored.map((s) => [s.slot_key, s.id]));
+    const row = (slotKey: string) => {
+      const id = ids.get(slotKey);
+      return { ...(id !== undefined ? { id } : {}), tenant_id: a.tenant_id, anchor_id: a.anchor_id };
+    };
     const byKey = new Map<string, SlotWrite>();
-    for (const c of decision.changes)
-      byKey.set(c.slot_key, { tenant_id: a.tenant_id, anchor_id: a.anchor_id, ...c });
+    for (const c of decision.changes) byKey.set(c.slot_key, { ...row(c.slot_key), ...c });
     if (decision.fire.length > 0) {
       const answer = o.fresh?.get(ref);
       if (a.rule?.refresh_url && answer === undefined) {
@@ -224,8 +229,7 @@ export async function processAnchors(q: Queryable, keys: AnchorKey[], o: BatchOp
             createdAt: o.now,
           });
           byKey.set(s.key, {
-            tenant_id: a.tenant_id,
-            anchor_id: a.anchor_id,
+            ...row(s.key),
             slot_key: s.key,
             due_at: s.at,
             state: 'fired',

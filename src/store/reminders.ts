@@ -66,6 +66,7 @@ export interface PlanningAnchor extends Anchor {
 }
 
 export interface StoredSlot {
+  id: number;
   tenant_id: string;
   anchor_id: string;
   slot_key: string;
@@ -83,6 +84,8 @@ export interface StoredSlot {
 
 /** The new state of one slot; written by writeSlots. */
 export interface SlotWrite {
+  /** The row's id when it exists (an update); absent for a new slot (an insert). */
+  id?: number;
   tenant_id: string;
   anchor_id: string;
   slot_key: string;
@@ -98,8 +101,16 @@ const RULE_COLUMNS =
   'tenant_id, event_type, subject, offsets, periodic_interval, business_days, refresh_url, created_at, updated_at';
 const ANCHOR_COLUMNS = `tenant_id, anchor_id, event_type, subject, at, time_zone, window_start, window_end,
   payload::text AS payload, channels, resolved_at, resolution, version, created_at, updated_at`;
-const SLOT_COLUMNS = `tenant_id, anchor_id, slot_key, due_at, state, locked_until, locked_by, refresh_attempts,
+const SLOT_COLUMNS = `id, tenant_id, anchor_id, slot_key, due_at, state, locked_until, locked_by, refresh_attempts,
   last_error, event_id, fired_at, late, reason`;
+
+/** A column list with each column qualified by a table alias (for joins with unnest keys). */
+function qualified(alias: string, columns: string): string {
+  return columns
+    .split(',')
+    .map((c) => `${alias}.${c.trim()}`)
+    .join(', ');
+}
 
 // ---------------------------------------------------------------------------------- rules
 
@@ -368,33 +379,52 @@ export async function resolveAnchors(
 
 /**
  * Anchors with their effective rule (the subject's own, else the tenant default for the
- * type) and their tenant's calendar, in one statement.
+ * type) and their tenant's calendar. Three plain statements: a batch has many anchors but
+ * few distinct rules and calendars, and per-row subqueries cost more than they save.
  */
 export async function loadPlanningAnchors(q: Queryable, keys: AnchorKey[]): Promise<PlanningAnchor[]> {
   if (keys.length === 0) return [];
-  const rows = await q.query<Anchor & { rule: StoredRule | null; calendar: StoredCalendar | null }>(
-    `SELECT a.tenant_id, a.anchor_id, a.event_type, a.subject, a.at, a.time_zone, a.window_start, a.window_end,
-            a.payload::text AS payload, a.channels, a.resolved_at, a.resolution, a.version, a.created_at, a.updated_at,
-            (SELECT row_to_json(r) FROM (
-               SELECT ${RULE_COLUMNS} FROM reminder_rules r
-               WHERE r.tenant_id = a.tenant_id AND r.event_type = a.event_type AND r.subject IN (a.subject, '')
-               ORDER BY r.subject = '' LIMIT 1) r) AS rule,
-            (SELECT row_to_json(c) FROM (
-               SELECT tenant_id, time_zone, weekend_days, holidays, updated_at FROM reminder_calendars c
-               WHERE c.tenant_id = a.tenant_id) c) AS calendar
+  const anchors = await q.query<Anchor>(
+    `SELECT ${qualified('a', ANCHOR_COLUMNS)}
      FROM unnest($1::text[], $2::text[]) AS k(tenant_id, anchor_id)
-     JOIN reminder_anchors a ON a.tenant_id = k.tenant_id AND a.anchor_id = k.anchor_id`,
+     -- LATERAL: one primary-key lookup per key, whatever the table's statistics say (a
+     -- fresh bulk load has none, and a merge join would read the whole table per batch).
+     CROSS JOIN LATERAL (
+       SELECT * FROM reminder_anchors x WHERE x.tenant_id = k.tenant_id AND x.anchor_id = k.anchor_id
+       OFFSET 0 -- keeps the planner from flattening this back into a join
+     ) a`,
     [keys.map((k) => k.tenant_id), keys.map((k) => k.anchor_id)],
   );
-  // row_to_json gives timestamps as text; the planner reads rules and calendars only for
-  // their settings, so only the dates shown to users are turned back into Dates.
-  return rows.map((r) => ({
-    ...r,
-    rule: r.rule
-      ? { ...r.rule, created_at: new Date(r.rule.created_at), updated_at: new Date(r.rule.updated_at) }
-      : null,
-    calendar: r.calendar ? { ...r.calendar, updated_at: new Date(r.calendar.updated_at) } : null,
+  if (anchors.length === 0) return [];
+  const wanted = new Map<string, [string, string, string]>();
+  for (const a of anchors) {
+    for (const subject of [a.subject, ''])
+      wanted.set(ruleRef(a.tenant_id, a.event_type, subject), [a.tenant_id, a.event_type, subject]);
+  }
+  const list = [...wanted.values()];
+  const rules = await q.query<StoredRule>(
+    `SELECT ${RULE_COLUMNS} FROM reminder_rules
+     WHERE (tenant_id, event_type, subject) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))`,
+    [list.map((r) => r[0]), list.map((r) => r[1]), list.map((r) => r[2])],
+  );
+  const calendars = await q.query<StoredCalendar>(
+    'SELECT tenant_id, time_zone, weekend_days, holidays, updated_at FROM reminder_calendars WHERE tenant_id = ANY($1::text[])',
+    [[...new Set(anchors.map((a) => a.tenant_id))]],
+  );
+  const ruleBy = new Map(rules.map((r) => [ruleRef(r.tenant_id, r.event_type, r.subject), r]));
+  const calendarBy = new Map(calendars.map((c) => [c.tenant_id, c]));
+  return anchors.map((a) => ({
+    ...a,
+    rule:
+      ruleBy.get(ruleRef(a.tenant_id, a.event_type, a.subject)) ??
+      ruleBy.get(ruleRef(a.tenant_id, a.event_type, '')) ??
+      null,
+    calendar: calendarBy.get(a.tenant_id) ?? null,
   }));
+}
+
+function ruleRef(tenantId: string, eventType: string, subject: string): string {
+  return `${tenantId}\u0000${eventType}\u0000${subject}`;
 }
 
 // ------------------------------------------------------------------------------ calendars
@@ -452,28 +482,28 @@ export async function claimDueAnchors(
 }
 
 /**
- * The slots planning must know about: every planned slot of the anchors, and any slot
- * (whatever its state) whose key is among `keys` — a fired key is never planned again.
+ * The slots planning must know about: every planned slot of the anchors, every offset
+ * slot (few per anchor, and a fired one is never planned again), and periodic slots from
+ * `periodicSince` on (older periods are behind any horizon planned now). Reads the unique
+ * index (tenant_id, anchor_id, slot_key) by its prefix.
  */
 export async function loadSlots(
   q: Queryable,
   anchors: AnchorKey[],
-  keys: { tenant_id: string; anchor_id: string; slot_key: string }[],
+  periodicSince: Date,
 ): Promise<StoredSlot[]> {
   if (anchors.length === 0) return [];
   return q.query<StoredSlot>(
-    `SELECT ${SLOT_COLUMNS} FROM reminder_slots
-     WHERE (tenant_id, anchor_id) IN (SELECT * FROM unnest($1::text[], $2::text[])) AND state = 'planned'
-     UNION
-     SELECT ${SLOT_COLUMNS} FROM reminder_slots
-     WHERE (tenant_id, anchor_id, slot_key) IN (SELECT * FROM unnest($3::text[], $4::text[], $5::text[]))`,
-    [
-      anchors.map((a) => a.tenant_id),
-      anchors.map((a) => a.anchor_id),
-      keys.map((k) => k.tenant_id),
-      keys.map((k) => k.anchor_id),
-      keys.map((k) => k.slot_key),
-    ],
+    `SELECT ${qualified('s', SLOT_COLUMNS)}
+     FROM unnest($1::text[], $2::text[]) AS k(tenant_id, anchor_id)
+     -- LATERAL: an index range per anchor, never a scan of every slot (see loadPlanningAnchors).
+     CROSS JOIN LATERAL (
+       SELECT * FROM reminder_slots x
+       WHERE x.tenant_id = k.tenant_id AND x.anchor_id = k.anchor_id
+         AND (x.state = 'planned' OR x.slot_key NOT LIKE 'periodic:%' OR x.due_at >= $3)
+       OFFSET 0
+     ) s`,
+    [anchors.map((a) => a.tenant_id), anchors.map((a) => a.anchor_id), periodicSince],
   );
 }
 
@@ -487,13 +517,40 @@ export async function slotsOfAnchor(q: Queryable, tenantId: string, anchorId: st
 }
 
 /**
- * Writes slot states in one statement. A fired or skipped slot is final: the WHERE on the
- * update leaves it alone, so a late or repeated write can never plan or fire it again.
- * A slot that leaves 'planned' or moves to another time drops its lease. The caller holds
- * the anchors' locks.
+ * Writes slot states: existing rows by id (an update is cheaper than a conflicting insert),
+ * new ones inserted. A fired or skipped slot is final: the WHERE on both paths leaves it
+ * alone, so a late or repeated write can never plan or fire it again. A slot that leaves
+ * 'planned' or moves to another time drops its lease. The caller holds the anchors' locks.
  */
 export async function writeSlots(q: Queryable, writes: SlotWrite[], now: Date): Promise<void> {
-  if (writes.length === 0) return;
+  const updates = writes.filter((w) => w.id !== undefined);
+  const inserts = writes.filter((w) => w.id === undefined);
+  if (updates.length > 0) {
+    await q.query(
+      `UPDATE reminder_slots s SET
+         due_at = w.due_at, state = w.state, reason = w.reason, event_id = w.event_id, fired_at = w.fired_at,
+         late = w.late,
+         locked_until = CASE WHEN w.state = 'planned' AND w.due_at = s.due_at THEN s.locked_until END,
+         locked_by = CASE WHEN w.state = 'planned' AND w.due_at = s.due_at THEN s.locked_by END,
+         updated_at = $9
+       FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
+                   $7::boolean[], $8::text[])
+         AS w(id, due_at, state, reason, event_id, fired_at, late, slot_key)
+       WHERE s.id = w.id AND s.slot_key = w.slot_key AND s.state IN ('planned', 'cancelled')`,
+      [
+        updates.map((w) => w.id),
+        updates.map((w) => w.due_at),
+        updates.map((w) => w.state),
+        updates.map((w) => w.reason),
+        updates.map((w) => w.event_id ?? null),
+        updates.map((w) => w.fired_at ?? null),
+        updates.map((w) => w.late ?? null),
+        updates.map((w) => w.slot_key),
+        now,
+      ],
+    );
+  }
+  if (inserts.length === 0) return;
   await q.query(
     `INSERT INTO reminder_slots AS s (tenant_id, anchor_id, slot_key, due_at, state, reason, event_id, fired_at, late,
                                       created_at, updated_at)
@@ -504,20 +561,18 @@ export async function writeSlots(q: Queryable, writes: SlotWrite[], now: Date): 
      ON CONFLICT (tenant_id, anchor_id, slot_key) DO UPDATE SET
        due_at = EXCLUDED.due_at, state = EXCLUDED.state, reason = EXCLUDED.reason,
        event_id = EXCLUDED.event_id, fired_at = EXCLUDED.fired_at, late = EXCLUDED.late,
-       locked_until = CASE WHEN EXCLUDED.state = 'planned' AND EXCLUDED.due_at = s.due_at THEN s.locked_until END,
-       locked_by = CASE WHEN EXCLUDED.state = 'planned' AND EXCLUDED.due_at = s.due_at THEN s.locked_by END,
-       updated_at = EXCLUDED.updated_at
+       locked_until = NULL, locked_by = NULL, updated_at = EXCLUDED.updated_at
      WHERE s.state IN ('planned', 'cancelled')`,
     [
-      writes.map((w) => w.tenant_id),
-      writes.map((w) => w.anchor_id),
-      writes.map((w) => w.slot_key),
-      writes.map((w) => w.due_at),
-      writes.map((w) => w.state),
-      writes.map((w) => w.reason),
-      writes.map((w) => w.event_id ?? null),
-      writes.map((w) => w.fired_at ?? null),
-      writes.map((w) => w.late ?? null),
+      inserts.map((w) => w.tenant_id),
+      inserts.map((w) => w.anchor_id),
+      inserts.map((w) => w.slot_key),
+      inserts.map((w) => w.due_at),
+      inserts.map((w) => w.state),
+      inserts.map((w) => w.reason),
+      inserts.map((w) => w.event_id ?? null),
+      inserts.map((w) => w.fired_at ?? null),
+      inserts.map((w) => w.late ?? null),
       now,
     ],
   );
