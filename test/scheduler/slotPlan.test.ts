@@ -8,13 +8,14 @@ import {
   anchorPlan,
   decide,
   type KnownSlot,
+  type PlanAnchor,
   slotRule,
 } from '../../src/scheduler/slotPlan.js';
 
 const NOW = new Date('2024-06-10T12:00:00Z');
 const H = 3_600_000;
 const at = (hours: number) => new Date(NOW.getTime() + hours * H);
-const anchor = {
+const anchor: PlanAnchor = {
   event_type: 'x',
   at: at(-48),
   time_zone: 'UTC',
@@ -32,7 +33,10 @@ function known(
   return { slot_key, due_at: due, state, locked_until: lease?.[0] ?? null, locked_by: lease?.[1] ?? null };
 }
 
-function planOf(rule: { offsets?: string[]; periodic_interval?: string }, a = anchor): AnchorPlan {
+function planOf(
+  rule: { offsets?: string[]; periodic_interval?: string },
+  a: PlanAnchor = anchor,
+): AnchorPlan {
   return anchorPlan(
     a,
     slotRule(
