@@ -73,7 +73,7 @@ export const MAX_PLANNED_SLOTS = 100_000;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 /** Longest possible period, DST hour included; gives a safe first index for a late horizon. */
-const MAX_PERIOD_MS: Record<PeriodicInterval, number> = {
+export const MAX_PERIOD_MS: Record<PeriodicInterval, number> = {
   HOURLY: HOUR_MS,
   DAILY: DAY_MS + HOUR_MS,
   WEEKLY: 7 * DAY_MS + HOUR_MS,

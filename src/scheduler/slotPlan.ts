@@ -15,8 +15,7 @@
 // - periodic slot keys carry the interval ("periodic:DAILY:3"): switching DAILY to WEEKLY
 //   is a new schedule, not a continuation of the old numbering.
 import type { BusinessCalendar } from './calendar.js';
-import { catchUp, type DueSlot, planSlots, type Slot } from './fireTimes.js';
-import type { PeriodicInterval } from './offsets.js';
+import { catchUp, type DueSlot, MAX_PERIOD_MS, planSlots, type Slot } from './fireTimes.js';
 import { type ReminderRule, type ReminderSettings, validateRule } from './rules.js';
 
 export type SlotState = 'planned' | 'fired' | 'skipped' | 'cancelled';
@@ -69,15 +68,6 @@ export interface DecideOptions {
 /** Periodic rules are planned this many periods past max(now, anchor). */
 export const HORIZON_PERIODS = 3;
 
-const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
-/** The longest a period can be (a DST hour included). */
-const PERIOD_MS: Record<PeriodicInterval, number> = {
-  HOURLY: HOUR_MS,
-  DAILY: DAY_MS + HOUR_MS,
-  WEEKLY: 7 * DAY_MS + HOUR_MS,
-  MONTHLY: 31 * DAY_MS + HOUR_MS,
-};
 /** How many times the horizon doubles looking for a future slot (3 periods × 2⁸ ≈ 768). */
 const HORIZON_DOUBLINGS = 8;
 
@@ -116,7 +106,7 @@ export function planAnchor(
   };
   const interval = rule.periodic_interval;
   if (!interval) return planSlots({ ...base, until: now });
-  const period = PERIOD_MS[interval];
+  const period = MAX_PERIOD_MS[interval];
   const from = new Date(now.getTime() - period);
   let until = Math.max(now.getTime(), anchor.at.getTime()) + HORIZON_PERIODS * period;
   const end = anchor.window_end?.getTime() ?? Infinity;
