@@ -300,12 +300,14 @@ export class Worker {
       while (this.pendingResults.length > 0) {
         const batch = this.pendingResults.splice(0, 1000);
         try {
-          const ack = await this.o.db.tx((q) =>
+          await this.o.db.tx((q) =>
             recordAttempts(q, batch, this.id, this.o.clock.now(), this.o.circuit ?? DEFAULT_CIRCUIT),
           );
           this.stats.flushes += 1;
-          // The next event of an ordering key became due: claim it now rather than at the next poll.
-          if (ack.promoted.length > 0) this.wake();
+          // The acks freed in-flight room on their endpoints (max_in_flight counts rows still
+          // delivering), and may have made the next event of an ordering key due: claim now
+          // rather than at the next poll.
+          this.wake();
           failures = 0;
         } catch (err) {
           // Keep the results and try again: the store may be restarting. If we never get
