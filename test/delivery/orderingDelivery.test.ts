@@ -8,6 +8,14 @@ import { type Received, type Receiver, startReceiver } from '../helpers/receiver
 import { captureLog } from './appLog.js';
 import { until } from './wait.js';
 
+interface OrderingKey {
+  key: string;
+  blocked: boolean;
+  blocked_since: string | null;
+  unfinished: number;
+  head: { delivery_id: string; sequence: number; state: string; attempts: number };
+}
+
 const body = (r: Received) => JSON.parse(r.body) as { data: { key: string; n: number } };
 
 describe.each(engines())('ordering by key, delivered (%s)', (engine) => {
@@ -59,12 +67,25 @@ describe.each(engines())('ordering by key, delivered (%s)', (engine) => {
       }
     }
     const ofKey = (key: string) => rx.requests.filter((r) => body(r).data.key === key);
-    await until(() => ofKey('B').length >= 5, 'all of B', 30_000).catch((err) => {
-      console.log(logs.dump());
-      throw err;
-    });
+    // A's second attempt is held by the receiver until this point: A cannot get past its
+    // head before all of B is in, unless B waits for A (then this times out).
+    await until(() => ofKey('B').length >= 5 && ofKey('A').length >= 2, 'all of B, A failing', 30_000).catch(
+      (err) => {
+        console.log(logs.dump());
+        throw err;
+      },
+    );
     // B flowed while A's head was failing: A has not got past its first event.
     expect(ofKey('A').map((r) => body(r).data.n)).toEqual([1, 1]);
+    // The API shows A blocked by its head (sequence 1), since its first failure.
+    const blocked = await app.api<{ data: OrderingKey[] }>(
+      'GET',
+      `/v1/tenants/bank/endpoints/${await endpointId()}/ordering-keys?blocked=true`,
+    );
+    expect(blocked.body.data.map((k) => [k.key, k.blocked, k.head.sequence, k.unfinished])).toEqual([
+      ['A', true, 1, 5],
+    ]);
+    expect(Date.parse(blocked.body.data[0]!.blocked_since!)).toBeLessThanOrEqual(Date.now());
     releaseA();
     await until(() => ofKey('A').length >= 7, 'all of A', 30_000);
 
@@ -84,6 +105,42 @@ describe.each(engines())('ordering by key, delivered (%s)', (engine) => {
     );
     expect(keys.status).toBe(200);
     expect(keys.body.data).toEqual([]);
+  });
+
+  it('keeps a key blocked behind a given-up head until it is skipped', async () => {
+    rx.setResponder((req) => ({ status: body(req).data.key === 'C' && body(req).data.n === 1 ? 422 : 200 }));
+    const publish = (n: number) =>
+      app.api('POST', '/v1/tenants/bank/events', {
+        type: 'payment.changed',
+        payload: { key: 'C', n },
+        ordering_key: 'C',
+      });
+    await publish(1);
+    await publish(2);
+    const ep = await endpointId();
+    const keys = () =>
+      app.api<{ data: OrderingKey[] }>('GET', `/v1/tenants/bank/endpoints/${ep}/ordering-keys?blocked=true`);
+    // Four attempts (the test schedule retries three times), then the head gives up...
+    const gaveUp = await until(async () => {
+      const k = (await keys()).body.data.find((x) => x.key === 'C');
+      return k?.head.state === 'failed' ? k : undefined;
+    }, 'C’s head to give up');
+    expect(gaveUp).toMatchObject({ blocked: true, unfinished: 2, head: { sequence: 1, attempts: 4 } });
+    // ...and C2 is still held back: the key stays blocked until someone decides.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(rx.requests.filter((r) => body(r).data.key === 'C' && body(r).data.n === 2)).toEqual([]);
+    const skip = await app.api('POST', `/v1/tenants/bank/deliveries/${gaveUp.head.delivery_id}/skip`);
+    expect(skip.status).toBe(202);
+    expect(
+      (await app.api('POST', `/v1/tenants/bank/deliveries/${gaveUp.head.delivery_id}/skip`)).status,
+    ).toBe(409);
+    await until(
+      () => rx.requests.some((r) => body(r).data.key === 'C' && body(r).data.n === 2),
+      'C2 after the skip',
+    );
+    const c2 = rx.requests.find((r) => body(r).data.key === 'C' && body(r).data.n === 2)!;
+    expect(c2.headers['webhook-sequence']).toBe('2');
+    expect((await keys()).body.data).toEqual([]);
   });
 
   async function endpointId(): Promise<string> {
