@@ -71,9 +71,9 @@ export class Worker {
   private unlisten: (() => Promise<void>) | undefined;
   private readonly sends = new Set<Promise<void>>();
   private sweeper: NodeJS.Timeout | undefined;
-  private sweeping: Promise<unknown> | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
-  private retaining: Promise<unknown> | undefined;
+  /** Health sweep and retention runs in progress, by name. */
+  private readonly background = new Map<string, Promise<unknown>>();
   /** Counters for metrics and tests. */
   readonly stats = { claimed: 0, sent: 0, succeeded: 0, failed: 0, claims: 0, flushes: 0, repairedTurns: 0 };
 
@@ -111,48 +111,42 @@ export class Worker {
   sweepHealth(): Promise<unknown> {
     const h = this.o.health;
     if (!h) return Promise.resolve();
-    this.sweeping ??= sweepEndpointHealth({
-      db: this.o.db,
-      clock: this.o.clock,
-      log: this.o.log,
-      operatorTenant: h.operatorTenant,
-      failingNoticeAfterMs: h.failingNoticeAfterMs,
-      disableAfterMs: h.disableAfterMs,
-    })
-      .then((r) => {
-        // Operator events were published: their deliveries are due.
-        if (r.failing + r.disabled + r.recovered > 0) this.wake();
-        return r;
-      })
-      .catch((err) => {
-        this.o.log.warn({ err: String(err) }, 'endpoint health sweep failed; will retry');
-        throw err;
-      })
-      .finally(() => {
-        this.sweeping = undefined;
-      });
-    return this.sweeping;
+    return this.shared('health', 'endpoint health sweep', async () => {
+      const r = await sweepEndpointHealth({ db: this.o.db, clock: this.o.clock, log: this.o.log, ...h });
+      // Operator events were published: their deliveries are due.
+      if (r.failing + r.disabled + r.recovered > 0) this.wake();
+      return r;
+    });
   }
 
   /** One retention pass now. Concurrent calls share one run. */
   runRetention(): Promise<unknown> {
     const r = this.o.retention;
     if (!r) return Promise.resolve();
-    this.retaining ??= runRetention({
-      db: this.o.db,
-      clock: this.o.clock,
-      log: this.o.log,
-      retentionDays: r.days,
-      shouldStop: () => !this.running,
-    })
-      .catch((err) => {
-        this.o.log.warn({ err: String(err) }, 'retention pass failed; will retry');
-        throw err;
-      })
-      .finally(() => {
-        this.retaining = undefined;
-      });
-    return this.retaining;
+    return this.shared('retention', 'retention pass', () =>
+      runRetention({
+        db: this.o.db,
+        clock: this.o.clock,
+        log: this.o.log,
+        retentionDays: r.days,
+        shouldStop: () => !this.running,
+      }),
+    );
+  }
+
+  /** Runs a background job unless it is running already (then joins that run); logs a failure. */
+  private shared(key: string, what: string, job: () => Promise<unknown>): Promise<unknown> {
+    let run = this.background.get(key);
+    if (!run) {
+      run = job()
+        .catch((err) => {
+          this.o.log.warn({ err: String(err) }, `${what} failed; will retry`);
+          throw err;
+        })
+        .finally(() => this.background.delete(key));
+      this.background.set(key, run);
+    }
+    return run;
   }
 
   /** Stops claiming, lets in-flight sends finish, writes their results. */
@@ -164,7 +158,7 @@ export class Worker {
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     this.wake();
     await this.loopDone;
-    await Promise.allSettled([this.sweeping, this.retaining]);
+    await Promise.allSettled([...this.background.values()]);
     await Promise.allSettled([...this.sends]);
     await this.flush();
     await this.unlisten?.();

@@ -3,6 +3,10 @@
 // restarted once. Every event must arrive (at least once); duplicates are counted and
 // reported; on the ordered endpoint, the first arrival of each key's events is in sequence
 // order however the crashes fall.
+//
+// Knobs for running it by hand: TIDINGS_CHAOS_PG_RESTART (a shell command restarting the
+// PostgreSQL under test, e.g. a private cluster), TIDINGS_CHAOS_DRAIN_MS (how long to wait for
+// the last deliveries), TIDINGS_CHAOS_NO_KILLS=1 (only the PostgreSQL restart).
 import { execFileSync, execSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
