@@ -50,9 +50,13 @@ describe('chaos: the embedded store under SIGKILL', () => {
       TIDINGS_POLL_INTERVAL_MS: '100',
       TIDINGS_RETRY_SCHEDULE: '200ms,500ms,1s,2s,3s,5s,5s,5s',
     };
+    const phases: string[] = [];
+    const t0 = Date.now();
+    const mark = (what: string) => phases.push(`${what} +${((Date.now() - t0) / 1000).toFixed(1)}s`);
     const start = async () => {
       child = spawnTidings(['serve', '--roles', 'api,worker'], env);
       await child.waitForOutput(/tidings started/, 90_000);
+      mark('up');
     };
     const call = async (method: string, p: string, body?: unknown) => {
       const res = await fetch(url + p, {
@@ -107,6 +111,7 @@ describe('chaos: the embedded store under SIGKILL', () => {
       await start();
     }
     await producer;
+    mark('all acknowledged');
 
     const deadline = Date.now() + 120_000;
     for (;;) {
@@ -117,6 +122,7 @@ describe('chaos: the embedded store under SIGKILL', () => {
         throw new Error(`never delivered: ${missing.slice(0, 10).join(', ')} (${missing.length})`);
       await sleep(200);
     }
+    mark('all delivered');
     const distinct = new Set(rx.requests.map((r) => String(r.headers['webhook-id'])));
     expect(acknowledged.size).toBe(EVENTS);
     expect(distinct.size).toBe(EVENTS);
@@ -124,7 +130,7 @@ describe('chaos: the embedded store under SIGKILL', () => {
     expect(listed.status).toBe(200);
     console.log(
       `[chaos embedded] ${EVENTS} events acknowledged, ${kills} SIGKILLs of the whole process, ` +
-        `${rx.requests.length} requests, ${rx.requests.length - distinct.size} duplicates`,
+        `${rx.requests.length} requests, ${rx.requests.length - distinct.size} duplicates; ${phases.join(', ')}`,
     );
   });
 });
