@@ -81,16 +81,16 @@ export const QUICK: Sizes = {
   publishCount: 200,
   batchEvents: 10,
   batchCount: 20,
-  e2eEvents: 300,
+  e2eEvents: 200,
   fanoutEndpoints: 100,
-  fanoutEvents: 3,
+  fanoutEvents: 2,
   fanoutClients: 2,
-  latencyDurationMs: 1_500,
+  latencyDurationMs: 1_000,
   latencyFallbackRate: 100,
   isolationEndpoints: 4,
-  isolationEvents: 60,
-  backlogDeliveries: 1_000,
-  backlogDeliveriesPglite: 1_000,
+  isolationEvents: 40,
+  backlogDeliveries: 500,
+  backlogDeliveriesPglite: 500,
   backlogEndpoints: 100,
   remindersCount: 200,
   remindersCountPglite: 200,
@@ -108,8 +108,12 @@ export interface Options {
   outDir: string;
   /** Write a V8 CPU profile of the Tidings process for the end-to-end scenario. */
   cpuProf: boolean;
+  /** Log the plans of the service's slow statements (auto_explain); slows PostgreSQL down. */
+  explain: boolean;
   /** Print the service's own output. */
   verbose: boolean;
+  /** Copy the ceiling's and the baseline's figures from an earlier results JSON instead of measuring them. */
+  reuseFrom: string | undefined;
   /** Extra environment for the Tidings process (`--tidings-env NAME=value`, repeatable). */
   tidingsEnv: Record<string, string>;
   /** Results files are named for this day (UTC). */
@@ -119,8 +123,9 @@ export interface Options {
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
 const USAGE = `usage: tsx bench/run.ts [--quick] [--engine pg|pglite|both] [--only scenario,...]
-                          [--systems ceiling,baseline,tidings] [--out dir] [--cpu-prof] [--verbose]
-                          [--backlog deliveries] [--tidings-env TIDINGS_NAME=value ...]
+                          [--systems ceiling,baseline,tidings] [--out dir] [--cpu-prof] [--explain] [--verbose]
+                          [--backlog deliveries] [--size NAME=number ...] [--tidings-env TIDINGS_NAME=value ...]
+                          [--reuse-from earlier-results.json]
 scenarios: ${SCENARIOS.join(', ')}`;
 
 function list<T extends string>(raw: string, allowed: readonly T[], flag: string): T[] {
@@ -142,9 +147,12 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
   let systems: SystemKind[] = [...SYSTEMS];
   let outDir: string | undefined;
   let cpuProf = false;
+  let explain = false;
+  let reuseFrom: string | undefined;
   let verbose = false;
   let backlog: number | undefined;
   const tidingsEnv: Record<string, string> = {};
+  const sizeOverrides: Partial<Sizes> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -159,11 +167,20 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     else if (a === '--systems') systems = list(value(), SYSTEMS, '--systems');
     else if (a === '--out') outDir = value();
     else if (a === '--cpu-prof') cpuProf = true;
+    else if (a === '--explain') explain = true;
+    else if (a === '--reuse-from') reuseFrom = path.resolve(value());
     else if (a === '--verbose') verbose = true;
     else if (a === '--tidings-env') {
       const m = /^(TIDINGS_[A-Z0-9_]+)=(.*)$/.exec(value());
       if (!m) throw new Error(`--tidings-env: expected TIDINGS_NAME=value\n${USAGE}`);
       tidingsEnv[m[1]!] = m[2]!;
+    } else if (a === '--size') {
+      const m = /^([A-Za-z][A-Za-z0-9]*)=(\d+)$/.exec(value());
+      if (!m || !(m[1]! in FULL))
+        throw new Error(
+          `--size: expected NAME=number with NAME one of ${Object.keys(FULL).join(', ')}\n${USAGE}`,
+        );
+      sizeOverrides[m[1] as keyof Sizes] = Number(m[2]);
     } else if (a === '--backlog') {
       backlog = Number(value());
       if (!Number.isInteger(backlog) || backlog < 100)
@@ -181,11 +198,14 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     sizes: {
       ...(quick ? QUICK : FULL),
       ...(backlog ? { backlogDeliveries: backlog, backlogDeliveriesPglite: backlog } : {}),
+      ...sizeOverrides,
     },
     databaseUrl: env.DATABASE_URL || DEFAULT_DATABASE_URL,
     // A smoke run must not overwrite the recorded results.
     outDir: path.resolve(outDir ?? path.join(REPO_DIR, quick ? 'bench/.work/results' : 'bench/results')),
     cpuProf,
+    explain,
+    reuseFrom,
     verbose,
     tidingsEnv,
     date: new Date().toISOString().slice(0, 10),

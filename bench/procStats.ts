@@ -42,25 +42,29 @@ export function machineCpu(): { busy: number; total: number } {
   return { busy: (total - idle) / ticks, total: total / ticks };
 }
 
-/** CPU seconds of every running PostgreSQL server process (the server is shared, so approximate). */
-export function postgresCpuSeconds(): number {
-  let sum = 0;
+/**
+ * CPU seconds of every running PostgreSQL server process, by pid. The server is shared and its
+ * backends come and go, so a difference of two readings is a lower bound: a backend that ended
+ * in between takes its CPU with it.
+ */
+export function postgresCpuByPid(): Map<number, number> {
+  const out = new Map<number, number>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       if (readFileSync(`/proc/${name}/comm`, 'utf8').trim() !== 'postgres') continue;
-      sum += cpuSeconds(Number(name));
+      out.set(Number(name), cpuSeconds(Number(name)));
     } catch {
       // The process ended while we looked.
     }
   }
-  return sum;
+  return out;
 }
 
 export interface CpuSnapshot {
   at: number;
   machine: { busy: number; total: number };
-  postgres: number;
+  postgres: Map<number, number>;
   byRole: Record<string, number>;
 }
 
@@ -70,7 +74,7 @@ export function snapshot(pids: Record<string, number>): CpuSnapshot {
   for (const [role, pid] of Object.entries(pids)) {
     byRole[role] = pid === process.pid ? selfCpuSeconds() : cpuSeconds(pid);
   }
-  return { at: Date.now(), machine: machineCpu(), postgres: postgresCpuSeconds(), byRole };
+  return { at: Date.now(), machine: machineCpu(), postgres: postgresCpuByPid(), byRole };
 }
 
 function selfCpuSeconds(): number {
@@ -97,7 +101,9 @@ export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot): CpuUse {
   return {
     wallSeconds: round2((b.at - a.at) / 1000),
     machineBusy: total > 0 ? round2((b.machine.busy - a.machine.busy) / total) : 0,
-    postgresSeconds: round2(Math.max(0, b.postgres - a.postgres)),
+    postgresSeconds: round2(
+      [...b.postgres].reduce((sum, [pid, sec]) => sum + Math.max(0, sec - (a.postgres.get(pid) ?? 0)), 0),
+    ),
     seconds,
   };
 }

@@ -208,7 +208,10 @@ export function reportMarkdown(r: ReportInput): string {
   out.push(
     'together; "system" is the process under test (the ceiling sender, the pg-boss process, or the Tidings process);',
   );
-  out.push('PostgreSQL is every server process on the machine (approximate).');
+  out.push(
+    'PostgreSQL is every server process on the machine, summed per process (a lower bound: a backend that',
+  );
+  out.push('exits during a run takes its CPU with it).');
   out.push('');
   out.push(
     '| scenario | system | wall s | system CPU s | harness CPU s (harness / receiver / load) | PostgreSQL CPU s | machine busy |',

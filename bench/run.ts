@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Ctx } from './context.js';
+import { extractPlans, logSize, serverLogPath, writePlans } from './explain.js';
 import { Helper, REPO_DIR } from './ipc.js';
 import { describeMachine, postgresVersion } from './machine.js';
 import { type EngineChoice, type Options, parseArgs, type ScenarioName } from './options.js';
@@ -20,7 +21,7 @@ import { latency } from './scenarios/latency.js';
 import { publish } from './scenarios/publish.js';
 import { reminders } from './scenarios/reminders.js';
 import { PgBossBaseline } from './systems/pgBoss.js';
-import { cleanUpTidings, TidingsService } from './systems/tidings.js';
+import { cleanUpTidings, DB_PREFIX, TidingsService } from './systems/tidings.js';
 import type { QueueSystem } from './systems/types.js';
 
 const ALL: Record<ScenarioName, Scenario> = {
@@ -50,6 +51,35 @@ function tidingsMissing(): string | undefined {
   return undefined;
 }
 
+/**
+ * Copies the ceiling's and the baseline's figures (and the baseline's backlog samples) from an
+ * earlier results JSON of the same machine, so a run of Tidings alone still shows its ratios.
+ */
+function reuseEarlier(results: Results, file: string): SystemKey[] {
+  const earlier = JSON.parse(readFileSync(file, 'utf8')) as {
+    figures: Results['figures'];
+    backlog?: Record<string, Results['backlog'] extends Map<SystemKey, infer V> ? V : never>;
+  };
+  const keys: SystemKey[] = ['ceiling', 'baseline'];
+  for (const f of earlier.figures) {
+    for (const k of keys) {
+      const v = f.values[k];
+      if (v !== undefined) results.set(k, f.scenario, f.metric, v, f.unit, f.higherIsBetter);
+      else if (f.missing[k]) results.absent(k, f.scenario, f.metric, f.unit, f.missing[k]!, f.higherIsBetter);
+    }
+  }
+  for (const k of keys) {
+    const samples = earlier.backlog?.[k];
+    if (samples) results.backlog.set(k, samples);
+  }
+  results.note(
+    'all',
+    'all',
+    `ceiling and baseline figures copied from ${path.relative(REPO_DIR, file)} (an earlier run on this machine, at its sizes)`,
+  );
+  return keys;
+}
+
 function updateReadme(engine: EngineChoice, table: string, file: string): void {
   const readme = path.join(REPO_DIR, 'bench/README.md');
   if (!existsSync(readme)) return;
@@ -72,6 +102,14 @@ export async function runBenchmark(opts: Options): Promise<RunOutcome> {
   const machine = await describeMachine(opts.databaseUrl);
   const pgOk = (await postgresVersion(opts.databaseUrl)).ok;
   log(`${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.postgres}`);
+  const serverLog = serverLogPath(machine.postgres);
+  const logFrom = logSize(serverLog);
+  if (opts.explain)
+    results.note(
+      'all',
+      'all',
+      'auto_explain (ANALYZE) was on for the service: figures of this run are slowed',
+    );
 
   const [receiver, load, ceiling] = await Promise.all([
     Helper.start('receiver.ts'),
@@ -81,9 +119,10 @@ export async function runBenchmark(opts: Options): Promise<RunOutcome> {
   const { url: receiverOrigin } = await receiver.call<{ url: string }>('info');
   const ctx: Ctx = { opts, sizes: opts.sizes, results, receiver, load, ceiling, receiverOrigin, log };
 
+  const reused = opts.reuseFrom ? reuseEarlier(results, opts.reuseFrom) : [];
   const skipped = new Map<SystemKey, string>();
   const queues: QueueSystem[] = [];
-  if (opts.systems.includes('baseline')) {
+  if (opts.systems.includes('baseline') && !reused.includes('baseline')) {
     if (pgOk) queues.push(new PgBossBaseline(ctx));
     else skipped.set('baseline', `PostgreSQL at ${opts.databaseUrl} not reachable`);
   }
@@ -103,7 +142,7 @@ export async function runBenchmark(opts: Options): Promise<RunOutcome> {
   try {
     for (const name of opts.only) {
       const sc = ALL[name];
-      if (opts.systems.includes('ceiling') && sc.ceiling) {
+      if (opts.systems.includes('ceiling') && !reused.includes('ceiling') && sc.ceiling) {
         log(`${name}: ceiling`);
         try {
           await sc.ceiling(ctx);
@@ -148,6 +187,13 @@ export async function runBenchmark(opts: Options): Promise<RunOutcome> {
     baseline: new PgBossBaseline(ctx).settings(),
     tidings: new TidingsService(ctx, 'pg').settings(),
   };
+  if (opts.explain) {
+    const plans = extractPlans(serverLog, logFrom, DB_PREFIX);
+    const file = path.join(opts.outDir, `${opts.date}-explain.log`);
+    writePlans(file, plans);
+    files.push(file);
+    log(`${plans.length} plans from ${serverLog} written to ${file}`);
+  }
   for (const engine of opts.engines) {
     const base = `${opts.date}-${engine}${opts.quick ? '-quick' : ''}`;
     const shown: SystemKey[] = ['ceiling', 'baseline', tidingsKey(engine)];

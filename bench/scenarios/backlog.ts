@@ -18,6 +18,7 @@ import {
   singleBody,
   target,
 } from './common.js';
+import { profileDir } from './endToEnd.js';
 
 const NAME = 'backlog';
 const MB = 1024 * 1024;
@@ -29,7 +30,10 @@ function sizeFor(ctx: Ctx, sys: QueueSystem): number {
 async function drain(ctx: Ctx, sys: QueueSystem, n: number): Promise<BacklogSample[]> {
   const samples: BacklogSample[] = [];
   const t0 = nowMs();
-  await sys.deliver();
+  const profile =
+    ctx.opts.cpuProf && sys.key.startsWith('tidings') ? profileDir(ctx, sys.key, 'backlog') : undefined;
+  if (profile) ctx.results.note(sys.key, NAME, `CPU profile of the draining worker written to ${profile}`);
+  await sys.deliver(profile);
   let last = 0;
   let lastT = 0;
   const deadline = t0 + ctx.sizes.drainLimitMs;

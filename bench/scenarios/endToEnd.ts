@@ -34,8 +34,8 @@ function record(ctx: Ctx, system: SystemKey, n: number, got: Arrival): void {
   ctx.results.set(system, NAME, E2E_METRIC, (got.count * 1000) / got.ms, '/s');
 }
 
-export function profileDir(ctx: Ctx, key: SystemKey): string {
-  const dir = path.join(ctx.opts.outDir, 'profiles', `${ctx.opts.date}-${key.replace(':', '-')}`);
+export function profileDir(ctx: Ctx, key: SystemKey, scenario = NAME): string {
+  const dir = path.join(ctx.opts.outDir, 'profiles', `${ctx.opts.date}-${key.replace(':', '-')}-${scenario}`);
   mkdirSync(dir, { recursive: true });
   return dir;
 }

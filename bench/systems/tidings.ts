@@ -10,6 +10,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { request } from 'undici';
 import type { Ctx } from '../context.js';
+import { explainSettings } from '../explain.js';
 import { REPO_DIR } from '../ipc.js';
 import type { EngineChoice } from '../options.js';
 import { BENCH_SECRET, EVENT_TYPE } from '../wire.js';
@@ -17,6 +18,7 @@ import type { Publisher, QueueSystem, StartOptions } from './types.js';
 
 export const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
 export const TENANT = 'bench';
+export const DB_PREFIX = 'tidings_bench_';
 
 interface Store {
   env: Record<string, string>;
@@ -35,7 +37,7 @@ async function adminQuery(url: string, sql: string): Promise<void> {
 }
 
 /** A fresh database on the PostgreSQL server, or a fresh PGlite folder. */
-export async function freshStore(engine: EngineChoice, databaseUrl: string): Promise<Store> {
+export async function freshStore(engine: EngineChoice, databaseUrl: string, explain = false): Promise<Store> {
   // A data folder on both engines: PGlite keeps its files there, and on PostgreSQL the service
   // keeps its generated encryption key file there (not in the checkout's ./data).
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tidings-bench-'));
@@ -43,8 +45,9 @@ export async function freshStore(engine: EngineChoice, databaseUrl: string): Pro
   if (engine === 'pglite') {
     return { env: { TIDINGS_DATA_DIR: dir }, describe: `PGlite in ${dir}`, drop: removeDir };
   }
-  const name = `tidings_bench_${randomBytes(5).toString('hex')}`;
+  const name = `${DB_PREFIX}${randomBytes(5).toString('hex')}`;
   await adminQuery(databaseUrl, `CREATE DATABASE ${name}`);
+  if (explain) for (const sql of explainSettings(name)) await adminQuery(databaseUrl, sql);
   const url = new URL(databaseUrl);
   url.pathname = `/${name}`;
   return {
@@ -189,7 +192,7 @@ export class TidingsService implements QueueSystem {
   }
 
   async start(paths: string[], opts: StartOptions): Promise<Publisher> {
-    this.store = await freshStore(this.engine, this.ctx.opts.databaseUrl);
+    this.store = await freshStore(this.engine, this.ctx.opts.databaseUrl, this.ctx.opts.explain);
     liveStores.add(this.store);
     await this.spawnRoles(opts.deliver ? 'api,worker' : 'api', opts.cpuProfDir);
     await this.api('PUT', `/v1/event-types/${EVENT_TYPE}`, {
@@ -211,9 +214,9 @@ export class TidingsService implements QueueSystem {
     };
   }
 
-  async deliver(): Promise<void> {
+  async deliver(cpuProfDir?: string): Promise<void> {
     await this.kill();
-    await this.spawnRoles('worker');
+    await this.spawnRoles('worker', cpuProfDir);
   }
 
   private async kill(): Promise<void> {

@@ -29,7 +29,7 @@ export interface QueueSystem {
   /** Fresh store, one endpoint per receiver path, then ready to take publishes. */
   start(paths: string[], opts: StartOptions): Promise<Publisher>;
   /** Starts delivering what was published while not delivering (the backlog). */
-  deliver(): Promise<void>;
+  deliver(cpuProfDir?: string): Promise<void>;
   /** The process doing the work now (for CPU and RSS). */
   pid(): number;
   /** Settings worth writing down beside the figures. */
