@@ -17,6 +17,8 @@ export interface Machine {
   pgBoss: string;
   undici: string;
   commit: string;
+  /** Files under src/ that differ from the commit when the run started (the tree is shared). */
+  srcChanges: number;
   /** 1-minute load average when the run started: other work on the machine skews every figure. */
   loadAtStart: number;
 }
@@ -50,11 +52,18 @@ export async function postgresVersion(url: string): Promise<{ ok: boolean; versi
 
 export async function describeMachine(databaseUrl: string): Promise<Machine> {
   let commit = '?';
+  let srcChanges = 0;
   try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
       cwd: REPO_DIR,
       encoding: 'utf8',
     }).trim();
+    srcChanges = execFileSync('git', ['status', '--porcelain', '--', 'src'], {
+      cwd: REPO_DIR,
+      encoding: 'utf8',
+    })
+      .split('\n')
+      .filter(Boolean).length;
   } catch {
     // Not a git checkout.
   }
@@ -69,6 +78,7 @@ export async function describeMachine(databaseUrl: string): Promise<Machine> {
     pgBoss: packageVersion('pg-boss'),
     undici: packageVersion('undici'),
     commit,
+    srcChanges,
     loadAtStart: Math.round((os.loadavg()[0] ?? 0) * 100) / 100,
   };
 }

@@ -125,7 +125,7 @@ export function reportMarkdown(r: ReportInput): string {
   );
   out.push('');
   out.push(
-    `Run ${r.startedAt.toISOString()} → ${r.finishedAt.toISOString()}, commit ${m.commit}, \`${['tsx bench/run.ts', ...process.argv.slice(2)].join(' ')}\`.`,
+    `Run ${r.startedAt.toISOString()} → ${r.finishedAt.toISOString()}, commit ${m.commit}${m.srcChanges ? ` with ${m.srcChanges} files under src/ changed or new in the working tree at the start` : ''}, \`${['tsx bench/run.ts', ...process.argv.slice(2)].join(' ')}\`. The service is started from the working tree for each run, so a change landing meanwhile shows in the runs after it.`,
   );
   out.push('');
   out.push('## Machine');

@@ -46,12 +46,6 @@ describe('bench/run.ts --quick', () => {
     const systems = pgUrl ? 'ceiling,baseline,tidings' : 'ceiling,tidings';
     const r = await run(
       [
-        // The worker loop spins without yielding once every worker slot is busy and a wake-up
-        // is pending (src/delivery/worker.ts loop(): `room <= 0` → sleep() returns at once while
-        // `woken` stays true), which freezes the process. More slots than the endpoints' summed
-        // max_in_flight keeps it out of that state; drop this once the loop is fixed.
-        '--tidings-env',
-        'TIDINGS_WORKER_CONCURRENCY=1001',
         '--quick',
         '--engine',
         engine,
