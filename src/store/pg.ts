@@ -69,6 +69,12 @@ export async function openPg(url: string, opts: PgOptions = {}): Promise<Db> {
     async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       let broken = false;
+      // A server lost between two statements (a restart) is reported here; without a listener
+      // it would crash the process. The next statement fails and the caller retries.
+      const onError = () => {
+        broken = true;
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await fn({
@@ -90,6 +96,7 @@ export async function openPg(url: string, opts: PgOptions = {}): Promise<Db> {
         }
         throw err;
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
     },
