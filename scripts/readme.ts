@@ -14,7 +14,7 @@ function latestBench(): string {
   const files = readdirSync(dir)
     .filter((f) => /^\d{4}-\d{2}-\d{2}-.*\.md$/.test(f))
     .sort();
-  const pg = files.filter((f) => f.includes('-pg')).pop() ?? files.pop();
+  const pg = files.filter((f) => f.endsWith('-pg.md')).pop() ?? files.pop();
   if (!pg) return '_No recorded results yet._';
   return `Latest recorded run: [bench/results/${pg}](bench/results/${pg})\n\n${readFileSync(`${dir}/${pg}`, 'utf8').trim()}`;
 }
