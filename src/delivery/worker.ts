@@ -21,6 +21,7 @@ import {
   repairMissedTurns,
 } from '../store/deliveries.js';
 import type { SecretCodec } from '../store/secrets.js';
+import { Wakeup } from '../wakeup.js';
 import { sweepEndpointHealth } from './health.js';
 import { buildRequest } from './request.js';
 import { runRetention } from './retention.js';
@@ -64,8 +65,7 @@ export class Worker {
   private inFlight = 0;
   private pendingResults: AttemptResult[] = [];
   private flushing: Promise<void> | undefined;
-  private wakeUp: (() => void) | undefined;
-  private woken = false;
+  private readonly wakeup = new Wakeup();
   private loopDone: Promise<void> | undefined;
   private reaper: NodeJS.Timeout | undefined;
   private unlisten: (() => Promise<void>) | undefined;
@@ -165,8 +165,7 @@ export class Worker {
   }
 
   wake(): void {
-    this.woken = true;
-    this.wakeUp?.();
+    this.wakeup.wake();
   }
 
   private async loop(): Promise<void> {
@@ -177,13 +176,13 @@ export class Worker {
         // Every slot is busy: a wake-up (a publish, a promoted key) cannot be acted on now.
         // Forget it, or the loop would spin on an already-resolved sleep; a finished send
         // wakes us when a slot frees.
-        this.woken = false;
+        this.wakeup.pending = false;
         await this.sleep(this.o.pollIntervalMs);
         continue;
       }
       let claimed: ClaimedDelivery[];
       try {
-        this.woken = false;
+        this.wakeup.pending = false;
         claimed = await this.claim(Math.min(room, this.o.claimBatch));
         failures = 0;
       } catch (err) {
@@ -196,7 +195,10 @@ export class Worker {
       for (const d of claimed) this.dispatch(d);
       // A full claim means more may be waiting: go again at once. Otherwise wait for a
       // wake-up, a free slot, or the poll interval.
-      if (claimed.length === 0 || (claimed.length < Math.min(room, this.o.claimBatch) && !this.woken)) {
+      if (
+        claimed.length === 0 ||
+        (claimed.length < Math.min(room, this.o.claimBatch) && !this.wakeup.pending)
+      ) {
         await this.sleep(this.o.pollIntervalMs);
       }
     }
@@ -228,7 +230,7 @@ export class Worker {
         this.inFlight -= 1;
         this.sends.delete(p);
         // A slot is free: the loop may claim again.
-        this.wakeUp?.();
+        this.wakeup.nudge();
       });
     this.sends.add(p);
   }
@@ -337,19 +339,6 @@ export class Worker {
 
   private sleep(ms: number): Promise<void> {
     if (!this.running) return Promise.resolve();
-    // Woken already: go on, but through the macrotask queue, so that sockets and timers run
-    // first. A loop of already-resolved awaits never yields to them (it starved every
-    // response and ack under load, found by the chaos test).
-    if (this.woken) return new Promise((resolve) => setImmediate(resolve));
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const self = this;
-      function done() {
-        clearTimeout(timer);
-        self.wakeUp = undefined;
-        resolve();
-      }
-      this.wakeUp = done;
-    });
+    return this.wakeup.sleep(ms);
   }
 }

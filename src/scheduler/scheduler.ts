@@ -19,6 +19,7 @@ import { WAKE_CHANNEL } from '../delivery/worker.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import { backOffSlots, claimDueAnchors, lockAnchors } from '../store/reminders.js';
+import { Wakeup } from '../wakeup.js';
 import { anchorRef, type BatchResult, processAnchors, type RefreshJob } from './planner.js';
 import { askProducer, createRefreshAgent, type RefreshAnswer, refreshBackoffMs } from './refresh.js';
 
@@ -52,8 +53,7 @@ export class Scheduler {
   readonly stats = { batches: 0, fired: 0, late: 0, skipped: 0, cancelled: 0, refreshed: 0, errors: 0 };
   private running = false;
   private loopDone: Promise<void> | undefined;
-  private wakeUp: (() => void) | undefined;
-  private woken = false;
+  private readonly wakeup = new Wakeup();
   private ownedDispatcher: Dispatcher | undefined;
   private readonly batchSize: number;
   private turns: Promise<unknown> = Promise.resolve();
@@ -79,8 +79,7 @@ export class Scheduler {
 
   /** Look for due slots now instead of at the next poll. */
   wake(): void {
-    this.woken = true;
-    this.wakeUp?.();
+    this.wakeup.wake();
   }
 
   /**
@@ -109,7 +108,7 @@ export class Scheduler {
     while (this.running) {
       let anchors = 0;
       try {
-        this.woken = false;
+        this.wakeup.pending = false;
         anchors = (await this.turn()).anchors;
         failures = 0;
       } catch (err) {
@@ -237,17 +236,8 @@ export class Scheduler {
   }
 
   private sleep(ms: number): Promise<void> {
-    if (this.woken || !this.running) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const self = this;
-      function done() {
-        clearTimeout(timer);
-        self.wakeUp = undefined;
-        resolve();
-      }
-      this.wakeUp = done;
-    });
+    if (!this.running) return Promise.resolve();
+    return this.wakeup.sleep(ms);
   }
 }
 
