@@ -1,5 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { parseDeliveryRef } from '../../ids.js';
+import type { Queryable } from '../../store/db.js';
 import { attemptsOf, getDelivery, resendDelivery } from '../../store/deliveries.js';
 import { requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
@@ -90,19 +91,28 @@ export async function deliveryRoutes(app: App, ctx: ApiContext): Promise<void> {
     },
     async (req, reply) => {
       requireTenant(req.principal, req.params.tid);
-      const id = parseDeliveryRef(req.params.did);
-      const result =
-        id === undefined
-          ? 'not_found'
-          : await ctx.db.tx((q) => resendDelivery(q, req.params.tid, id, ctx.clock.now()));
-      if (result === 'not_found') throw notFound('delivery', req.params.did);
-      if (result === 'in_flight')
-        throw conflict(
-          'delivery_in_flight',
-          'The delivery is being sent right now; try again when it is done.',
-        );
-      await ctx.publisher.wakeWorkers();
+      await deliveryAction(ctx, req.params.did, (q, id, now) => resendDelivery(q, req.params.tid, id, now));
       return reply.code(202).send({ id: req.params.did, state: 'pending' });
     },
   );
+}
+
+/**
+ * Runs a state change on one delivery (resend, skip) in a transaction and answers the
+ * outcomes they share: an unknown id is 404, a delivery being sent right now is 409. Workers
+ * are woken afterwards, since the change may have made work due.
+ */
+export async function deliveryAction<T extends string>(
+  ctx: ApiContext,
+  ref: string,
+  action: (q: Queryable, id: number, now: Date) => Promise<T | 'not_found' | 'in_flight'>,
+): Promise<T> {
+  const id = parseDeliveryRef(ref);
+  const outcome = id === undefined ? 'not_found' : await ctx.db.tx((q) => action(q, id, ctx.clock.now()));
+  if (outcome === 'not_found') throw notFound('delivery', ref);
+  if (outcome === 'in_flight') {
+    throw conflict('delivery_in_flight', 'The delivery is being sent right now; try again when it is done.');
+  }
+  await ctx.publisher.wakeWorkers();
+  return outcome as T;
 }

@@ -1,7 +1,7 @@
 // Getting an endpoint going again: requeue what failed, see which ordering keys are held up
 // by a failing head, and skip a head that should never be sent.
 import { type Static, Type } from 'typebox';
-import { deliveryRef, parseDeliveryRef } from '../../ids.js';
+import { deliveryRef } from '../../ids.js';
 import { getEndpoint } from '../../store/endpoints.js';
 import { listOrderingKeys } from '../../store/ordering.js';
 import { requeueFailed, skipDelivery } from '../../store/recovery.js';
@@ -9,6 +9,7 @@ import { requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
 import { badRequest, conflict, notFound } from '../errors.js';
 import { errors, NullableTimestamp, PageQuery, pageOf } from '../schemas.js';
+import { deliveryAction } from './deliveries.js';
 
 const EndpointParams = Type.Object({
   tid: Type.String({ maxLength: 128 }),
@@ -152,22 +153,12 @@ export async function recoveryRoutes(app: App, ctx: ApiContext): Promise<void> {
     },
     async (req, reply) => {
       requireTenant(req.principal, req.params.tid);
-      const id = parseDeliveryRef(req.params.did);
-      const outcome =
-        id === undefined
-          ? 'not_found'
-          : await ctx.db.tx((q) => skipDelivery(q, req.params.tid, id, ctx.clock.now()));
-      if (outcome === 'not_found') throw notFound('delivery', req.params.did);
-      if (outcome === 'in_flight') {
-        throw conflict(
-          'delivery_in_flight',
-          'The delivery is being sent right now; try again when it is done.',
-        );
-      }
+      const outcome = await deliveryAction(ctx, req.params.did, (q, id, now) =>
+        skipDelivery(q, req.params.tid, id, now),
+      );
       if (outcome === 'finished') {
         throw conflict('delivery_finished', 'The delivery has already succeeded or been cancelled.');
       }
-      await ctx.publisher.wakeWorkers();
       return reply.code(202).send({ id: req.params.did, state: 'cancelled' as const });
     },
   );
