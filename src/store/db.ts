@@ -2,9 +2,25 @@
 
 export type Row = Record<string, unknown>;
 
+/**
+ * A statement with a name: PostgreSQL parses and plans it once per connection (a prepared
+ * statement) instead of on every call. Hot statements are named; the name also labels the
+ * statement in metrics and logs.
+ */
+export interface NamedSql {
+  name: string;
+  text: string;
+}
+
+export type Sql = string | NamedSql;
+
+export function sqlText(sql: Sql): string {
+  return typeof sql === 'string' ? sql : sql.text;
+}
+
 /** Something queries can run on: the whole database or one transaction. */
 export interface Queryable {
-  query<T extends object = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+  query<T extends object = Row>(sql: Sql, params?: unknown[]): Promise<T[]>;
   /** Runs a script of several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
 }

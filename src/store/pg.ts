@@ -1,9 +1,16 @@
 // A real PostgreSQL server through a node-postgres pool.
 import pg from 'pg';
-import type { Db, Queryable } from './db.js';
+import type { Db, Queryable, Sql } from './db.js';
 
 // bigint columns (ids, counts) come back as strings by default; our ids fit in 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
+
+/** node-postgres' query config: a named statement is prepared once per connection. */
+function config(sql: Sql, params: unknown[] | undefined): pg.QueryConfig {
+  return typeof sql === 'string'
+    ? { text: sql, values: params as unknown[] }
+    : { name: sql.name, text: sql.text, values: params as unknown[] };
+}
 
 export interface PgOptions {
   max?: number;
@@ -62,8 +69,8 @@ export async function openPg(url: string, opts: PgOptions = {}): Promise<Db> {
     async exec(sql) {
       await pool.query(sql);
     },
-    async query<T extends object>(sql: string, params?: unknown[]) {
-      const res = await pool.query<T>(sql, params as unknown[]);
+    async query<T extends object>(sql: Sql, params?: unknown[]) {
+      const res = await pool.query<T>(config(sql, params));
       return res.rows;
     },
     async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
@@ -78,8 +85,8 @@ export async function openPg(url: string, opts: PgOptions = {}): Promise<Db> {
       try {
         await client.query('BEGIN');
         const result = await fn({
-          async query<R extends object>(sql: string, params?: unknown[]) {
-            const res = await client.query<R>(sql, params as unknown[]);
+          async query<R extends object>(sql: Sql, params?: unknown[]) {
+            const res = await client.query<R>(config(sql, params));
             return res.rows;
           },
           async exec(sql: string) {

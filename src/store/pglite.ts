@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import type { Db, Queryable } from './db.js';
+import { type Db, type Queryable, type Sql, sqlText } from './db.js';
 
 /** Lets timers and sockets run between back-to-back queries, which PGlite otherwise starves. */
 const yieldLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -21,8 +21,9 @@ export async function openPglite(dataDir: string | undefined): Promise<Db> {
   const bus = new EventEmitter();
   bus.setMaxListeners(0);
 
-  const query = async <T extends object>(sql: string, params?: unknown[]): Promise<T[]> => {
-    const res = await pg.query<T>(sql, params as unknown[]);
+  // PGlite has no prepared-statement cache of its own: a name is only a label here.
+  const query = async <T extends object>(sql: Sql, params?: unknown[]): Promise<T[]> => {
+    const res = await pg.query<T>(sqlText(sql), params as unknown[]);
     await yieldLoop();
     return res.rows;
   };
@@ -36,8 +37,8 @@ export async function openPglite(dataDir: string | undefined): Promise<Db> {
     async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
       const result = await pg.transaction(async (t) =>
         fn({
-          async query<R extends object>(sql: string, params?: unknown[]) {
-            const res = await t.query<R>(sql, params as unknown[]);
+          async query<R extends object>(sql: Sql, params?: unknown[]) {
+            const res = await t.query<R>(sqlText(sql), params as unknown[]);
             return res.rows;
           },
           async exec(sql: string) {
