@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
 import type { Db } from '../../src/store/db.js';
-import { migrate } from '../../src/store/migrate.js';
+import { listMigrations, type Migration, migrate } from '../../src/store/migrate.js';
 import { openPg } from '../../src/store/pg.js';
 import { openPglite } from '../../src/store/pglite.js';
 
@@ -28,11 +28,11 @@ export interface TestDb {
   drop(): Promise<void>;
 }
 
-/** A fresh, migrated database on the given engine. */
-export async function freshDb(engine: Engine): Promise<TestDb> {
+/** A fresh database on the given engine, migrated (to the given migrations only, when given). */
+export async function freshDb(engine: Engine, migrations: Migration[] = listMigrations()): Promise<TestDb> {
   if (engine === 'pglite') {
     const db = await openPglite(undefined);
-    await migrate(db);
+    await migrate(db, migrations);
     return { db, engine, drop: () => db.close() };
   }
   const url = pgUrl();
@@ -42,7 +42,7 @@ export async function freshDb(engine: Engine): Promise<TestDb> {
   await admin.query(`CREATE SCHEMA ${schema}`);
   await admin.end();
   const db = await openPg(url, { schema, max: 8 });
-  await migrate(db);
+  await migrate(db, migrations);
   return {
     db,
     engine,

@@ -1,6 +1,7 @@
 import { type Static, Type } from 'typebox';
 import { maskSecret } from '../../delivery/request.js';
 import { newId } from '../../ids.js';
+import { MAX_IN_FLIGHT_MAX, RATE_LIMIT_MAX_PER_S, RATE_LIMIT_MIN_PER_S } from '../../limits.js';
 import {
   isLive,
   newSigningSecret,
@@ -92,10 +93,16 @@ const endpointFields = {
   disabled: Type.Optional(Type.Boolean()),
   metadata: Type.Optional(Metadata),
   max_in_flight: Type.Optional(
-    Type.Integer({ minimum: 1, maximum: 1000, description: 'Most requests in flight at once (default 10)' }),
+    Type.Integer({
+      minimum: 1,
+      maximum: MAX_IN_FLIGHT_MAX,
+      description: 'Most requests in flight at once (default 10)',
+    }),
   ),
   rate_limit_per_s: Type.Optional(
-    Type.Union([Type.Number({ exclusiveMinimum: 0, maximum: 100000 }), Type.Null()]),
+    Type.Union([Type.Number({ minimum: RATE_LIMIT_MIN_PER_S, maximum: RATE_LIMIT_MAX_PER_S }), Type.Null()], {
+      description: `Most request starts per second, on average (bursts of one second's worth); ${RATE_LIMIT_MIN_PER_S} to ${RATE_LIMIT_MAX_PER_S}, null for no limit`,
+    }),
   ),
   ordering: Type.Optional(Ordering),
   signing: Type.Optional(Signing),
