@@ -1,6 +1,7 @@
 // The endpoint health sweep, run by every worker now and then (and safe to run anywhere at
 // once): warn the operator about endpoints failing for a day, disable those failing for
-// TIDINGS_DISABLE_AFTER, and say when a reported endpoint recovers. Each step takes its rows
+// TIDINGS_DISABLE_AFTER, tell of endpoints the engine parked (store/faults.ts), and say when
+// a reported endpoint recovers. Each step takes its rows
 // and publishes the operator events in one transaction, so a notice is sent exactly once.
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
@@ -11,6 +12,7 @@ import {
   type EndpointNotice,
   takeDisabledNotices,
   takeFailingNotices,
+  takeFaultNotices,
   takeRecoveredNotices,
 } from '../store/health.js';
 import { type OperatorEventType, operatorEvents } from './operatorEvents.js';
@@ -28,6 +30,7 @@ export interface SweepResult {
   failing: number;
   disabled: number;
   recovered: number;
+  faulted: number;
 }
 
 const BATCH = 100;
@@ -46,7 +49,7 @@ export function describeDuration(ms: number): string {
 }
 
 export async function sweepEndpointHealth(o: HealthSweepOptions): Promise<SweepResult> {
-  const result: SweepResult = { failing: 0, disabled: 0, recovered: 0 };
+  const result: SweepResult = { failing: 0, disabled: 0, recovered: 0, faulted: 0 };
 
   const notify = async (
     type: OperatorEventType,
@@ -104,6 +107,16 @@ export async function sweepEndpointHealth(o: HealthSweepOptions): Promise<SweepR
           reason: n.disabled_reason,
         },
         'endpoint disabled by Tidings; its events are kept and sent when it is enabled again',
+      ),
+  );
+
+  result.faulted = await notify(
+    'tidings.endpoint.faulted',
+    (q, now) => takeFaultNotices(q, now, BATCH),
+    (n) =>
+      o.log.error(
+        { endpoint: n.endpoint_id, tenant: n.tenant_id, faultedAt: n.faulted_at, fault: n.fault },
+        'endpoint parked: its configuration or data could not be computed with; it receives nothing until it is changed (PATCH)',
       ),
   );
 

@@ -12,7 +12,8 @@ import { createTenant } from '../store/tenants.js';
 export type OperatorEventType =
   | 'tidings.endpoint.failing'
   | 'tidings.endpoint.disabled'
-  | 'tidings.endpoint.recovered';
+  | 'tidings.endpoint.recovered'
+  | 'tidings.endpoint.faulted';
 
 const NOTICE_SCHEMA = {
   type: 'object',
@@ -27,6 +28,11 @@ const NOTICE_SCHEMA = {
     last_failure_at: { type: ['string', 'null'], format: 'date-time' },
     disabled_at: { type: ['string', 'null'], format: 'date-time' },
     disabled_reason: { type: ['string', 'null'] },
+    fault: {
+      type: ['object', 'null'],
+      description: 'tidings.endpoint.faulted: when the endpoint was parked and why',
+      properties: { at: { type: 'string', format: 'date-time' }, error: { type: 'string' } },
+    },
   },
 };
 
@@ -45,6 +51,11 @@ export const OPERATOR_EVENT_TYPES: { name: OperatorEventType; description: strin
     name: 'tidings.endpoint.recovered',
     description:
       'An endpoint the operator was told about (failing or disabled) delivered successfully again.',
+  },
+  {
+    name: 'tidings.endpoint.faulted',
+    description:
+      'Tidings parked an endpoint: a value of its configuration or data could not be computed with (fault.error says which). It receives nothing until it is changed (PATCH), which un-parks it; every other endpoint keeps flowing.',
   },
 ];
 
@@ -86,6 +97,7 @@ function payloadOf(n: EndpointNotice): string {
     last_failure_at: n.last_failure_at,
     disabled_at: n.disabled ? n.disabled_at : null,
     disabled_reason: n.disabled ? n.disabled_reason : null,
+    ...(n.faulted_at ? { fault: { at: n.faulted_at, error: n.fault ?? '' } } : {}),
   });
 }
 

@@ -1,4 +1,5 @@
 import type { Queryable } from './db.js';
+import { unparkEndpoint } from './faults.js';
 import { decodeCursor, type Page, pageOf } from './page.js';
 import type { SecretCodec } from './secrets.js';
 
@@ -32,6 +33,8 @@ export interface Endpoint {
   created_at: Date;
   updated_at: Date;
   health: EndpointHealth;
+  /** Set while the engine has the endpoint parked (see faults.ts). */
+  fault: { at: Date; error: string } | null;
 }
 
 export interface EndpointInput {
@@ -51,8 +54,10 @@ export interface EndpointInput {
 
 export type EndpointPatch = Partial<Omit<EndpointInput, 'secret'>>;
 
-interface EndpointRow extends Omit<Endpoint, 'headers' | 'health'> {
+interface EndpointRow extends Omit<Endpoint, 'headers' | 'health' | 'fault'> {
   headers: string | null;
+  faulted_at: Date | null;
+  fault: string | null;
   consecutive_failures: number | null;
   last_success_at: Date | null;
   last_failure_at: Date | null;
@@ -61,14 +66,25 @@ interface EndpointRow extends Omit<Endpoint, 'headers' | 'health'> {
 
 const SELECT = `SELECT e.id, e.tenant_id, e.url, e.description, e.event_types, e.channels, e.profile, e.secret, e.headers,
   e.disabled, e.disabled_reason, e.disabled_at, e.metadata, e.max_in_flight, e.rate_limit_per_s, e.ordering,
-  e.created_at, e.updated_at, s.consecutive_failures, s.last_success_at, s.last_failure_at, s.failing_since
+  e.created_at, e.updated_at, s.consecutive_failures, s.last_success_at, s.last_failure_at, s.failing_since,
+  s.faulted_at, s.fault
   FROM endpoints e LEFT JOIN endpoint_state s ON s.endpoint_id = e.id`;
 
 function fromRow(r: EndpointRow, codec: SecretCodec): Endpoint {
-  const { consecutive_failures, last_success_at, last_failure_at, failing_since, headers, secret, ...rest } =
-    r;
+  const {
+    consecutive_failures,
+    last_success_at,
+    last_failure_at,
+    failing_since,
+    headers,
+    secret,
+    faulted_at,
+    fault,
+    ...rest
+  } = r;
   return {
     ...rest,
+    fault: faulted_at ? { at: faulted_at, error: fault ?? '' } : null,
     secret: codec.open(secret),
     headers: headers ? (JSON.parse(codec.open(headers)) as Record<string, string>) : {},
     health: {
@@ -188,6 +204,8 @@ export async function updateEndpoint(
     params,
   );
   if (rows.length === 0) return undefined;
+  // Any change un-parks a parked endpoint: it may be the fix; if not, the engine parks it again.
+  await unparkEndpoint(q, id, now);
   if (patch.disabled === false) {
     // Re-enabled: what waited while it was disabled is due now, and its failure streak starts afresh.
     await q.query(

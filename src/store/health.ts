@@ -16,6 +16,9 @@ export interface EndpointNotice {
   failing_since: Date | null;
   last_success_at: Date | null;
   last_failure_at: Date | null;
+  /** Set for a parked endpoint (takeFaultNotices): when and why it was parked. */
+  faulted_at?: Date | null;
+  fault?: string | null;
 }
 
 const NOTICE_COLUMNS = `e.id AS endpoint_id, e.tenant_id, e.url, e.disabled, e.disabled_at, e.disabled_reason,
@@ -130,5 +133,26 @@ export async function takeRecoveredNotices(q: Queryable, limit = 100): Promise<E
        AND (s.failing_notified_at IS NOT NULL OR s.auto_disabled_at IS NOT NULL)
      RETURNING ${NOTICE_COLUMNS}`,
     [limit],
+  );
+}
+
+/**
+ * Parked endpoints (see faults.ts) the operator has not heard of, through
+ * endpoint_state_faulted. Parked again after an un-park, an endpoint is owed a new notice.
+ */
+export async function takeFaultNotices(q: Queryable, now: Date, limit = 100): Promise<EndpointNotice[]> {
+  return q.query<EndpointNotice>(
+    `WITH due AS (
+       SELECT s.endpoint_id FROM endpoint_state s
+       WHERE s.faulted_at IS NOT NULL AND (s.fault_notified_at IS NULL OR s.fault_notified_at < s.faulted_at)
+       LIMIT $2
+       FOR UPDATE OF s SKIP LOCKED
+     )
+     UPDATE endpoint_state s SET fault_notified_at = $1
+     FROM due, endpoints e
+     WHERE s.endpoint_id = due.endpoint_id AND e.id = s.endpoint_id AND s.faulted_at IS NOT NULL
+       AND (s.fault_notified_at IS NULL OR s.fault_notified_at < s.faulted_at)
+     RETURNING ${NOTICE_COLUMNS}, s.faulted_at, s.fault`,
+    [now, limit],
   );
 }

@@ -157,6 +157,16 @@ const EndpointView = Type.Object(
       description: 'whpk_ key receivers verify v1a signatures with (ed25519 endpoints)',
     }),
     health: Health,
+    fault: Type.Union(
+      [
+        Type.Object({ at: Timestamp, error: Type.String({ description: 'What could not be computed' }) }),
+        Type.Null(),
+      ],
+      {
+        description:
+          'Set while Tidings has the endpoint parked: a value of its configuration or data could not be computed with, so it receives nothing (every other endpoint keeps flowing). Any PATCH un-parks it.',
+      },
+    ),
     created_at: Timestamp,
     updated_at: Timestamp,
   },
@@ -382,7 +392,8 @@ export async function endpointRoutes(app: App, ctx: ApiContext): Promise<void> {
     {
       schema: {
         tags: ['endpoints'],
-        summary: 'Change an endpoint (re-enabling it delivers what waited while it was disabled)',
+        summary:
+          'Change an endpoint (re-enabling or un-parking it delivers what waited while it was disabled or parked)',
         params: EndpointParams,
         body: PatchEndpoint,
         response: { 200: Type.Ref('Endpoint'), ...errors(401, 404, 422) },
@@ -397,10 +408,12 @@ export async function endpointRoutes(app: App, ctx: ApiContext): Promise<void> {
       if (b.event_types) checkTypeFilter(b.event_types, await knownTypes());
       const { signing, ...patch } = b;
       const { tid, eid } = req.params;
+      let wasParked = false;
       const e = await ctx.db.tx(async (q) => {
         const now = ctx.clock.now();
         const before = await getEndpoint(q, ctx.codec, tid, eid);
         if (!before) return undefined;
+        wasParked = before.fault !== null;
         const scheme = signing ?? schemeOf(before.secret);
         checkProfileSigning(patch.profile ?? before.profile, scheme);
         if (scheme !== schemeOf(before.secret)) {
@@ -410,7 +423,7 @@ export async function endpointRoutes(app: App, ctx: ApiContext): Promise<void> {
         return updateEndpoint(q, ctx.codec, tid, eid, patch, now);
       });
       if (!e) throw notFound('endpoint', req.params.eid);
-      if (b.disabled === false) await ctx.publisher.wakeWorkers();
+      if (b.disabled === false || wasParked) await ctx.publisher.wakeWorkers();
       return endpointView(e);
     },
   );
