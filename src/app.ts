@@ -17,6 +17,7 @@ import { createOutboundAgent } from './delivery/pinnedAgent.js';
 import { createRetryPolicy } from './delivery/retryPolicy.js';
 import { Worker } from './delivery/worker.js';
 import { createLogger, type Logger } from './log.js';
+import { LoopHealth } from './loopHealth.js';
 import { withPortal } from './portal/plugin.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { openSecretCodec } from './security/keys.js';
@@ -126,6 +127,7 @@ export async function startTidings(config: Config, opts: StartOptions = {}): Pro
     throw err;
   });
   const publisher = new Publisher(db, log);
+  const loops = new LoopHealth();
   const ctx: ApiContext = {
     db,
     codec,
@@ -135,6 +137,7 @@ export async function startTidings(config: Config, opts: StartOptions = {}): Pro
     publisher,
     eventTypes: new EventTypeCache(db, clock),
     adminTokenHash: await adminTokenHash(db, config, opts.onAdminTokenCreated),
+    loops,
   };
 
   const t: Tidings = {
@@ -185,6 +188,7 @@ export async function startTidings(config: Config, opts: StartOptions = {}): Pro
         disableAfterMs: config.disableAfterMs,
       },
       retention: { days: config.retentionDays },
+      loopHealth: loops,
     });
     await t.worker.start();
   }
@@ -195,6 +199,7 @@ export async function startTidings(config: Config, opts: StartOptions = {}): Pro
       log,
       config,
       ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
+      loopHealth: loops,
     });
     await t.scheduler.start();
   }

@@ -58,6 +58,8 @@ export interface Config {
   rateLimitPerS: number;
   /** The tenant portal: sign-in links, sessions, branding, embedding (TIDINGS_PORTAL_*). */
   portal: PortalSettings;
+  /** A role's loop failing this long without a success makes /readyz answer 503. */
+  loopFailingAfterMs: number;
 }
 
 export class ConfigError extends Error {
@@ -235,6 +237,7 @@ export function loadConfig(env: Source = process.env, flags: ConfigFlags = {}): 
     retentionDays: int(src, 'TIDINGS_RETENTION_DAYS', 30, 0, 36_500),
     rateLimitPerS: int(src, 'TIDINGS_RATE_LIMIT_PER_S', 100, 0, 1_000_000),
     portal: portalSettings(src),
+    loopFailingAfterMs: durationSetting(src, 'TIDINGS_LOOP_FAILING_AFTER', '30s'),
   };
 }
 
@@ -369,6 +372,12 @@ export const SETTINGS: { name: string; default: string; meaning: string }[] = [
     name: 'TIDINGS_CLAIM_PER_ENDPOINT',
     default: '50',
     meaning: 'most deliveries of one endpoint per claim (fairness)',
+  },
+  {
+    name: 'TIDINGS_LOOP_FAILING_AFTER',
+    default: '30s',
+    meaning:
+      "a role's loop (worker, scheduler) failing this long without a success makes /readyz answer 503 naming the role",
   },
   {
     name: 'TIDINGS_PORTAL_LINK_TTL',

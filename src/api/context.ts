@@ -2,6 +2,7 @@
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import type { LoopHealth } from '../loopHealth.js';
 import type { Db } from '../store/db.js';
 import type { SecretCodec } from '../store/secrets.js';
 import type { EventTypeCache } from './eventTypeCache.js';
@@ -17,6 +18,8 @@ export interface ApiContext {
   eventTypes: EventTypeCache;
   /** sha256 (hex) of the operator token. */
   adminTokenHash: string;
+  /** How the worker and scheduler loops of this process fare, for /readyz. */
+  loops: LoopHealth;
 }
 
 /** The Fastify instance routes register on. */

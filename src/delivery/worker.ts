@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
+import type { LoopHealth } from '../loopHealth.js';
 import type { Db } from '../store/db.js';
 import {
   type AttemptResult,
@@ -57,6 +58,8 @@ export interface WorkerOptions {
   };
   /** Retention in days (0: keep everything); off when absent. */
   retention?: { days: number; intervalMs?: number };
+  /** Told of every claim round, for /readyz. */
+  loopHealth?: LoopHealth;
 }
 
 export class Worker {
@@ -185,7 +188,9 @@ export class Worker {
         this.wakeup.pending = false;
         claimed = await this.claim(Math.min(room, this.o.claimBatch));
         failures = 0;
+        this.o.loopHealth?.ok('worker');
       } catch (err) {
+        this.o.loopHealth?.failed('worker');
         // The store is unreachable (a restart, a network cut): back off and try again.
         failures += 1;
         this.o.log.warn({ err: String(err), failures }, 'claim failed; retrying');

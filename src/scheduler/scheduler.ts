@@ -17,6 +17,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { WAKE_CHANNEL } from '../delivery/worker.js';
 import type { Logger } from '../log.js';
+import type { LoopHealth } from '../loopHealth.js';
 import type { Db } from '../store/db.js';
 import { backOffSlots, claimDueAnchors, lockAnchors } from '../store/reminders.js';
 import { Wakeup } from '../wakeup.js';
@@ -44,6 +45,8 @@ export interface SchedulerOptions {
   /** refresh_url requests in flight at once. */
   refreshConcurrency?: number;
   schedulerId?: string;
+  /** Told of every batch of the loop, for /readyz. */
+  loopHealth?: LoopHealth;
 }
 
 export const DEFAULT_REMINDER_BATCH = 500;
@@ -111,7 +114,9 @@ export class Scheduler {
         this.wakeup.pending = false;
         anchors = (await this.turn()).anchors;
         failures = 0;
+        this.o.loopHealth?.ok('scheduler');
       } catch (err) {
+        this.o.loopHealth?.failed('scheduler');
         // The store is unreachable, or PostgreSQL chose this batch as a deadlock victim: the
         // transaction rolled back whole, so trying again later is always safe.
         failures += 1;
