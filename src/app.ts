@@ -200,6 +200,7 @@ export async function startTidings(config: Config, opts: StartOptions = {}): Pro
       config,
       ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
       loopHealth: loops,
+      eventTypes: ctx.eventTypes,
     });
     await t.scheduler.start();
   }

@@ -2,6 +2,7 @@
 // command-line flags. A bad value stops the program with a message naming the setting.
 import path from 'node:path';
 import ipaddr from 'ipaddr.js';
+import { QUOTA_MAX, QUOTAS, type Quotas } from './limits.js';
 import { type PortalSettings, portalSettings } from './portal/settings.js';
 
 export type Role = 'api' | 'worker' | 'scheduler';
@@ -46,6 +47,8 @@ export interface Config {
   httpProxy: string | undefined;
   /** Key material for secrets at rest (see security/secretBox.ts); unset: a key file in the data folder. */
   encryptionKey: string | undefined;
+  /** Where the generated key file lives; unset: encryption.key in the data folder. */
+  encryptionKeyFile: string | undefined;
   /** An endpoint failing without a success this long is disabled (and the operator told). */
   disableAfterMs: number;
   /** An endpoint failing this long is reported to the operator (tidings.endpoint.failing). */
@@ -60,6 +63,8 @@ export interface Config {
   portal: PortalSettings;
   /** A role's loop failing this long without a success makes /readyz answer 503. */
   loopFailingAfterMs: number;
+  /** Per-tenant quotas (TIDINGS_MAX_*_PER_TENANT; see limits.ts). */
+  quotas: Quotas;
 }
 
 export class ConfigError extends Error {
@@ -233,11 +238,17 @@ export function loadConfig(env: Source = process.env, flags: ConfigFlags = {}): 
     requireHttps: bool(src, 'TIDINGS_REQUIRE_HTTPS', false),
     httpProxy,
     encryptionKey: src.TIDINGS_ENCRYPTION_KEY?.trim() || undefined,
+    encryptionKeyFile: src.TIDINGS_ENCRYPTION_KEY_FILE?.trim()
+      ? path.resolve(src.TIDINGS_ENCRYPTION_KEY_FILE.trim())
+      : undefined,
     ...endpointHealthSettings(src),
     retentionDays: int(src, 'TIDINGS_RETENTION_DAYS', 30, 0, 36_500),
     rateLimitPerS: int(src, 'TIDINGS_RATE_LIMIT_PER_S', 100, 0, 1_000_000),
     portal: portalSettings(src),
     loopFailingAfterMs: durationSetting(src, 'TIDINGS_LOOP_FAILING_AFTER', '30s'),
+    quotas: Object.fromEntries(
+      QUOTAS.map((q) => [q.kind, int(src, q.setting, q.default, 1, QUOTA_MAX)]),
+    ) as Quotas,
   };
 }
 
@@ -319,6 +330,12 @@ export const SETTINGS: { name: string; default: string; meaning: string }[] = [
     meaning: 'AES-256 key(s) for secrets at rest: base64 of 32 bytes, or id:base64,… (first is active)',
   },
   {
+    name: 'TIDINGS_ENCRYPTION_KEY_FILE',
+    default: '(TIDINGS_DATA_DIR/encryption.key)',
+    meaning:
+      'where the key file is kept when TIDINGS_ENCRYPTION_KEY is unset (outside the data folder keeps it out of copies of that folder)',
+  },
+  {
     name: 'TIDINGS_RATE_LIMIT_PER_S',
     default: '100',
     meaning:
@@ -373,6 +390,7 @@ export const SETTINGS: { name: string; default: string; meaning: string }[] = [
     default: '50',
     meaning: 'most deliveries of one endpoint per claim (fairness)',
   },
+  ...QUOTAS.map((q) => ({ name: q.setting, default: String(q.default), meaning: q.meaning })),
   {
     name: 'TIDINGS_LOOP_FAILING_AFTER',
     default: '30s',

@@ -18,3 +18,74 @@ export const RATE_LIMIT_MAX_PER_S = 100_000;
 
 /** Requests one endpoint may have in flight; the claim counts them per endpoint. */
 export const MAX_IN_FLIGHT_MAX = 1000;
+
+/** Largest `metadata` object kept with an endpoint or a tenant, as JSON text. */
+export const MAX_METADATA_BYTES = 16 * 1024;
+/** Most keys of a `metadata` object. */
+export const MAX_METADATA_KEYS = 100;
+
+/**
+ * Largest list page, as JSON, whatever `limit` says: a page stops before the row that would
+ * take it past this (it always holds at least one row), and its next_cursor goes on from there.
+ * 250 endpoints of the largest allowed shape would otherwise make one answer of tens of MB.
+ */
+export const MAX_PAGE_BYTES = 1024 * 1024;
+
+export type QuotaKind = 'endpoints' | 'tokens' | 'reminder_rules' | 'anchors' | 'portal_sessions';
+
+export type Quotas = Record<QuotaKind, number>;
+
+export interface QuotaSpec {
+  kind: QuotaKind;
+  setting: string;
+  default: number;
+  /** The objects, as a message names them: "endpoints", "live API tokens". */
+  noun: string;
+  meaning: string;
+}
+
+/**
+ * Per-tenant quotas, operator settings (parsed in config.ts). A write that would pass one
+ * answers 409 quota_exceeded naming the setting; what exists is kept when a quota is lowered.
+ */
+export const QUOTAS: readonly QuotaSpec[] = [
+  {
+    kind: 'endpoints',
+    setting: 'TIDINGS_MAX_ENDPOINTS_PER_TENANT',
+    default: 100,
+    noun: 'endpoints',
+    meaning: 'most endpoints one tenant may have',
+  },
+  {
+    kind: 'tokens',
+    setting: 'TIDINGS_MAX_TOKENS_PER_TENANT',
+    default: 50,
+    noun: 'live API tokens',
+    meaning: 'most live (not revoked, not expired) API tokens one tenant may have',
+  },
+  {
+    kind: 'reminder_rules',
+    setting: 'TIDINGS_MAX_REMINDER_RULES_PER_TENANT',
+    default: 100_000,
+    noun: 'reminder rules',
+    meaning:
+      "most reminder rules one tenant may have (Canopy's notification_config makes one per account and type)",
+  },
+  {
+    kind: 'anchors',
+    setting: 'TIDINGS_MAX_ANCHORS_PER_TENANT',
+    default: 1_000_000,
+    noun: 'reminder anchors',
+    meaning: 'most reminder anchors (resolved ones included) one tenant may have',
+  },
+  {
+    kind: 'portal_sessions',
+    setting: 'TIDINGS_MAX_PORTAL_SESSIONS_PER_TENANT',
+    default: 20,
+    noun: 'live portal sessions',
+    meaning: "most live portal sessions of one tenant; a sign-in beyond it ends the tenant's oldest session",
+  },
+];
+
+/** Most any quota may be set to. */
+export const QUOTA_MAX = 1_000_000_000;

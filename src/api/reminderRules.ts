@@ -10,28 +10,33 @@ import {
 } from '../scheduler/rules.js';
 import { readReminderSettings } from '../scheduler/settings.js';
 import type { Queryable } from '../store/db.js';
+import { addUsage } from '../store/quotas.js';
 import {
   type AnchorKey,
   deleteRule,
+  getRule,
   lockAnchorsOfRule,
   putRule,
   type StoredRule,
 } from '../store/reminders.js';
+import type { Principal } from './auth.js';
 import type { ApiContext } from './context.js';
-import { unprocessable } from './errors.js';
+import { ApiError, unprocessable } from './errors.js';
+import { countCreated } from './quotas.js';
 import { checkTargetUrl } from './targetUrl.js';
 
 /** Anchors re-planned per batch when a rule or calendar changes. */
 const REPLAN_CHUNK = 500;
 
-export function ruleView(r: StoredRule) {
+/** A rule as the API shows it; its refresh_url (the operator's own system) to the operator only. */
+export function ruleView(r: StoredRule, principal: Principal | null) {
   return {
     event_type: r.event_type,
     subject: r.subject === '' ? null : r.subject,
     offsets: r.offsets,
     periodic_interval: r.periodic_interval,
     business_days: r.business_days,
-    refresh_url: r.refresh_url,
+    ...(principal?.kind === 'admin' ? { refresh_url: r.refresh_url } : {}),
     mode: r.periodic_interval ? 'periodic' : r.offsets.length > 0 ? 'offsets' : 'at_anchor',
     created_at: r.created_at,
     updated_at: r.updated_at,
@@ -60,7 +65,25 @@ export function checkRule(input: RuleInput, settings: ReminderSettings, type: st
   return r.rule;
 }
 
-export function checkRefreshUrl(ctx: ApiContext, url: string | null | undefined): void {
+/**
+ * refresh_url belongs to the operator: the producer's answer decides a reminder's payload and
+ * can resolve the anchor, so a tenant that could point it at its own server could have
+ * Tidings sign operator-typed events with its own content and stop the operator's reminders
+ * (issue 13). A tenant token may not set it (403); its rule keeps what the operator set.
+ */
+export function checkRefreshUrl(
+  ctx: ApiContext,
+  principal: Principal | null,
+  url: string | null | undefined,
+): void {
+  if (url !== undefined && principal?.kind !== 'admin') {
+    throw new ApiError(
+      403,
+      'operator_only_field',
+      'refresh_url is set by the operator (it decides what a reminder carries); leave it out.',
+      { field: 'refresh_url' },
+    );
+  }
   if (url == null) return;
   const problem = checkTargetUrl(url, ctx.config);
   if (problem) throw unprocessable('invalid_refresh_url', `refresh_url: ${problem}`);
@@ -79,16 +102,26 @@ export async function replan(q: Queryable, keys: AnchorKey[], now: Date): Promis
   return keys.length;
 }
 
-/** Writes a rule and re-plans the anchors it governs, in one transaction. */
+/**
+ * Writes a rule and re-plans the anchors it governs, in one transaction. A refresh_url left
+ * undefined keeps the stored rule's (a tenant's write: see checkRefreshUrl).
+ */
 export async function saveRule(
   ctx: ApiContext,
-  rule: Omit<StoredRule, 'created_at' | 'updated_at'>,
+  input: Omit<StoredRule, 'created_at' | 'updated_at' | 'refresh_url'> & { refresh_url?: string | null },
 ): Promise<{ rule: StoredRule; created: boolean; replanned: number }> {
   const now = ctx.clock.now();
   return ctx.db.tx(async (q) => {
-    const keys = await lockAnchorsOfRule(q, rule.tenant_id, rule.event_type, rule.subject);
+    const keys = await lockAnchorsOfRule(q, input.tenant_id, input.event_type, input.subject);
+    const refreshUrl =
+      input.refresh_url !== undefined
+        ? input.refresh_url
+        : ((await getRule(q, input.tenant_id, input.event_type, input.subject))?.refresh_url ?? null);
+    const rule = { ...input, refresh_url: refreshUrl };
     const saved = await putRule(q, rule, now);
-    return { ...saved, replanned: await replan(q, keys, now) };
+    const replanned = await replan(q, keys, now);
+    if (saved.created) await countCreated(q, ctx, 'reminder_rules', rule.tenant_id);
+    return { ...saved, replanned };
   });
 }
 
@@ -103,7 +136,10 @@ export async function removeRule(
   return ctx.db.tx(async (q) => {
     const keys = await lockAnchorsOfRule(q, tenantId, eventType, subject);
     const deleted = await deleteRule(q, tenantId, eventType, subject);
-    if (deleted) await replan(q, keys, now);
+    if (deleted) {
+      await replan(q, keys, now);
+      await addUsage(q, tenantId, 'reminder_rules', -1);
+    }
     return deleted;
   });
 }

@@ -1,5 +1,6 @@
 // Shapes shared by several routes. Route-specific schemas live next to their routes.
 import { type Static, Type } from 'typebox';
+import { MAX_METADATA_BYTES, MAX_METADATA_KEYS } from '../limits.js';
 
 export const ErrorBody = Type.Object(
   {
@@ -23,8 +24,9 @@ export type PageQuery = Static<typeof PageQuery>;
 
 export const TenantParams = Type.Object({ tid: Type.String({ maxLength: 128 }) });
 
-export const Metadata = Type.Record(Type.String(), Type.Unknown(), {
-  description: 'Free-form JSON kept with the object',
+export const Metadata = Type.Record(Type.String({ maxLength: 200 }), Type.Unknown(), {
+  description: `Free-form JSON kept with the object: at most ${MAX_METADATA_KEYS} keys and ${MAX_METADATA_BYTES} bytes of JSON`,
+  maxProperties: MAX_METADATA_KEYS,
 });
 
 /** Standard error answers, for the OpenAPI document. */

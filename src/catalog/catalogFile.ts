@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { PROFILE_NAMES } from '../delivery/profiles/index.js';
 import { type JsonPath, lineColumn, scanJson } from '../json/scan.js';
+import { validateReminderSettings } from '../scheduler/rules.js';
+import { readReminderSettings } from '../scheduler/settings.js';
 import { payloadSchemaProblem } from './payloadSchema.js';
 
 export type JsonSchema = Record<string, unknown>;
@@ -18,7 +20,7 @@ export type CatalogReminder = {
   anchor: string;
   negative_offsets: boolean;
   periodic: boolean;
-  window?: string;
+  window?: string | { start?: string; end?: string; description?: string };
   resolved_by?: string;
 };
 
@@ -155,6 +157,9 @@ export function parseCatalog(text: string, fileName: string): ParseCatalogResult
       const problem = payloadSchemaProblem(t.schema);
       if (problem) at(['event_types', i, 'schema'], `not a usable JSON Schema: ${problem}`);
     }
+    const settings = t.reminder && readReminderSettings(t.reminder);
+    const bounds = settings && validateReminderSettings(settings);
+    if (bounds && !bounds.ok) at(['event_types', i, 'reminder', 'window'], bounds.message);
   });
   if (placed.length > 0) return refused();
 

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from '../log.js';
 import type { Queryable } from '../store/db.js';
 import { type PublishInput, publishEvents } from '../store/events.js';
+import { addUsage } from '../store/quotas.js';
 import {
   type AnchorInput,
   type AnchorKey,
@@ -278,5 +279,9 @@ export async function processAnchors(q: Queryable, keys: AnchorKey[], o: BatchOp
 export async function insertAndPlanAnchors(q: Queryable, anchors: AnchorInput[], now: Date): Promise<number> {
   const keys = await insertAnchors(q, anchors, now);
   await processAnchors(q, keys, { now, fire: false });
+  // The operator's bulk load counts toward each tenant's anchors (not held to the quota).
+  const perTenant = new Map<string, number>();
+  for (const k of keys) perTenant.set(k.tenant_id, (perTenant.get(k.tenant_id) ?? 0) + 1);
+  for (const [tenantId, n] of perTenant) await addUsage(q, tenantId, 'anchors', n);
   return keys.length;
 }

@@ -13,6 +13,7 @@
 // batches (PGlite otherwise starves timers and sockets).
 import { hostname } from 'node:os';
 import type { Dispatcher } from 'undici';
+import { EventTypeCache } from '../api/eventTypeCache.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { WAKE_CHANNEL } from '../delivery/worker.js';
@@ -21,6 +22,7 @@ import type { LoopHealth } from '../loopHealth.js';
 import type { Db } from '../store/db.js';
 import { backOffSlots, claimDueAnchors, lockAnchors } from '../store/reminders.js';
 import { Wakeup } from '../wakeup.js';
+import { firePayload } from './payload.js';
 import { anchorRef, type BatchResult, processAnchors, type RefreshJob } from './planner.js';
 import { askProducer, createRefreshAgent, type RefreshAnswer, refreshBackoffMs } from './refresh.js';
 
@@ -47,6 +49,8 @@ export interface SchedulerOptions {
   schedulerId?: string;
   /** Told of every batch of the loop, for /readyz. */
   loopHealth?: LoopHealth;
+  /** Compiled payload schemas, to check refresh answers with (the API's cache; one of its own when absent). */
+  eventTypes?: EventTypeCache;
 }
 
 export const DEFAULT_REMINDER_BATCH = 500;
@@ -60,10 +64,12 @@ export class Scheduler {
   private ownedDispatcher: Dispatcher | undefined;
   private readonly batchSize: number;
   private turns: Promise<unknown> = Promise.resolve();
+  private readonly eventTypes: EventTypeCache;
 
   constructor(private readonly o: SchedulerOptions) {
     this.id = o.schedulerId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
     this.batchSize = o.batchSize ?? DEFAULT_REMINDER_BATCH;
+    this.eventTypes = o.eventTypes ?? new EventTypeCache(o.db, o.clock);
   }
 
   async start(): Promise<void> {
@@ -163,10 +169,11 @@ export class Scheduler {
     for (let i = 0; i < jobs.length; i += limit) {
       await Promise.all(
         jobs.slice(i, i + limit).map(async (job) => {
-          const answer = await askProducer(dispatcher, job.question, {
+          const asked = await askProducer(dispatcher, job.question, {
             timeoutMs: this.o.config.requestTimeoutMs,
             maxPayloadBytes: this.o.config.maxPayloadBytes,
           });
+          const answer = await this.checkAnswer(job, asked);
           if (answer.kind === 'failed') failed.push({ job, error: answer.error });
           else answers.set(anchorRef(job.key), answer);
         }),
@@ -214,6 +221,37 @@ export class Scheduler {
     this.record(result);
     await this.wakeWorkers(result);
     return result.fired.length;
+  }
+
+  /**
+   * A payload from refresh_url is held to the type's JSON Schema like a publish (with the
+   * fields Tidings adds when it fires): one that does not fit is a failed refresh (the slot
+   * backs off, the error shows on it), never a signed event that breaks the type's contract.
+   */
+  private async checkAnswer(job: RefreshJob, answer: RefreshAnswer): Promise<RefreshAnswer> {
+    if (answer.kind !== 'payload') return answer;
+    const type = job.question.eventType;
+    const validate = (await this.eventTypes.get([type])).get(type)?.validate;
+    if (!validate) return answer;
+    const sample = JSON.parse(
+      firePayload({
+        eventType: type,
+        payloadText: answer.payloadText,
+        anchorAt: job.question.at,
+        timeZone: 'UTC',
+        firedAt: this.o.clock.now(),
+        late: false,
+      }),
+    ) as unknown;
+    const problems = validate(sample);
+    if (problems.length === 0) return answer;
+    return {
+      kind: 'failed',
+      error: `refresh_url: the answer's payload does not match the schema of "${type}": ${problems
+        .slice(0, 5)
+        .map((p) => `${p.path} ${p.message}`)
+        .join('; ')}`,
+    };
   }
 
   private dispatcher(): Dispatcher {

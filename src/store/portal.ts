@@ -1,6 +1,7 @@
 // Portal sign-in links and sessions. Tokens never reach the store: callers pass their
 // sha256, so what is stored cannot be replayed.
 import type { Queryable } from './db.js';
+import { lockTenantQuota } from './quotas.js';
 
 export interface PortalLink {
   id: string;
@@ -130,6 +131,32 @@ export async function revokePortalSessions(
      WHERE tenant_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND ($3::text IS NULL OR id = $3)
      RETURNING id`,
     [tenantId, now, sessionId ?? null],
+  );
+  return rows.length;
+}
+
+/**
+ * Keeps at most `keep` live sessions of a tenant (TIDINGS_MAX_PORTAL_SESSIONS_PER_TENANT):
+ * the oldest beyond that are ended, in the caller's transaction, after the per-tenant quota
+ * lock (so concurrent sign-ins count each other). Through portal_sessions_tenant. Returns how
+ * many were ended.
+ */
+export async function endSessionsBeyond(
+  q: Queryable,
+  tenantId: string,
+  keep: number,
+  now: Date,
+): Promise<number> {
+  await lockTenantQuota(q, tenantId, 'portal_sessions');
+  const rows = await q.query(
+    `UPDATE portal_sessions SET revoked_at = $3
+     WHERE id IN (
+       SELECT id FROM portal_sessions
+       WHERE tenant_id = $1 AND revoked_at IS NULL AND expires_at > $3
+       ORDER BY created_at DESC, id DESC
+       OFFSET $2)
+     RETURNING id`,
+    [tenantId, keep, now],
   );
   return rows.length;
 }

@@ -169,6 +169,33 @@ export async function listRules(
   );
 }
 
+/**
+ * A page of a tenant's rules in (event_type, subject) order, through the primary key; the
+ * tenant defaults alone when `defaultsOnly` (subject '').
+ */
+export async function listRulesPage(
+  q: Queryable,
+  tenantId: string,
+  filter: { eventType?: string; subject?: string; defaultsOnly?: boolean },
+  limit: number,
+  cursor?: string,
+): Promise<Page<StoredRule> | undefined> {
+  let after: (string | number)[] | undefined;
+  if (cursor) {
+    after = decodeCursor(cursor, ['string', 'string']);
+    if (!after) return undefined;
+  }
+  const subject = filter.defaultsOnly ? '' : (filter.subject ?? null);
+  const rows = await q.query<StoredRule>(
+    `SELECT ${RULE_COLUMNS} FROM reminder_rules
+     WHERE tenant_id = $1 AND ($2::text IS NULL OR event_type = $2) AND ($3::text IS NULL OR subject = $3)
+       AND ($4::text IS NULL OR (event_type, subject) > ($4, $5::text))
+     ORDER BY event_type, subject LIMIT $6`,
+    [tenantId, filter.eventType ?? null, subject, after?.[0] ?? null, after?.[1] ?? null, limit + 1],
+  );
+  return pageOf(rows, limit, (r) => [r.event_type, r.subject]);
+}
+
 export async function deleteRule(
   q: Queryable,
   tenantId: string,

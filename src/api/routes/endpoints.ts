@@ -35,6 +35,7 @@ import {
   checkUrl,
 } from '../endpointInput.js';
 import { badRequest, notFound } from '../errors.js';
+import { checkMetadata, requireEndpointRoom } from '../quotas.js';
 import {
   errors,
   Metadata,
@@ -87,7 +88,7 @@ const endpointFields = {
   event_types: Type.Optional(TypeFilter),
   channels: Type.Optional(Channels),
   profile: Type.Optional(
-    Type.String({ description: 'Wire profile: standard, raw, highline, canopy, billie' }),
+    Type.String({ maxLength: 32, description: 'Wire profile: standard, raw, highline, canopy, billie' }),
   ),
   headers: Type.Optional(Headers),
   disabled: Type.Optional(Type.Boolean()),
@@ -262,7 +263,7 @@ export async function endpointRoutes(app: App, ctx: ApiContext): Promise<void> {
         summary: 'Register an endpoint; the answer carries its signing secret',
         params: TenantParams,
         body: CreateEndpoint,
-        response: { 201: Type.Ref('EndpointWithSecret'), ...errors(401, 404, 422) },
+        response: { 201: Type.Ref('EndpointWithSecret'), ...errors(401, 404, 409, 422) },
       },
     },
     async (req, reply) => {
@@ -277,10 +278,19 @@ export async function endpointRoutes(app: App, ctx: ApiContext): Promise<void> {
       checkSecret(b.secret, scheme);
       checkProfileSigning(b.profile ?? 'standard', scheme);
       checkTypeFilter(b.event_types, await knownTypes());
+      checkMetadata(b.metadata);
       const secret = b.secret ?? newSigningSecret(scheme);
-      const e = await ctx.db.tx((q) =>
-        createEndpoint(q, ctx.codec, newId('ep'), req.params.tid, { ...fields, secret }, ctx.clock.now()),
-      );
+      const e = await ctx.db.tx(async (q) => {
+        await requireEndpointRoom(q, ctx, req.params.tid);
+        return createEndpoint(
+          q,
+          ctx.codec,
+          newId('ep'),
+          req.params.tid,
+          { ...fields, secret },
+          ctx.clock.now(),
+        );
+      });
       return reply.code(201).send({ ...endpointView(e), secret: verificationKey(secret) });
     },
   );
@@ -406,6 +416,7 @@ export async function endpointRoutes(app: App, ctx: ApiContext): Promise<void> {
       checkProfile(b.profile);
       checkHeaders(b.headers);
       if (b.event_types) checkTypeFilter(b.event_types, await knownTypes());
+      checkMetadata(b.metadata);
       const { signing, ...patch } = b;
       const { tid, eid } = req.params;
       let wasParked = false;

@@ -1,4 +1,6 @@
 import { type Static, Type } from 'typebox';
+import { validateReminderSettings } from '../../scheduler/rules.js';
+import { readReminderSettings } from '../../scheduler/settings.js';
 import { deleteEventType, listEventTypes, upsertEventType } from '../../store/eventTypes.js';
 import { requireAdmin } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
@@ -51,6 +53,9 @@ export async function eventTypeRoutes(app: App, ctx: ApiContext): Promise<void> 
         const problem = checkSchema(req.body.schema);
         if (problem) throw unprocessable('invalid_schema', `The JSON Schema does not compile: ${problem}`);
       }
+      const settings = readReminderSettings(req.body.reminder);
+      const bounds = settings && validateReminderSettings(settings);
+      if (bounds && !bounds.ok) throw unprocessable('invalid_reminder', bounds.message);
       const { type, created } = await upsertEventType(
         ctx.db,
         { name: req.params.name, ...req.body },

@@ -84,7 +84,7 @@ export async function notificationConfigRoutes(app: App, ctx: ApiContext): Promi
           'notification_type with time_offset ("-2 days"; repeated calls add offsets) or periodic_interval (DAILY, …; replaces the offsets). Answers the type\'s configuration.',
         params: AccountParams,
         body: ConfigBody,
-        response: { 200: Type.Ref('NotificationConfig'), ...errors(401, 404, 422) },
+        response: { 200: Type.Ref('NotificationConfig'), ...errors(401, 404, 409, 422) },
       },
     },
     async (req) => {

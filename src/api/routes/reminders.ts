@@ -16,7 +16,7 @@ import {
   getAnchor,
   getCalendar,
   listAnchors,
-  listRules,
+  listRulesPage,
   lockOpenAnchorsOfTenant,
   putCalendar,
   resolveAnchors,
@@ -26,7 +26,9 @@ import {
 } from '../../store/reminders.js';
 import { requireAdmin, requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
+import { withinRange } from '../dates.js';
 import { ApiError, badRequest, notFound, unprocessable } from '../errors.js';
+import { countCreated } from '../quotas.js';
 import { memberText, scanTopLevel } from '../rawJson.js';
 import {
   checkRefreshUrl,
@@ -43,6 +45,9 @@ import { ensureTenant } from './endpoints.js';
 import { notificationConfigRoutes } from './notificationConfig.js';
 
 const Subject = Type.String({ minLength: 1, maxLength: 200 });
+
+/** Offsets reach about ten years (scheduler/offsets.ts); an anchor leaves room for them. */
+const ANCHOR_MARGIN_MS = 11 * 366 * 86_400_000;
 const EventTypeName = Type.String({ minLength: 1, maxLength: 128 });
 
 const RuleBody = Type.Object(
@@ -52,7 +57,12 @@ const RuleBody = Type.Object(
     offsets: Type.Optional(Type.Array(Type.String({ maxLength: 100 }), { maxItems: 100 })),
     periodic_interval: Type.Optional(Type.Union([Type.String({ maxLength: 20 }), Type.Null()])),
     business_days: Type.Optional(Type.Union([Type.String({ maxLength: 20 }), Type.Null()])),
-    refresh_url: Type.Optional(Type.Union([Type.String({ maxLength: 2000 }), Type.Null()])),
+    refresh_url: Type.Optional(
+      Type.Union([Type.String({ maxLength: 2000 }), Type.Null()], {
+        description:
+          'Operator token only: the producer system asked for the current payload before each firing (a tenant token gets 403)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -66,7 +76,9 @@ export const ReminderRuleView = Type.Object(
     offsets: Type.Array(Type.String()),
     periodic_interval: Type.Union([Type.String(), Type.Null()]),
     business_days: Type.Union([Type.String(), Type.Null()]),
-    refresh_url: Type.Union([Type.String(), Type.Null()]),
+    refresh_url: Type.Optional(
+      Type.Union([Type.String(), Type.Null()], { description: 'Shown to the operator only' }),
+    ),
     mode: Type.String({ description: 'offsets, periodic, or at_anchor (no offsets: once, at the anchor)' }),
     created_at: Timestamp,
     updated_at: Timestamp,
@@ -77,6 +89,14 @@ export const ReminderRuleView = Type.Object(
 const RuleQuery = Type.Object({
   event_type: Type.Optional(EventTypeName),
   subject: Type.Optional(Subject),
+});
+
+const RuleListQuery = Type.Object({
+  ...PageQuery.properties,
+  ...RuleQuery.properties,
+  defaults: Type.Optional(
+    Type.Boolean({ description: "true: only the tenant's default rules (those without a subject)" }),
+  ),
 });
 
 const AnchorParams = Type.Object({
@@ -239,7 +259,7 @@ export async function reminderRoutes(app: App, ctx: ApiContext): Promise<void> {
         response: {
           200: Type.Ref('ReminderRule'),
           201: Type.Ref('ReminderRule'),
-          ...errors(401, 404, 422),
+          ...errors(401, 403, 404, 409, 422),
         },
       },
     },
@@ -254,7 +274,7 @@ export async function reminderRoutes(app: App, ctx: ApiContext): Promise<void> {
         business_days: b.business_days ?? null,
       };
       const rule = checkRule(input, settings, b.event_type);
-      checkRefreshUrl(ctx, b.refresh_url);
+      checkRefreshUrl(ctx, req.principal, b.refresh_url);
       const saved = await saveRule(ctx, {
         tenant_id: req.params.tid,
         event_type: b.event_type,
@@ -262,31 +282,41 @@ export async function reminderRoutes(app: App, ctx: ApiContext): Promise<void> {
         offsets: storedOffsets(input, rule),
         periodic_interval: rule.periodic_interval,
         business_days: rule.business_days,
-        refresh_url: b.refresh_url ?? null,
+        // The operator's PUT says it (absent: none); a tenant's keeps what the operator set.
+        ...(req.principal?.kind === 'admin' ? { refresh_url: b.refresh_url ?? null } : {}),
       });
-      return reply.code(saved.created ? 201 : 200).send(ruleView(saved.rule));
+      return reply.code(saved.created ? 201 : 200).send(ruleView(saved.rule, req.principal));
     },
   );
 
-  app.get<{ Params: Static<typeof TenantParams>; Querystring: Static<typeof RuleQuery> }>(
+  app.get<{ Params: Static<typeof TenantParams>; Querystring: Static<typeof RuleListQuery> }>(
     '/v1/tenants/:tid/reminder-rules',
     {
       schema: {
         tags: ['reminders'],
-        summary: "A tenant's reminder rules",
+        summary: "A tenant's reminder rules, by event type and subject",
         params: TenantParams,
-        querystring: RuleQuery,
-        response: { 200: Type.Object({ data: Type.Array(Type.Ref('ReminderRule')) }), ...errors(401, 404) },
+        querystring: RuleListQuery,
+        response: { 200: pageOf(Type.Ref('ReminderRule')), ...errors(400, 401, 404) },
       },
     },
     async (req) => {
       requireTenant(req.principal, req.params.tid);
       await ensureTenant(ctx, req.params.tid);
-      const rules = await listRules(ctx.db, req.params.tid, {
-        ...(req.query.event_type ? { eventType: req.query.event_type } : {}),
-        ...(req.query.subject ? { subject: req.query.subject } : {}),
-      });
-      return { data: rules.map(ruleView) };
+      const q = req.query;
+      const page = await listRulesPage(
+        ctx.db,
+        req.params.tid,
+        {
+          ...(q.event_type ? { eventType: q.event_type } : {}),
+          ...(q.subject ? { subject: q.subject } : {}),
+          ...(q.defaults ? { defaultsOnly: true } : {}),
+        },
+        q.limit ?? 50,
+        q.cursor,
+      );
+      if (!page) throw badRequest('invalid_cursor', 'The cursor is not one this API handed out.');
+      return { data: page.data.map((r) => ruleView(r, req.principal)), next_cursor: page.next_cursor };
     },
   );
 
@@ -333,7 +363,7 @@ export async function reminderRoutes(app: App, ctx: ApiContext): Promise<void> {
         response: {
           200: Type.Ref('AnchorDetail'),
           201: Type.Ref('AnchorDetail'),
-          ...errors(400, 401, 403, 404, 413, 422),
+          ...errors(400, 401, 403, 404, 409, 413, 422),
         },
       },
     },
@@ -344,6 +374,12 @@ export async function reminderRoutes(app: App, ctx: ApiContext): Promise<void> {
       const b = req.body;
       await reminderSettingsOf(ctx, b.event_type);
       const at = parseTime(b.at, 'at')!;
+      if (!withinRange(at, ANCHOR_MARGIN_MS)) {
+        throw unprocessable(
+          'invalid_request',
+          'at: must be between 1011 and 9988, so that every reminder time computed from it (up to about ten years either way) can be stored.',
+        );
+      }
       const windowStart = parseTime(b.window_start, 'window_start');
       const windowEnd = parseTime(b.window_end, 'window_end');
       if (windowStart && windowEnd && windowStart > windowEnd) {
@@ -386,7 +422,9 @@ export async function reminderRoutes(app: App, ctx: ApiContext): Promise<void> {
           now,
         );
         await processAnchors(q, [{ tenant_id: tid, anchor_id }], { now, fire: false });
-        return { ...saved, slots: await slotsOfAnchor(q, tid, anchor_id) };
+        const slots = await slotsOfAnchor(q, tid, anchor_id);
+        if (saved.created) await countCreated(q, ctx, 'anchors', tid);
+        return { ...saved, slots };
       });
       return reply.code(created ? 201 : 200).send(anchorDetail(anchor, slots));
     },

@@ -4,6 +4,7 @@ import { createTenant, deleteTenant, getTenant, listTenants, updateTenant } from
 import { requireAdmin, requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
 import { badRequest, conflict, notFound } from '../errors.js';
+import { checkMetadata } from '../quotas.js';
 import { errors, Metadata, PageQuery, pageOf, TenantParams, Timestamp } from '../schemas.js';
 
 const TenantView = Type.Object(
@@ -51,6 +52,7 @@ export async function tenantRoutes(app: App, ctx: ApiContext): Promise<void> {
     },
     async (req, reply) => {
       requireAdmin(req.principal);
+      checkMetadata(req.body.metadata);
       const id = req.body.id ?? newId('ten');
       const t = await createTenant(ctx.db, { ...req.body, id }, ctx.clock.now());
       if (!t) throw conflict('tenant_exists', `A tenant with id "${id}" exists already.`);
@@ -107,6 +109,7 @@ export async function tenantRoutes(app: App, ctx: ApiContext): Promise<void> {
     },
     async (req) => {
       requireAdmin(req.principal);
+      checkMetadata(req.body.metadata);
       const t = await updateTenant(ctx.db, req.params.tid, req.body, ctx.clock.now());
       if (!t) throw notFound('tenant', req.params.tid);
       return t;

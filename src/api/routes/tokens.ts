@@ -5,6 +5,7 @@ import { createToken, listTokens, revokeToken } from '../../store/tokens.js';
 import { hashToken, requireAdmin, requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
 import { badRequest, notFound, unprocessable } from '../errors.js';
+import { requireTokenRoom } from '../quotas.js';
 import { errors, NullableTimestamp, PageQuery, pageOf, TenantParams, Timestamp } from '../schemas.js';
 import { ensureTenant } from './endpoints.js';
 
@@ -48,7 +49,7 @@ export async function tokenRoutes(app: App, ctx: ApiContext): Promise<void> {
         body: Type.Optional(CreateToken),
         response: {
           201: Type.Object({ ...TokenView.properties, token: Type.String() }),
-          ...errors(401, 403, 404, 422),
+          ...errors(401, 403, 404, 409, 422),
         },
       },
     },
@@ -61,18 +62,21 @@ export async function tokenRoutes(app: App, ctx: ApiContext): Promise<void> {
         throw unprocessable('invalid_expiry', 'expires_at must be in the future.');
       }
       const token = newTenantToken();
-      const t = await createToken(
-        ctx.db,
-        {
-          id: newId('tok'),
-          tenantId: req.params.tid,
-          name: req.body?.name ?? '',
-          sha256: hashToken(token),
-          hint: tokenHint(token),
-          expiresAt,
-        },
-        now,
-      );
+      const t = await ctx.db.tx(async (q) => {
+        await requireTokenRoom(q, ctx, req.params.tid, now);
+        return createToken(
+          q,
+          {
+            id: newId('tok'),
+            tenantId: req.params.tid,
+            name: req.body?.name ?? '',
+            sha256: hashToken(token),
+            hint: tokenHint(token),
+            expiresAt,
+          },
+          now,
+        );
+      });
       return reply.code(201).send({ ...t, token });
     },
   );

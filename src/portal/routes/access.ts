@@ -7,7 +7,7 @@ import type { FastifyRequest } from 'fastify';
 import { ulid } from 'ulid';
 import { hashToken } from '../../api/auth.js';
 import type { ApiContext, App } from '../../api/context.js';
-import { checkPortalLink, consumePortalLink } from '../../store/portal.js';
+import { checkPortalLink, consumePortalLink, endSessionsBeyond } from '../../store/portal.js';
 import { type FormData, field } from '../form.js';
 import { html } from '../html.js';
 import { linkProblemPage, notice, signedOutPage, signInPage } from '../pages/access.js';
@@ -62,8 +62,8 @@ export async function accessPages(app: App, ctx: ApiContext): Promise<void> {
     const sessionToken = newToken();
     const now = ctx.clock.now();
     const ttl = settings.sessionTtlMs;
-    const r = await ctx.db.tx((q) =>
-      consumePortalLink(
+    const r = await ctx.db.tx(async (q) => {
+      const started = await consumePortalLink(
         q,
         hashToken(token),
         {
@@ -72,8 +72,13 @@ export async function accessPages(app: App, ctx: ApiContext): Promise<void> {
           expiresAt: new Date(now.getTime() + ttl),
         },
         now,
-      ),
-    );
+      );
+      // At the quota the tenant's oldest sessions end: a sign-in never locks anyone out.
+      if (started.ok) {
+        await endSessionsBeyond(q, started.session.tenant_id, ctx.config.quotas.portal_sessions, now);
+      }
+      return started;
+    });
     if (!r.ok) return sendHtml(reply, LINK_PROBLEM_STATUS[r.problem], linkProblemPage(settings, r.problem));
     return reply
       .header('set-cookie', sessionCookie(sessionToken, ttl, cookiesSecure(ctx.config, req)))

@@ -18,7 +18,7 @@ export async function reminderPages(app: App, ctx: ApiContext): Promise<void> {
     }
     const [types, rules] = await Promise.all([
       v.api.call<{ data: EventTypeJson[] }>('GET', '/v1/event-types'),
-      v.api.call<{ data: RuleJson[] }>('GET', `${v.api.base}/reminder-rules`),
+      v.api.call<{ data: RuleJson[] }>('GET', `${v.api.base}/reminder-rules?defaults=true&limit=250`),
     ]);
     return v.show(
       status,
@@ -60,14 +60,14 @@ export async function reminderPages(app: App, ctx: ApiContext): Promise<void> {
           .map((o) => o.trim())
           .filter(Boolean);
       }
-      // Keep what the portal does not edit (business days, refresh URL) as it is.
+      // Keep what the portal does not edit as it is: business days; the refresh URL is the
+      // operator's and a tenant's write keeps it by itself.
       const current = await v.api.call<{ data: (RuleJson & Record<string, unknown>)[] }>(
         'GET',
-        `${v.api.base}/reminder-rules?event_type=${encodeURIComponent(eventType)}`,
+        `${v.api.base}/reminder-rules?defaults=true&event_type=${encodeURIComponent(eventType)}`,
       );
       const mine = current.ok ? current.body.data.find((r) => r.subject === null) : undefined;
       if (mine?.business_days) body.business_days = mine.business_days;
-      if (mine?.refresh_url) body.refresh_url = mine.refresh_url;
       const r = await v.api.call('PUT', `${v.api.base}/reminder-rules`, body);
       if (!r.ok) return show(v, r.status, { eventType, message: r.error.message, mode, offsets, periodic });
       return v.reply.redirect('/portal/reminders?done=saved', 303);
