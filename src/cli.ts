@@ -5,6 +5,7 @@ import { lockDataDir, openStore, startTidings } from './app.js';
 import { CatalogError } from './catalog/load.js';
 import { catalogLoadCommand } from './catalog/loadCommand.js';
 import { ConfigError, loadConfig } from './config.js';
+import { revealAdminToken } from './security/adminToken.js';
 import { registerKeyCommands } from './security/keysCommand.js';
 import { migrate } from './store/migrate.js';
 
@@ -33,11 +34,16 @@ program
   .option('--data-dir <dir>', 'embedded store folder (TIDINGS_DATA_DIR)')
   .action(async (flags: { roles?: string; port?: string; host?: string; dataDir?: string }) => {
     const config = configOrExit(flags);
+    let tokenFile: string | undefined;
     const t = await startTidings(config, {
+      // To a person, never into the log stream (see security/adminToken.ts).
       onAdminTokenCreated: (token) => {
-        process.stdout.write(
-          `\n  Admin token (shown once; store it, e.g. export TOKEN=...):\n\n    ${token}\n\n`,
-        );
+        const r = revealAdminToken(token, {
+          stdout: process.stdout,
+          ttyPath: process.platform === 'win32' ? null : '/dev/tty',
+          dataDir: config.dataDir,
+        });
+        if (r.on === 'file') tokenFile = r.file;
       },
     }).catch((err: unknown) => {
       // A bad TIDINGS_CATALOG file: the places of its problems, without a stack trace.
@@ -55,6 +61,12 @@ program
       },
       'tidings started',
     );
+    if (tokenFile) {
+      t.log.warn(
+        { file: tokenFile },
+        'no terminal to show the generated admin token on: it was written to this file (readable by this user only); read it, keep it somewhere safe, then delete the file',
+      );
+    }
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;

@@ -22,7 +22,7 @@ export function checkHeaders(headers: Record<string, string> | undefined): void 
   for (const name of names) {
     const value = headers[name];
     const lower = name.toLowerCase();
-    if (!isValidHeaderName(name)) {
+    if (name.length > MAX_HEADER_NAME || !isValidHeaderName(name)) {
       throw unprocessable('invalid_header', `"${printable(name)}" is not a valid header name.`);
     }
     if (isReservedHeader(name)) {
@@ -41,6 +41,9 @@ export function checkHeaders(headers: Record<string, string> | undefined): void 
     }
   }
 }
+
+/** Longest static header name (real ones are a few dozen characters). */
+const MAX_HEADER_NAME = 256;
 
 /** A name as it may appear in an error message: control characters shown escaped. */
 function printable(text: string): string {

@@ -9,6 +9,7 @@ import Fastify, { type FastifyError, type FastifyRequest, LogController } from '
 import { registerAudit } from './audit.js';
 import { bearerToken, hashToken, type Principal, sameHash } from './auth.js';
 import type { ApiContext, App } from './context.js';
+import { DATE_RANGE_TEXT, isStorableDateTime } from './dates.js';
 import { ApiError } from './errors.js';
 import { frameworkErrors } from './frameworkErrors.js';
 import { registerInputGuard } from './inputGuard.js';
@@ -123,6 +124,9 @@ export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Pr
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   app.addHook('onRequest', async (req) => {
+    // Health and docs answer everyone the same: a token there is not even looked at, so a
+    // probe or a browser holding a stale one is never turned away (issue 13).
+    if (isPublicRoute(req.routeOptions.url)) return;
     const token = bearerToken(req);
     if (!token) {
       if (opts.resolveSession) req.principal = await opts.resolveSession(req);
@@ -156,7 +160,10 @@ export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Pr
               ? `/${(v.params as { additionalProperty: string }).additionalProperty}`
               : ''
         }`,
-        message: v.message ?? v.keyword,
+        message:
+          v.keyword === 'format' && (v.params as { format?: string }).format === 'date-time'
+            ? `must be an RFC 3339 date-time ${DATE_RANGE_TEXT}`
+            : (v.message ?? v.keyword),
       }));
       const status = where === 'body' ? 422 : 400;
       return reply.code(status).send({
@@ -205,6 +212,16 @@ export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Pr
   return app;
 }
 
+function isPublicRoute(route: string | undefined): boolean {
+  return (
+    route === '/healthz' ||
+    route === '/readyz' ||
+    route === '/openapi.json' ||
+    route === '/docs' ||
+    route?.startsWith('/docs/') === true
+  );
+}
+
 function validatorAjv(coerceTypes: false | 'array'): Ajv {
   const ajv = new Ajv({
     coerceTypes,
@@ -214,6 +231,8 @@ function validatorAjv(coerceTypes: false | 'array'): Ajv {
     strict: false,
   });
   addFormats(ajv);
+  // date-time as both engines can store it (see dates.ts).
+  ajv.addFormat('date-time', { type: 'string', validate: isStorableDateTime });
   return ajv;
 }
 

@@ -216,6 +216,15 @@ function isLocalName(host: string): 'loopback' | 'private' | undefined {
   return undefined;
 }
 
+/** A backslash, a space, or an ASCII control character (U+0000-U+001F, U+007F). */
+function hasUnsafeCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c <= 0x20 || c === 0x7f || c === 0x5c) return true;
+  }
+  return false;
+}
+
 /**
  * The quick check when an endpoint is created or its URL changed. It refuses what is plainly
  * not allowed without resolving anything; other hostnames pass and are checked again, against
@@ -226,12 +235,24 @@ export function checkUrl(text: string, opts: CheckUrlOptions): UrlCheck {
   if (text.length > maxLength) {
     return { ok: false, code: 'URL_TOO_LONG', message: `URL is longer than ${maxLength} characters` };
   }
+  // What the WHATWG parser quietly repairs, other parsers on the way (a proxy, the receiver's
+  // framework) may read differently: "http://example.com\@127.0.0.1/" is example.com here
+  // and 127.0.0.1 to a parser that keeps the backslash. Spaces and control characters are
+  // dropped or kept by parsers at will. None of them belongs in a webhook URL unescaped.
+  if (hasUnsafeCharacter(text)) {
+    return {
+      ok: false,
+      code: 'URL_INVALID',
+      message: 'URL must not contain a backslash, a space or a control character (percent-encode them)',
+    };
+  }
   let url: URL;
   try {
     url = new URL(text);
   } catch {
     return { ok: false, code: 'URL_INVALID', message: 'not a valid absolute URL' };
   }
+  if (url.port === '0') return { ok: false, code: 'URL_INVALID', message: 'port 0 cannot be dialled' };
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     return { ok: false, code: 'URL_SCHEME', message: 'URL scheme must be http or https' };
   }

@@ -33,7 +33,20 @@ export interface LoadedKey {
 }
 
 export function keyFilePath(config: Config): string {
-  return path.join(config.dataDir, KEY_FILE_NAME);
+  return config.encryptionKeyFile ?? path.join(config.dataDir, KEY_FILE_NAME);
+}
+
+/**
+ * What the first start says about a key file it generated: where it is and why there. By
+ * default it sits in the data folder, so the embedded store and its key move together (a
+ * copied folder or a container volume carries both; a key left behind would make every
+ * secret unreadable). That also means a copy of the folder holds the key.
+ */
+export function keyFileNotice(file: string, insideDataDir: boolean): string {
+  const where = `Secrets at rest (endpoint signing secrets, static headers) are encrypted with a key generated into ${file}.`;
+  return insideDataDir
+    ? `${where} It is kept in the data folder so that the store and its key move together; a copy or backup of that folder therefore holds the key too: protect backups like the key, or set TIDINGS_ENCRYPTION_KEY (or TIDINGS_ENCRYPTION_KEY_FILE, to keep the file elsewhere). Without this key the stored secrets cannot be read.`
+    : `${where} Keep it with the data, and back it up apart from it: without this key the stored secrets cannot be read.`;
 }
 
 /**
@@ -81,7 +94,7 @@ export function loadSecretBox(config: Config, log: Logger): LoadedKey {
     chmodSync(file, 0o600);
   }
   const { keys, activeId } = parseKeyMaterial(readKeyFile(file));
-  if (generated) log.info({ file }, 'generated an encryption key for secrets at rest');
+  if (generated) log.warn({ file }, keyFileNotice(file, config.encryptionKeyFile === undefined));
   if (config.databaseUrl) {
     log.warn(
       { file },

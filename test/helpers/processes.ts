@@ -12,10 +12,16 @@ export interface Child {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export function spawnTidings(args: string[], env: Record<string, string>): Child {
+/** `detached`: in a session of its own, without a controlling terminal (as under a service manager). */
+export function spawnTidings(
+  args: string[],
+  env: Record<string, string>,
+  opts: { detached?: boolean } = {},
+): Child {
   const proc = spawn(process.execPath, [BIN, ...args], {
     env: { ...process.env, TIDINGS_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.detached ?? false,
   });
   let out = '';
   const listeners: (() => void)[] = [];

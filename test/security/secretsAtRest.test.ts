@@ -263,7 +263,7 @@ describe('the key', () => {
       t = await start(k2);
       expect((await call(t, 'GET', `/v1/tenants/k/endpoints/${ep.id}/secret`)).secret).toBe(ep.secret);
       expect((await call(t, 'GET', `/v1/tenants/k/endpoints/${ep.id}`)).headers).toEqual({
-        'X-Legacy': 'plai****ue',
+        'X-Legacy': '****ue',
       });
       await t.stop();
     } finally {

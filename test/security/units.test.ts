@@ -84,7 +84,7 @@ describe('static header rules', () => {
     ).toEqual(['webhook-signature']);
     expect(built.headers['webhook-signature']).not.toBe('v1,forged');
     expect(built.headers['X-Ok']).toBe('fine-value-123');
-    expect(built.recordedHeaders['X-Ok']).toBe('fine****23');
+    expect(built.recordedHeaders['X-Ok']).toBe('****3');
   });
 });
 
