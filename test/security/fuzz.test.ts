@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from '../helpers/app.js';
 import { engines } from '../helpers/engines.js';
+import { hostileString, hostileValue } from './hostile.js';
 import {
   consumes,
   encodePart,
@@ -20,48 +21,6 @@ import {
 } from './routeFixtures.js';
 
 const RUNS = Number(process.env.TIDINGS_FUZZ_RUNS ?? 250);
-
-const HOSTILE_TEXT = [
-  '',
-  ' ',
-  '../../etc/passwd',
-  '..%2f..%2f',
-  '\u0000',
-  '%00',
-  '\r\nX-Injected: 1',
-  'a\nb',
-  "'; DROP TABLE tenants; --",
-  '__proto__',
-  'constructor',
-  '☃💥\uFFFF',
-  '\uD800',
-  'x'.repeat(3000),
-  'http://127.0.0.1/',
-  'http://169.254.169.254/latest/meta-data/',
-  'http://[::1]/',
-  'https://example.com/',
-  'whsec_',
-  'whsk_AAAA',
-  '2031-13-45T99:99:99Z',
-  '-1 days',
-  '1e309',
-  'null',
-  '{}',
-];
-
-const hostileString = fc.oneof(
-  fc.constantFrom(...HOSTILE_TEXT),
-  fc.string({ maxLength: 40 }),
-  fc.string({ unit: 'binary', maxLength: 20 }),
-);
-
-const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
-  hostileString,
-  fc.jsonValue({ maxDepth: 3 }),
-  fc.constantFrom(null, true, -1, 0, 1e308, -0, 2 ** 53 + 1, [], {}),
-  fc.dictionary(hostileString, hostileString, { maxKeys: 4 }),
-  fc.array(hostileString, { maxLength: 4 }),
-);
 
 const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
 const HUGE = JSON.stringify({ url: 'https://example.com/', description: 'x'.repeat(1_200_000) });

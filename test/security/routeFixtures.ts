@@ -100,13 +100,20 @@ export interface TenantWorld {
   secrets: string[];
 }
 
-/** A tenant with a token, an endpoint, an event and its delivery, a rule, an anchor, a notification config. */
-export async function makeTenantWorld(api: Api, tid: string): Promise<TenantWorld> {
+/**
+ * A tenant with a token, an endpoint, an event and its delivery, a rule, an anchor, a
+ * notification config. `url`: where its endpoint points (a local receiver when a worker runs).
+ */
+export async function makeTenantWorld(
+  api: Api,
+  tid: string,
+  opts: { url?: string } = {},
+): Promise<TenantWorld> {
   await ok(api, 'POST', '/v1/tenants', { id: tid, name: tid });
   const token = (await ok<{ token: string }>(api, 'POST', `/v1/tenants/${tid}/tokens`, {})).token;
   const target = (await ok<{ id: string }>(api, 'POST', `/v1/tenants/${tid}/tokens`, {})).id;
   const ep = await ok<{ id: string }>(api, 'POST', `/v1/tenants/${tid}/endpoints`, {
-    url: 'https://example.com/hook',
+    url: opts.url ?? 'https://example.com/hook',
     ordering: 'key',
   });
   const ev = await ok<{ id: string }>(api, 'POST', `/v1/tenants/${tid}/events`, {
