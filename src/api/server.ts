@@ -26,6 +26,7 @@ import { reminderRoutes } from './routes/reminders.js';
 import { TenantView, tenantRoutes } from './routes/tenants.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { ErrorBody } from './schemas.js';
+import { storeRefusal } from './storeErrors.js';
 import { registerTenantScope } from './tenantScope.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -184,6 +185,16 @@ export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Pr
       return reply.code(status).send({
         error: { code: (err.code ?? 'bad_request').toLowerCase(), message: err.message, details: null },
       });
+    }
+    const refused = storeRefusal(err);
+    if (refused) {
+      req.log.warn(
+        { err, url: req.url, method: req.method },
+        'the store refused a value the API let through',
+      );
+      return reply
+        .code(refused.status)
+        .send({ error: { code: refused.code, message: refused.message, details: refused.details } });
     }
     req.log.error({ err, url: req.url, method: req.method }, 'request failed');
     return reply

@@ -124,6 +124,33 @@ describe.each(engines())('a tenant cannot stop delivery for others (%s)', (engin
       ).rejects.toThrow(/violates check constraint/);
     }
   });
+
+  it('answers 422, not 500, when the store refuses a value the API let through', async () => {
+    const ep = await w.app.api<{ id: string }>('POST', '/v1/tenants/ten_a/endpoints', {
+      url: `${w.rxA.url}/a`,
+    });
+    // A bound the store holds and the API does not know of.
+    await w.app.testDb.db.exec(
+      "ALTER TABLE endpoints ADD CONSTRAINT test_no_forbidden CHECK (description <> 'forbidden')",
+    );
+    try {
+      const r = await w.app.api<{ error: { code: string } }>(
+        'PATCH',
+        `/v1/tenants/ten_a/endpoints/${ep.body.id}`,
+        { description: 'forbidden', max_in_flight: 7 },
+        { token: w.tokenA },
+      );
+      expect(r.status).toBe(422);
+      expect(r.body.error.code).toBe('value_refused');
+      const after = await w.app.api<{ max_in_flight: number }>(
+        'GET',
+        `/v1/tenants/ten_a/endpoints/${ep.body.id}`,
+      );
+      expect(after.body.max_in_flight).toBe(10);
+    } finally {
+      await w.app.testDb.db.exec('ALTER TABLE endpoints DROP CONSTRAINT test_no_forbidden');
+    }
+  });
 });
 
 // enabled when the engine isolates faults (issue 12)
