@@ -20,6 +20,8 @@ export interface EndpointJson {
     last_failure_at: string | null;
     failing_since: string | null;
   };
+  /** Set while Tidings has the endpoint parked (a value it cannot compute with); saving it un-parks it. */
+  fault?: { at: string; error: string } | null;
   created_at: string;
 }
 

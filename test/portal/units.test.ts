@@ -180,3 +180,33 @@ describe('session cookie and CSRF token', () => {
     );
   });
 });
+
+describe('a parked endpoint on the portal', () => {
+  it('says it is stopped, why (escaped), and how to resume', async () => {
+    const { healthLine } = await import('../../src/portal/pages/endpoints.js');
+    const line = healthLine({
+      id: 'ep_1',
+      url: 'https://example.com/',
+      description: '',
+      event_types: null,
+      channels: null,
+      profile: 'standard',
+      headers: {},
+      disabled: false,
+      disabled_reason: null,
+      disabled_at: null,
+      health: {
+        state: 'healthy',
+        consecutive_failures: 0,
+        last_success_at: null,
+        last_failure_at: null,
+        failing_since: null,
+      },
+      fault: { at: '2031-01-01T00:00:00Z', error: 'RangeError: <script>x</script>' },
+      created_at: '2031-01-01T00:00:00Z',
+    }).toString();
+    expect(line).toContain('Stopped');
+    expect(line).toContain('RangeError: &lt;script&gt;x&lt;/script&gt;');
+    expect(line).toContain('save the endpoint to resume');
+  });
+});

@@ -5,6 +5,10 @@ import { time } from '../layout.js';
 
 export function healthLine(e: EndpointJson): Html {
   const h = e.health;
+  if (e.fault) {
+    return html`<span class="badge badge-bad">Stopped</span>
+<span class="muted">since ${time(e.fault.at)}: ${e.fault.error}. Fix the setting and save the endpoint to resume.</span>`;
+  }
   if (e.disabled) {
     return html`<span class="badge badge-neutral">Disabled</span>
 <span class="muted">${e.disabled_reason ?? ''}${e.disabled_at ? html` · since ${time(e.disabled_at)}` : ''}</span>`;
