@@ -59,36 +59,34 @@ describe.each(engines())('/readyz (%s)', (engine) => {
     });
   });
 
-  it('answers 503 naming the worker while every claim fails, and is ready again after', async () => {
-    // The claim's table is gone: every round of the worker's loop throws.
-    await app.testDb.db.exec('ALTER TABLE deliveries RENAME TO deliveries_away');
+  /**
+   * With `table` gone, every round of a loop that uses it throws: the first 503 /readyz gives
+   * meanwhile. It is ready again once the table is back.
+   */
+  async function unreadyWithout(table: string) {
+    await app.testDb.db.exec(`ALTER TABLE ${table} RENAME TO ${table}_away`);
     try {
-      const r = await until(async () => {
+      return await until(async () => {
         const x = await ready();
         return x.status === 503 ? x : undefined;
       }, '/readyz to turn 503');
-      expect(r.body).toMatchObject({
-        error: { code: 'loop_failing', details: { roles: ['worker'], threshold_ms: 500 } },
-      });
-      expect((r.body.error as { message: string }).message).toMatch(/^the worker loop has failed for \d+ s/);
     } finally {
-      await app.testDb.db.exec('ALTER TABLE deliveries_away RENAME TO deliveries');
+      await app.testDb.db.exec(`ALTER TABLE ${table}_away RENAME TO ${table}`);
+      await until(async () => (await ready()).status === 200, '/readyz to be ready again');
     }
-    await until(async () => (await ready()).status === 200, '/readyz to be ready again');
+  }
+
+  it('answers 503 naming the worker while every claim fails, and is ready again after', async () => {
+    const r = await unreadyWithout('deliveries');
+    expect(r.body).toMatchObject({
+      error: { code: 'loop_failing', details: { roles: ['worker'], threshold_ms: 500 } },
+    });
+    expect((r.body.error as { message: string }).message).toMatch(/^the worker loop has failed for \d+ s/);
   });
 
   it('answers 503 naming the scheduler while its batches fail', async () => {
-    await app.testDb.db.exec('ALTER TABLE reminder_slots RENAME TO reminder_slots_away');
-    try {
-      const r = await until(async () => {
-        const x = await ready();
-        return x.status === 503 ? x : undefined;
-      }, '/readyz to turn 503');
-      expect(r.body).toMatchObject({ error: { code: 'loop_failing', details: { roles: ['scheduler'] } } });
-    } finally {
-      await app.testDb.db.exec('ALTER TABLE reminder_slots_away RENAME TO reminder_slots');
-    }
-    await until(async () => (await ready()).status === 200, '/readyz to be ready again');
+    const r = await unreadyWithout('reminder_slots');
+    expect(r.body).toMatchObject({ error: { code: 'loop_failing', details: { roles: ['scheduler'] } } });
   });
 
   it('counts parked endpoints, and a PATCH un-parks one (its GET shows the fault meanwhile)', async () => {

@@ -54,6 +54,15 @@ describe.each(engines())('reminders belong to the operator (%s)', (engine) => {
     await producer?.close();
   });
 
+  /** The operator states a statement's due date (plus grace) for one account. */
+  const putAnchor = (n: number, at: string) =>
+    app.api('PUT', `/v1/tenants/lender/anchors/stmt-${n}`, {
+      event_type: 'minimum_payment_missed',
+      subject: `acct-${n}`,
+      at,
+      payload: { account_id: `acct-${n}`, customer_id: `c-${n}`, statement_id: `stmt-${n}` },
+    });
+
   it("refuses a tenant's refresh_url, on the rule and nowhere else", async () => {
     const put = await app.api<ErrorAnswer>(
       'PUT',
@@ -119,13 +128,7 @@ describe.each(engines())('reminders belong to the operator (%s)', (engine) => {
   });
 
   it('does not fire a refresh answer that breaks the type schema; fires one that fits', async () => {
-    const put = await app.api('PUT', '/v1/tenants/lender/anchors/stmt-1', {
-      event_type: 'minimum_payment_missed',
-      subject: 'acct-1',
-      at: '2031-01-10T00:00:00Z',
-      payload: { account_id: 'acct-1', customer_id: 'c-1', statement_id: 'stmt-1' },
-    });
-    expect(put.status).toBe(201);
+    expect((await putAnchor(1, '2031-01-10T00:00:00Z')).status).toBe(201);
     answer = { payload: { account_id: 5, note: 'the tenant says so' } };
     clock.set(new Date('2031-01-11T00:00:01Z'));
     await app.tidings.scheduler!.drain();
@@ -154,13 +157,7 @@ describe.each(engines())('reminders belong to the operator (%s)', (engine) => {
   });
 
   it("leaves a tenant no way to resolve the operator's anchor", async () => {
-    const put = await app.api('PUT', '/v1/tenants/lender/anchors/stmt-2', {
-      event_type: 'minimum_payment_missed',
-      subject: 'acct-2',
-      at: '2031-01-20T00:00:00Z',
-      payload: { account_id: 'acct-2', customer_id: 'c-2', statement_id: 'stmt-2' },
-    });
-    expect(put.status).toBe(201);
+    expect((await putAnchor(2, '2031-01-20T00:00:00Z')).status).toBe(201);
     const resolve = await app.api('POST', '/v1/tenants/lender/anchors/stmt-2/resolve', undefined, asTenant);
     expect(resolve.status).toBe(403);
     // The tenant's own subject rule cannot bring a refresh_url of its own either.
