@@ -176,6 +176,7 @@ describe.each(engines())('quotas and size caps (%s)', (engine) => {
         body: `token=${encodeURIComponent(linkToken)}`,
         redirect: 'manual',
       });
+      await r.arrayBuffer();
       expect(r.status).toBe(303);
     };
     for (let i = 0; i < 3; i++) await signIn();
