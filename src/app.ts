@@ -188,9 +188,13 @@ export async function startTidings(config: Config, opts: StartOptions = {}): Pro
         disableAfterMs: config.disableAfterMs,
       },
       retention: { days: config.retentionDays },
-      loopHealth: loops,
     });
+    const claimsAndAcks = t.worker.status;
+    loops.watch('worker', () => ({ ...claimsAndAcks }), clock);
     await t.worker.start();
+    // A publish in this process wakes this worker directly, without waiting for its NOTIFY.
+    const worker = t.worker;
+    publisher.setLocalWake(() => worker.wake());
   }
   if (config.roles.includes('scheduler')) {
     t.scheduler = new Scheduler({

@@ -49,15 +49,15 @@ export async function readiness(o: ReadinessOptions): Promise<Readiness> {
           message: failing
             .map(
               (f) =>
-                `the ${f.role} loop has failed for ${Math.round(f.failingForMs / 1000)} s without a success (${f.failures} rounds; see the log)`,
+                `the ${f.role} loop${f.part ? ` (${f.part})` : ''} has failed for ${Math.round(f.failingForMs / 1000)} s without a success${f.failures ? ` (${f.failures} rounds)` : ''}; see the log`,
             )
             .join('; '),
-          details: { roles, threshold_ms: o.failingAfterMs },
+          details: { roles: [...new Set(roles)], threshold_ms: o.failingAfterMs },
         },
       },
     };
   }
   const loops: Record<string, 'ok' | 'failing'> = {};
-  for (const s of o.loops.list()) loops[s.role] = s.failingSince === null ? 'ok' : 'failing';
+  for (const s of o.loops.list()) loops[s.role] = s.failing ? 'failing' : 'ok';
   return { status: 200, body: { status: 'ready', store: o.db.engine, loops, parked_endpoints: parked } };
 }

@@ -1,20 +1,18 @@
-// Parked endpoints (fault isolation, issue 13). An endpoint whose configuration or data the
-// engine cannot compute with (a claim or an ack threw for it: a corrupt row, a value out of
-// range, a profile that throws) is parked: it leaves delivery with the error recorded, so
-// that one endpoint's fault never aborts the work of every other endpoint. The operator is
-// told once (tidings.endpoint.faulted, see takeFaultNotices in health.ts), the endpoint's GET
-// shows the fault, and any PATCH of the endpoint un-parks it (unparkEndpoint): the change
-// may be the fix, and if it is not, the engine parks it again with a fresh error.
+// Parked endpoints: fault isolation (issues 12 and 13). When something about one endpoint
+// makes a claim or an ack statement fail (a value that cannot be computed, a row that cannot
+// be read, a secret that cannot be opened), that endpoint is parked with the error and leaves
+// delivery; every other endpoint goes on. The operator is told once per parking
+// (tidings.endpoint.faulted: takeFaultNotices in health.ts), the endpoint's GET shows the
+// fault, and an update of the endpoint un-parks it (store/endpoints.ts): the change may be
+// the fix; if it is not, the engine parks it again with a fresh error.
 import type { Queryable } from './db.js';
 
 /** Longest error text kept with a parked endpoint. */
 export const MAX_FAULT_TEXT = 2000;
 
 /**
- * Parks an endpoint: records the error and takes it out of the claim's queue (next_due_at
- * NULL). The first fault is kept while it stays parked; returns false when it was parked
- * already (or does not exist). Runs in the caller's transaction, which may hold the row
- * (a claim that locked it FOR UPDATE).
+ * Parks an endpoint: the claim skips it, its marks go, the operator is owed a notice.
+ * Returns false if it was parked already (the first fault is kept) or does not exist.
  */
 export async function parkEndpoint(
   q: Queryable,
@@ -23,25 +21,26 @@ export async function parkEndpoint(
   now: Date,
 ): Promise<boolean> {
   const rows = await q.query(
-    `UPDATE endpoint_state SET faulted_at = $3, fault = $2, fault_notified_at = NULL, next_due_at = NULL
-     WHERE endpoint_id = $1 AND faulted_at IS NULL
-     RETURNING endpoint_id`,
+    `WITH parked AS (
+       UPDATE endpoint_state SET faulted_at = $3, fault = $2, fault_notified_at = NULL
+       WHERE endpoint_id = $1 AND faulted_at IS NULL
+       RETURNING endpoint_id
+     ), marks AS (
+       DELETE FROM endpoint_turns WHERE endpoint_id IN (SELECT endpoint_id FROM parked)
+     )
+     SELECT endpoint_id FROM parked`,
     [endpointId, error.slice(0, MAX_FAULT_TEXT) || 'unknown fault', now],
   );
   return rows.length > 0;
 }
 
-/**
- * Un-parks an endpoint (its PATCH, in the same transaction): the fault is cleared and what
- * waited is due now. Returns whether it was parked.
- */
-export async function unparkEndpoint(q: Queryable, endpointId: string, now: Date): Promise<boolean> {
+/** Clears an endpoint's fault (the caller marks it due). Returns whether it was parked. */
+export async function unparkEndpoint(q: Queryable, endpointId: string): Promise<boolean> {
   const rows = await q.query(
-    `UPDATE endpoint_state
-     SET faulted_at = NULL, fault = NULL, fault_notified_at = NULL, next_due_at = least(coalesce(next_due_at, $2), $2)
+    `UPDATE endpoint_state SET faulted_at = NULL, fault = NULL, fault_notified_at = NULL
      WHERE endpoint_id = $1 AND faulted_at IS NOT NULL
      RETURNING endpoint_id`,
-    [endpointId, now],
+    [endpointId],
   );
   return rows.length > 0;
 }

@@ -3,6 +3,7 @@
 // TIDINGS_LOOP_FAILING_AFTER turns it 503, naming the role; parked endpoints are counted
 // (the rest flows, so the process stays ready).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
 import { LoopHealth } from '../../src/loopHealth.js';
 import { parkEndpoint } from '../../src/store/faults.js';
 import { until } from '../delivery/wait.js';
@@ -28,6 +29,25 @@ describe('LoopHealth', () => {
     now += 60_000;
     loops.failed('worker');
     expect(loops.failing(10_000)).toEqual([]);
+  });
+
+  it('reads a watched loop by its parts, on its own clock', () => {
+    const clock = new ManualClock(new Date('2031-01-01T00:00:00Z'));
+    const status = {
+      claim: { failingSince: null as Date | null },
+      ack: { failingSince: null as Date | null },
+    };
+    const loops = new LoopHealth();
+    loops.watch('worker', () => status, clock);
+    expect(loops.list()).toEqual([{ role: 'worker', failing: false }]);
+    status.ack.failingSince = clock.now();
+    clock.advance(31_000);
+    expect(loops.list()).toEqual([{ role: 'worker', failing: true }]);
+    expect(loops.failing(30_000).map((f) => [f.role, f.part, f.failingForMs])).toEqual([
+      ['worker', 'ack', 31_000],
+    ]);
+    status.ack.failingSince = null;
+    expect(loops.failing(30_000)).toEqual([]);
   });
 });
 
@@ -60,32 +80,45 @@ describe.each(engines())('/readyz (%s)', (engine) => {
   });
 
   /**
-   * With `table` gone, every round of a loop that uses it throws: the first 503 /readyz gives
-   * meanwhile. It is ready again once the table is back.
+   * While `sql` holds, every round of a loop throws: the first 503 /readyz gives meanwhile.
+   * It is ready again once `undo` has run.
    */
-  async function unreadyWithout(table: string) {
-    await app.testDb.db.exec(`ALTER TABLE ${table} RENAME TO ${table}_away`);
+  async function unreadyWhile(sql: string, undo: string) {
+    await app.testDb.db.exec(sql);
     try {
       return await until(async () => {
         const x = await ready();
         return x.status === 503 ? x : undefined;
       }, '/readyz to turn 503');
     } finally {
-      await app.testDb.db.exec(`ALTER TABLE ${table}_away RENAME TO ${table}`);
+      await app.testDb.db.exec(undo);
       await until(async () => (await ready()).status === 200, '/readyz to be ready again');
     }
   }
 
   it('answers 503 naming the worker while every claim fails, and is ready again after', async () => {
-    const r = await unreadyWithout('deliveries');
+    // Every claim consumes turn marks; the store now refuses that as if out of resources (a
+    // failure of the store, not of one endpoint's data, so nothing is parked).
+    const r = await unreadyWhile(
+      `CREATE FUNCTION test_store_refuses() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN RAISE EXCEPTION 'out of resources (test)' USING ERRCODE = '53000'; END $$;
+       CREATE TRIGGER test_store_refuses BEFORE DELETE ON endpoint_turns
+         FOR EACH STATEMENT EXECUTE FUNCTION test_store_refuses();`,
+      `DROP TRIGGER test_store_refuses ON endpoint_turns; DROP FUNCTION test_store_refuses();`,
+    );
     expect(r.body).toMatchObject({
       error: { code: 'loop_failing', details: { roles: ['worker'], threshold_ms: 500 } },
     });
-    expect((r.body.error as { message: string }).message).toMatch(/^the worker loop has failed for \d+ s/);
+    expect((r.body.error as { message: string }).message).toMatch(
+      /^the worker loop \(claim\) has failed for \d+ s/,
+    );
   });
 
   it('answers 503 naming the scheduler while its batches fail', async () => {
-    const r = await unreadyWithout('reminder_slots');
+    const r = await unreadyWhile(
+      'ALTER TABLE reminder_slots RENAME TO reminder_slots_away',
+      'ALTER TABLE reminder_slots_away RENAME TO reminder_slots',
+    );
     expect(r.body).toMatchObject({ error: { code: 'loop_failing', details: { roles: ['scheduler'] } } });
   });
 

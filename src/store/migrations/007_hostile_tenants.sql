@@ -22,14 +22,9 @@ ALTER TABLE endpoints
     CHECK (rate_limit_per_s IS NULL OR (rate_limit_per_s >= 0.01 AND rate_limit_per_s <= 100000)),
   ADD CONSTRAINT endpoints_max_in_flight_range CHECK (max_in_flight BETWEEN 1 AND 1000);
 
--- Parked endpoints: one whose configuration or data cannot be computed (a claim or an ack
--- threw for it) leaves delivery with the error recorded, instead of aborting the work of
--- every other endpoint; the operator is told once (tidings.endpoint.faulted, taken with
--- fault_notified_at), and a PATCH of the endpoint un-parks it. See src/store/faults.ts.
-ALTER TABLE endpoint_state
-  ADD COLUMN faulted_at timestamptz,
-  ADD COLUMN fault text,
-  ADD COLUMN fault_notified_at timestamptz;
+-- Parked endpoints (faulted_at, fault: migration 006): the operator is told once per parking
+-- (tidings.endpoint.faulted); fault_notified_at says it has been. See src/store/faults.ts.
+ALTER TABLE endpoint_state ADD COLUMN fault_notified_at timestamptz;
 -- /readyz counts parked endpoints and the health sweep finds the ones owed a notice here;
 -- it holds only the parked rows, so it stays small.
 CREATE INDEX endpoint_state_faulted ON endpoint_state (endpoint_id) WHERE faulted_at IS NOT NULL;
