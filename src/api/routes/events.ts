@@ -15,7 +15,15 @@ import {
 import { requireAdmin, requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
 import { ApiError, badRequest, conflict, notFound, unprocessable } from '../errors.js';
-import { errors, NullableTimestamp, PageQuery, pageOf, TenantParams, Timestamp } from '../schemas.js';
+import {
+  DeliveryState,
+  errors,
+  NullableTimestamp,
+  PageQuery,
+  pageOf,
+  TenantParams,
+  Timestamp,
+} from '../schemas.js';
 import { ensureTenant } from './endpoints.js';
 
 const PublishBody = Type.Object(
@@ -52,7 +60,7 @@ const DeliverySummary = Type.Object(
   {
     id: Type.String(),
     endpoint_id: Type.String(),
-    state: Type.String(),
+    state: DeliveryState,
     attempts: Type.Integer(),
     next_attempt_at: NullableTimestamp,
     last_status: Type.Union([Type.Integer(), Type.Null()]),
