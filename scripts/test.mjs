@@ -1,7 +1,8 @@
 // `npm test`: the whole check, in the order that fails fastest.
 //   1. lint and format (biome), 2. types (tsc), 3. the OpenAPI document (current, and
-//   accepted by Redocly's linter), 4. the suite (vitest: PGlite and PostgreSQL), 5. the chaos suite (processes killed, PostgreSQL restarted) when it exists, alone, so that
-//      its restart of PostgreSQL cannot disturb other tests.
+//   accepted by Redocly's linter), 4. the suite (vitest: PGlite and PostgreSQL), 5. the chaos
+//   suite (processes killed, PostgreSQL restarted) when it exists, alone, so that its restart
+//   of PostgreSQL cannot disturb other tests.
 // Where no PostgreSQL answers, the suite runs on PGlite alone and says so loudly;
 // TIDINGS_REQUIRE_PG=1 (set by .ci/run) turns that into a failure.
 import { spawnSync } from 'node:child_process';
