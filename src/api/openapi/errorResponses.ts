@@ -85,8 +85,13 @@ export function errorResponseSchema(status: ErrorStatus, codes: string[]): Recor
       { $ref: 'Error' },
       {
         type: 'object',
+        required: ['error'],
         properties: {
-          error: { type: 'object', properties: { code: { type: 'string', enum: codes } } },
+          error: {
+            type: 'object',
+            required: ['code'],
+            properties: { code: { type: 'string', enum: codes } },
+          },
         },
       },
     ],

@@ -196,7 +196,7 @@ const RotateSecret = Type.Object(
 
 const SecretAnswer = Type.Object({
   secret: Type.String({ description: 'What receivers verify with (whsec_ secret or whpk_ public key)' }),
-  signing: Type.String(),
+  signing: Signing,
   public_key: Type.Union([Type.String(), Type.Null()]),
   previous_valid_until: Type.Array(Timestamp, {
     description: 'Until when each replaced secret still signs beside the current one',
