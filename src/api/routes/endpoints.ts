@@ -42,6 +42,7 @@ import {
   pageOf,
   TenantParams,
   Timestamp,
+  WireProfileName,
 } from '../schemas.js';
 
 const Url = Type.String({
@@ -136,7 +137,7 @@ const EndpointView = Type.Object(
     description: Type.String(),
     event_types: Type.Union([Type.Array(Type.String()), Type.Null()]),
     channels: Type.Union([Type.Array(Type.String()), Type.Null()]),
-    profile: Type.String(),
+    profile: WireProfileName,
     headers: Type.Record(Type.String(), Type.String(), { description: 'Values masked' }),
     disabled: Type.Boolean(),
     disabled_reason: Type.Union([Type.String(), Type.Null()]),
@@ -144,8 +145,8 @@ const EndpointView = Type.Object(
     metadata: Metadata,
     max_in_flight: Type.Integer(),
     rate_limit_per_s: Type.Union([Type.Number(), Type.Null()]),
-    ordering: Type.String(),
-    signing: Type.String({ description: 'hmac or ed25519' }),
+    ordering: Ordering,
+    signing: Signing,
     public_key: Type.Union([Type.String(), Type.Null()], {
       description: 'whpk_ key receivers verify v1a signatures with (ed25519 endpoints)',
     }),
@@ -195,7 +196,7 @@ const RotateSecret = Type.Object(
 
 const SecretAnswer = Type.Object({
   secret: Type.String({ description: 'What receivers verify with (whsec_ secret or whpk_ public key)' }),
-  signing: Type.String(),
+  signing: Signing,
   public_key: Type.Union([Type.String(), Type.Null()]),
   previous_valid_until: Type.Array(Timestamp, {
     description: 'Until when each replaced secret still signs beside the current one',

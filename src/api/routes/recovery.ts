@@ -39,7 +39,7 @@ const OrderingKey = Type.Object(
     head: Type.Object({
       delivery_id: Type.String(),
       sequence: Type.Integer(),
-      state: Type.String({
+      state: Type.Union([Type.Literal('pending'), Type.Literal('delivering'), Type.Literal('failed')], {
         description: 'pending, delivering, or failed (given up: resend it, or skip it to release the key)',
       }),
       attempts: Type.Integer(),
