@@ -1,0 +1,177 @@
+// amqp:// and amqps:// endpoints (RabbitMQ): a publish to an exchange with a routing key, on a
+// channel in confirm mode, successful when the broker confirms it. Messages are persistent and
+// published `mandatory`: one that no queue is bound to receive comes back (basic.return) and
+// the attempt fails, rather than being confirmed and dropped.
+//
+// The message carries the body, content-type, message-id (= webhook-id), timestamp (=
+// webhook-timestamp) and every header (webhook-id, webhook-timestamp, webhook-signature, …) as
+// AMQP headers. rabbitmq-client reconnects by itself with backoff while the broker is away.
+import { Connection, type Publisher } from 'rabbitmq-client';
+import type { Logger } from '../../log.js';
+import {
+  type BrokerAddressOptions,
+  type BrokerConnection,
+  brokerKey,
+  ConnectionPool,
+  resolveBroker,
+  tlsName,
+} from './pool.js';
+import {
+  acknowledged,
+  bodyBuffer,
+  type Deadline,
+  type Destination,
+  describeError,
+  type EndpointTarget,
+  expandName,
+  failure,
+  messageHeaders,
+  type OutboundRequest,
+  type SendResult,
+  withinDeadline,
+} from './types.js';
+
+export const AMQP_DEFAULT_PORT = 5672;
+export const AMQPS_DEFAULT_PORT = 5671;
+
+/** The vhost of an AMQP URL: the path without its slash, percent-decoded; "/" when absent. */
+export function amqpVhost(url: URL): string {
+  const path = url.pathname.slice(1);
+  return path === '' ? '/' : decodeURIComponent(path);
+}
+
+class AmqpBroker implements BrokerConnection {
+  private done = false;
+  /** Returned (unroutable) messages by id/exchange/key, until their confirm arrives. */
+  private readonly returned = new Map<string, number>();
+  readonly publisher: Publisher;
+
+  constructor(readonly conn: Connection) {
+    this.publisher = conn.createPublisher({ confirm: true, maxAttempts: 1 });
+    // basic.return comes before the confirm of the same message on the same channel.
+    this.publisher.on('basic.return', (msg) => {
+      const key = returnKey(msg.messageId, msg.exchange, msg.routingKey);
+      this.returned.set(key, (this.returned.get(key) ?? 0) + 1);
+    });
+  }
+
+  /** Whether the broker returned this message instead of routing it (counted once). */
+  takeReturned(id: string | undefined, exchange: string, routingKey: string): boolean {
+    const key = returnKey(id, exchange, routingKey);
+    const n = this.returned.get(key) ?? 0;
+    if (n === 0) return false;
+    if (n === 1) this.returned.delete(key);
+    else this.returned.set(key, n - 1);
+    return true;
+  }
+
+  usable(): boolean {
+    return !this.done;
+  }
+
+  async close(): Promise<void> {
+    this.done = true;
+    await this.publisher.close().catch(() => {});
+    await this.conn.close();
+  }
+}
+
+function returnKey(id: string | undefined, exchange: string, routingKey: string): string {
+  return `${id ?? ''}\n${exchange}\n${routingKey}`;
+}
+
+export interface AmqpDestinationOptions extends BrokerAddressOptions {
+  log: Logger;
+  idleMs?: number;
+}
+
+export class AmqpDestination implements Destination {
+  private readonly pool: ConnectionPool<AmqpBroker>;
+
+  constructor(private readonly o: AmqpDestinationOptions) {
+    this.pool = new ConnectionPool(o.idleMs);
+  }
+
+  async send(target: EndpointTarget, req: OutboundRequest, deadline: Deadline): Promise<SendResult> {
+    const b = target.broker;
+    if (!b || b.exchange === null || b.routing_key === null) {
+      return failure('amqp: the endpoint has no exchange and routing key', deadline);
+    }
+    const url = new URL(target.url);
+    const exchange = b.exchange;
+    const routingKey = expandName(b.routing_key, req.eventType);
+    let broker: AmqpBroker;
+    try {
+      broker = await withinDeadline(
+        this.pool.get(brokerKey(url, b.username, b.password), () => this.open(url, b.username, b.password)),
+        deadline,
+        `no connection to ${url.host}`,
+      );
+    } catch (err) {
+      return failure(`amqp: ${describeError(err)}`, deadline);
+    }
+    const headers = messageHeaders(req.headers);
+    const id = headers['webhook-id'];
+    const timestamp = Number(headers['webhook-timestamp']);
+    const where = exchange === '' ? `queue "${routingKey}"` : `exchange "${exchange}" with key "${routingKey}"`;
+    try {
+      await withinDeadline(
+        broker.publisher.send(
+          {
+            exchange,
+            routingKey,
+            mandatory: true,
+            durable: true,
+            contentType: headers['content-type'] ?? 'application/json',
+            ...(id ? { messageId: id } : {}),
+            ...(Number.isFinite(timestamp) ? { timestamp } : {}),
+            headers,
+          },
+          bodyBuffer(req.body),
+        ),
+        deadline,
+        `no confirm from ${url.host}`,
+      );
+    } catch (err) {
+      return failure(`amqp: publish to ${where} failed: ${describeError(err)}`, deadline);
+    }
+    if (broker.takeReturned(id, exchange, routingKey)) {
+      return failure(`amqp: the broker returned the message: no queue is bound to ${where}`, deadline);
+    }
+    return acknowledged(`confirmed by ${url.host} (${where})`, deadline);
+  }
+
+  private async open(url: URL, username: string | null, password: string | null): Promise<AmqpBroker> {
+    const tls = url.protocol === 'amqps:';
+    const address = await resolveBroker(url, tls ? AMQPS_DEFAULT_PORT : AMQP_DEFAULT_PORT, this.o);
+    const conn = new Connection({
+      hostname: address.address,
+      port: address.port,
+      vhost: amqpVhost(url),
+      ...(username !== null ? { username } : {}),
+      ...(password !== null ? { password } : {}),
+      // The certificate is checked against the URL's hostname, not the IP we dial.
+      tls: tls ? tlsName(address) : false,
+      connectionName: 'tidings',
+      connectionTimeout: this.o.connectTimeoutMs,
+      acquireTimeout: this.o.connectTimeoutMs,
+      retryLow: 500,
+      retryHigh: 10_000,
+    });
+    // An unhandled 'error' event would end the process: a broker going away is only logged.
+    conn.on('error', (err) => {
+      this.o.log.warn({ broker: url.host, err: describeError(err) }, 'amqp destination connection');
+    });
+    try {
+      await conn.onConnect(this.o.connectTimeoutMs);
+    } catch (err) {
+      await conn.close().catch(() => {});
+      throw err;
+    }
+    return new AmqpBroker(conn);
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}

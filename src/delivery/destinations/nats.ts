@@ -1,0 +1,127 @@
+// nats:// endpoints: a JetStream publish, successful when the stream acknowledges it (PubAck).
+// The message carries the delivery's body and its headers (webhook-id, webhook-timestamp,
+// webhook-signature, …) as NATS headers, and webhook-id as Nats-Msg-Id, so a retry after a lost
+// acknowledgement is dropped by the stream's duplicate window instead of stored twice.
+//
+// The client is given the checked IP (pool.ts), keeps reconnecting to it while the server is
+// away, and ignores the cluster's gossiped addresses, which no SSRF check has seen.
+import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from '../../log.js';
+import { type BrokerAddressOptions, type BrokerConnection, brokerKey, ConnectionPool, hostPort, resolveBroker } from './pool.js';
+import {
+  acknowledged,
+  bodyBuffer,
+  type Deadline,
+  type Destination,
+  describeError,
+  type EndpointTarget,
+  expandName,
+  failure,
+  messageHeaders,
+  type OutboundRequest,
+  type SendResult,
+  withinDeadline,
+} from './types.js';
+
+export const NATS_DEFAULT_PORT = 4222;
+
+class NatsBroker implements BrokerConnection {
+  private done = false;
+  readonly js: JetStreamClient;
+
+  constructor(readonly nc: NatsConnection) {
+    this.js = jetstream(nc);
+    void nc.closed().then(() => {
+      this.done = true;
+    });
+  }
+
+  usable(): boolean {
+    return !this.done && !this.nc.isClosed();
+  }
+
+  async close(): Promise<void> {
+    this.done = true;
+    await this.nc.close();
+  }
+}
+
+export interface NatsDestinationOptions extends BrokerAddressOptions {
+  log: Logger;
+  idleMs?: number;
+}
+
+export class NatsDestination implements Destination {
+  private readonly pool: ConnectionPool<NatsBroker>;
+
+  constructor(private readonly o: NatsDestinationOptions) {
+    this.pool = new ConnectionPool(o.idleMs);
+  }
+
+  async send(target: EndpointTarget, req: OutboundRequest, deadline: Deadline): Promise<SendResult> {
+    const b = target.broker;
+    if (!b?.subject) return failure('nats: the endpoint has no subject', deadline);
+    const url = new URL(target.url);
+    const subject = expandName(b.subject, req.eventType);
+    let broker: NatsBroker;
+    try {
+      broker = await withinDeadline(
+        this.pool.get(brokerKey(url, b.username, b.password), () => this.open(url, b.username, b.password)),
+        deadline,
+        `no connection to ${url.host}`,
+      );
+    } catch (err) {
+      return failure(`nats: ${describeError(err)}`, deadline);
+    }
+    const h = natsHeaders();
+    for (const [name, value] of Object.entries(messageHeaders(req.headers))) h.set(name, value);
+    const id = req.headers['webhook-id'];
+    try {
+      const ack = await broker.js.publish(subject, bodyBuffer(req.body), {
+        headers: h,
+        ...(id ? { msgID: id } : {}),
+        timeout: Math.max(1, deadline.remaining()),
+      });
+      return acknowledged(
+        JSON.stringify({ stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate }),
+        deadline,
+      );
+    } catch (err) {
+      const text = describeError(err);
+      const hint = /no responders|503/i.test(text) ? ` (no JetStream stream takes subject "${subject}")` : '';
+      return failure(`nats: publish to "${subject}" failed: ${text}${hint}`, deadline);
+    }
+  }
+
+  private async open(url: URL, user: string | null, pass: string | null): Promise<NatsBroker> {
+    const address = await resolveBroker(url, NATS_DEFAULT_PORT, this.o);
+    const nc = await connect({
+      servers: hostPort(address),
+      name: 'tidings',
+      resolve: false,
+      ignoreClusterUpdates: true,
+      noRandomize: true,
+      reconnect: true,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 1000,
+      timeout: this.o.connectTimeoutMs,
+      // TLS to NATS would be checked against the IP we dial, not the hostname: refused for now.
+      tls: null,
+      ...(user ? { user } : {}),
+      ...(pass ? { pass } : {}),
+    });
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === 'disconnect' || s.type === 'reconnect') {
+          this.o.log.warn({ broker: url.host, event: s.type }, 'nats destination connection');
+        }
+      }
+    })().catch(() => {});
+    return new NatsBroker(nc);
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}

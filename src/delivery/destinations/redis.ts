@@ -1,0 +1,146 @@
+// redis:// and rediss:// endpoints: XADD to a stream, successful when Redis answers with the
+// new entry's id. The entry's fields are the delivery's headers (webhook-id, webhook-timestamp,
+// webhook-signature, content-type, …) and `body`. The URL's path picks the database (redis://host/2).
+//
+// Commands are never queued while the connection is down (enableOfflineQueue off): a send then
+// fails at once and is retried on the delivery's schedule, while ioredis reconnects behind it.
+// XADD has no idempotency key: a retry after a lost answer may add the entry twice, and
+// consumers de-duplicate by webhook-id, as every receiver does.
+import { Redis } from 'ioredis';
+import type { Logger } from '../../log.js';
+import {
+  type BrokerAddressOptions,
+  type BrokerConnection,
+  brokerKey,
+  ConnectionPool,
+  resolveBroker,
+  tlsName,
+} from './pool.js';
+import {
+  acknowledged,
+  bodyBuffer,
+  type Deadline,
+  type Destination,
+  describeError,
+  type EndpointTarget,
+  expandName,
+  failure,
+  messageHeaders,
+  type OutboundRequest,
+  type SendResult,
+  withinDeadline,
+} from './types.js';
+
+export const REDIS_DEFAULT_PORT = 6379;
+
+/** The database of a Redis URL (redis://host:6379/2 → 2); 0 when the path is empty. */
+export function redisDb(url: URL): number | undefined {
+  const path = url.pathname.replace(/^\//, '');
+  if (path === '') return 0;
+  return /^\d{1,2}$/.test(path) ? Number(path) : undefined;
+}
+
+class RedisBroker implements BrokerConnection {
+  private done = false;
+
+  constructor(readonly client: Redis) {
+    client.on('end', () => {
+      this.done = true;
+    });
+  }
+
+  usable(): boolean {
+    return !this.done;
+  }
+
+  async close(): Promise<void> {
+    this.done = true;
+    await this.client.quit().catch(() => this.client.disconnect());
+  }
+}
+
+export interface RedisDestinationOptions extends BrokerAddressOptions {
+  log: Logger;
+  idleMs?: number;
+}
+
+export class RedisDestination implements Destination {
+  private readonly pool: ConnectionPool<RedisBroker>;
+
+  constructor(private readonly o: RedisDestinationOptions) {
+    this.pool = new ConnectionPool(o.idleMs);
+  }
+
+  async send(target: EndpointTarget, req: OutboundRequest, deadline: Deadline): Promise<SendResult> {
+    const b = target.broker;
+    if (!b?.stream) return failure('redis: the endpoint has no stream', deadline);
+    const url = new URL(target.url);
+    const stream = expandName(b.stream, req.eventType);
+    let broker: RedisBroker;
+    try {
+      broker = await withinDeadline(
+        this.pool.get(brokerKey(url, b.username, b.password), () => this.open(url, b.username, b.password)),
+        deadline,
+        `no connection to ${url.host}`,
+      );
+    } catch (err) {
+      return failure(`redis: ${describeError(err)}`, deadline);
+    }
+    const fields: (string | Buffer)[] = [];
+    for (const [name, value] of Object.entries(messageHeaders(req.headers))) fields.push(name, value);
+    fields.push('body', bodyBuffer(req.body));
+    const trim: (string | number)[] = b.max_len !== null ? ['MAXLEN', '~', b.max_len] : [];
+    try {
+      const id = await withinDeadline(
+        broker.client.xadd(stream, ...trim, '*', ...fields),
+        deadline,
+        `no answer from ${url.host}`,
+      );
+      return acknowledged(JSON.stringify({ stream, id }), deadline);
+    } catch (err) {
+      return failure(`redis: XADD to "${stream}" failed: ${describeError(err)}`, deadline);
+    }
+  }
+
+  private async open(url: URL, username: string | null, password: string | null): Promise<RedisBroker> {
+    const tls = url.protocol === 'rediss:';
+    const address = await resolveBroker(url, REDIS_DEFAULT_PORT, this.o);
+    const client = new Redis({
+      host: address.address,
+      port: address.port,
+      db: redisDb(url) ?? 0,
+      ...(username !== null ? { username } : {}),
+      ...(password !== null ? { password } : {}),
+      ...(tls ? { tls: tlsName(address) } : {}),
+      connectionName: 'tidings',
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      enableAutoPipelining: true,
+      maxRetriesPerRequest: 0,
+      connectTimeout: this.o.connectTimeoutMs,
+      // Keep reconnecting while the server is away, at most every 5 s.
+      retryStrategy: (times) => Math.min(times * 200, 5000),
+    });
+    // An unhandled 'error' event would end the process: a server going away is only logged.
+    let warned = false;
+    client.on('error', (err) => {
+      if (warned) return;
+      warned = true;
+      this.o.log.warn({ broker: url.host, err: describeError(err) }, 'redis destination connection');
+    });
+    client.on('ready', () => {
+      warned = false;
+    });
+    try {
+      await client.connect();
+    } catch (err) {
+      client.disconnect();
+      throw err;
+    }
+    return new RedisBroker(client);
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
