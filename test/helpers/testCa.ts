@@ -43,7 +43,10 @@ export function makeCa(name: string): TestCa {
       '-addext',
       'keyUsage=critical,keyCertSign,cRLSign',
     ]);
-    const ca = { cert: readFileSync(path.join(dir, 'ca.pem'), 'utf8'), key: readFileSync(path.join(dir, 'ca.key'), 'utf8') };
+    const ca = {
+      cert: readFileSync(path.join(dir, 'ca.pem'), 'utf8'),
+      key: readFileSync(path.join(dir, 'ca.key'), 'utf8'),
+    };
     let serial = 1;
     return {
       ...ca,

@@ -113,7 +113,8 @@ export class AmqpDestination implements Destination {
     const headers = messageHeaders(req.headers);
     const id = headers['webhook-id'];
     const timestamp = Number(headers['webhook-timestamp']);
-    const where = exchange === '' ? `queue "${routingKey}"` : `exchange "${exchange}" with key "${routingKey}"`;
+    const where =
+      exchange === '' ? `queue "${routingKey}"` : `exchange "${exchange}" with key "${routingKey}"`;
     try {
       await withinDeadline(
         broker.publisher.send(
@@ -135,6 +136,9 @@ export class AmqpDestination implements Destination {
     } catch (err) {
       return failure(`amqp: publish to ${where} failed: ${describeError(err)}`, deadline);
     }
+    // rabbitmq-client emits basic.return from a setImmediate queued when the frame arrived,
+    // before the confirm that follows it: one more turn and it has been counted.
+    await new Promise((resolve) => setImmediate(resolve));
     if (broker.takeReturned(id, exchange, routingKey)) {
       return failure(`amqp: the broker returned the message: no queue is bound to ${where}`, deadline);
     }
@@ -159,12 +163,23 @@ export class AmqpDestination implements Destination {
       retryHigh: 10_000,
     });
     // An unhandled 'error' event would end the process: a broker going away is only logged.
+    // Before the first connection, an error (refused, wrong credentials, no such vhost) fails
+    // the open at once instead of waiting out the client's own retries.
+    let failOpen: ((err: unknown) => void) | undefined;
     conn.on('error', (err) => {
-      this.o.log.warn({ broker: url.host, err: describeError(err) }, 'amqp destination connection');
+      if (failOpen) failOpen(err);
+      else this.o.log.warn({ broker: url.host, err: describeError(err) }, 'amqp destination connection');
     });
     try {
-      await conn.onConnect(this.o.connectTimeoutMs);
+      await Promise.race([
+        conn.onConnect(this.o.connectTimeoutMs),
+        new Promise<never>((_, reject) => {
+          failOpen = reject;
+        }),
+      ]);
+      failOpen = undefined;
     } catch (err) {
+      failOpen = undefined;
       await conn.close().catch(() => {});
       throw err;
     }

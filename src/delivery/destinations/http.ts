@@ -181,7 +181,12 @@ export class HttpDestination implements Destination {
     return set;
   }
 
-  private agent(set: EndpointAgents, id: string, cert: ClientCertificate, target: EndpointTarget): Dispatcher {
+  private agent(
+    set: EndpointAgents,
+    id: string,
+    cert: ClientCertificate,
+    target: EndpointTarget,
+  ): Dispatcher {
     let agent = set.agents.get(id);
     if (!agent) {
       agent = createOutboundAgent({

@@ -5,10 +5,17 @@
 //
 // The client is given the checked IP (pool.ts), keeps reconnecting to it while the server is
 // away, and ignores the cluster's gossiped addresses, which no SSRF check has seen.
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
-import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import { type JetStreamClient, jetstream } from '@nats-io/jetstream';
+import { connect, type NatsConnection, headers as natsHeaders } from '@nats-io/transport-node';
 import type { Logger } from '../../log.js';
-import { type BrokerAddressOptions, type BrokerConnection, brokerKey, ConnectionPool, hostPort, resolveBroker } from './pool.js';
+import {
+  type BrokerAddressOptions,
+  type BrokerConnection,
+  brokerKey,
+  ConnectionPool,
+  hostPort,
+  resolveBroker,
+} from './pool.js';
 import {
   acknowledged,
   bodyBuffer,

@@ -187,8 +187,6 @@ function formEncode(text: string): string {
 /** One cache entry per set of credentials; the secret is hashed, never kept as a key. */
 function credentialsKey(s: OAuthSettings): string {
   return createHash('sha256')
-    .update(
-      JSON.stringify([s.token_url, s.client_id, s.client_secret, s.scope, s.audience, s.auth_method]),
-    )
+    .update(JSON.stringify([s.token_url, s.client_id, s.client_secret, s.scope, s.audience, s.auth_method]))
     .digest('base64url');
 }
