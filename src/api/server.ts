@@ -16,6 +16,7 @@ import { registerRateLimit } from './rateLimit.js';
 import { auditRoutes } from './routes/audit.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { Attempt, DeliveryDetail, deliveryRoutes } from './routes/deliveries.js';
+import { endpointCertificateRoutes } from './routes/endpointCertificates.js';
 import { EndpointView, EndpointWithSecret, endpointRoutes } from './routes/endpoints.js';
 import { DeliverySummary, EventDetail, EventView, eventRoutes, PublishAnswer } from './routes/events.js';
 import { EventTypeView, eventTypeRoutes } from './routes/eventTypes.js';
@@ -195,6 +196,7 @@ export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Pr
   await catalogRoutes(app, ctx);
   await tenantRoutes(app, ctx);
   await endpointRoutes(app, ctx);
+  await endpointCertificateRoutes(app, ctx);
   await eventRoutes(app, ctx);
   await deliveryRoutes(app, ctx);
   await recoveryRoutes(app, ctx);

@@ -22,11 +22,12 @@ import {
 } from '../store/deliveries.js';
 import type { SecretCodec } from '../store/secrets.js';
 import { Wakeup } from '../wakeup.js';
+import type { Destinations } from './destinations/index.js';
+import type { EndpointTargets } from './destinations/targets.js';
 import { sweepEndpointHealth } from './health.js';
 import { buildRequest } from './request.js';
 import { runRetention } from './retention.js';
 import { parseRetryAfter, type RetryPolicy } from './retryPolicy.js';
-import { send } from './sender.js';
 
 export const WAKE_CHANNEL = 'tidings_wake';
 
@@ -36,6 +37,9 @@ export interface WorkerOptions {
   clock: Clock;
   log: Logger;
   dispatcher: Dispatcher;
+  /** Where requests go (HTTP with mTLS/OAuth2, brokers), and each endpoint's opened settings (issue 17). */
+  destinations: Destinations;
+  targets: EndpointTargets;
   retry: RetryPolicy;
   concurrency: number;
   claimBatch: number;
@@ -240,12 +244,12 @@ export class Worker {
     const attempt = d.attempts + 1;
     const built = buildRequest(d, this.o.codec, startedAt);
     const res = built.ok
-      ? await send(this.o.dispatcher, {
-          url: d.url,
+      ? await this.o.destinations.send(await this.o.targets.get(d.endpoint_id, { url: d.url }), {
           headers: built.headers,
           body: built.body,
           timeoutMs: this.o.requestTimeoutMs,
           bodyLimit: this.o.responseBodyLimit,
+          eventType: d.event_type,
         })
       : { ok: false, status: null, headers: null, body: null, error: built.error, durationMs: 0 };
     this.stats.sent += 1;
