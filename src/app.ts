@@ -175,7 +175,9 @@ export async function startTidings(config: Config, opts: StartOptions = {}): Pro
       log,
       dispatcher,
       destinations,
-      targets: new EndpointTargets({ q: db, codec }),
+      // Loaded afresh for each dispatched batch (one statement by primary key): this worker's
+      // claim does not say which version of an endpoint it claimed for.
+      targets: new EndpointTargets({ q: db, codec, ttlMs: 0 }),
       retry: createRetryPolicy(config.retryScheduleMs),
       concurrency: config.workerConcurrency,
       claimBatch: config.claimBatchSize,
