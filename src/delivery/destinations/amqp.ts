@@ -7,12 +7,11 @@
 // webhook-timestamp) and every header (webhook-id, webhook-timestamp, webhook-signature, …) as
 // AMQP headers. rabbitmq-client reconnects by itself with backoff while the broker is away.
 import { Connection, type Publisher } from 'rabbitmq-client';
-import type { Logger } from '../../log.js';
+import type { BrokerSettings } from '../../store/endpointTargets.js';
 import {
-  type BrokerAddressOptions,
   type BrokerConnection,
-  brokerKey,
-  ConnectionPool,
+  BrokerDestination,
+  type BrokerDestinationOptions,
   resolveBroker,
   tlsName,
 } from './pool.js';
@@ -20,9 +19,7 @@ import {
   acknowledged,
   bodyBuffer,
   type Deadline,
-  type Destination,
   describeError,
-  type EndpointTarget,
   expandName,
   failure,
   messageHeaders,
@@ -80,36 +77,23 @@ function returnKey(id: string | undefined, exchange: string, routingKey: string)
   return `${id ?? ''}\n${exchange}\n${routingKey}`;
 }
 
-export interface AmqpDestinationOptions extends BrokerAddressOptions {
-  log: Logger;
-  idleMs?: number;
-}
-
-export class AmqpDestination implements Destination {
-  private readonly pool: ConnectionPool<AmqpBroker>;
-
-  constructor(private readonly o: AmqpDestinationOptions) {
-    this.pool = new ConnectionPool(o.idleMs);
+export class AmqpDestination extends BrokerDestination<AmqpBroker> {
+  constructor(o: BrokerDestinationOptions) {
+    super('amqp', o);
   }
 
-  async send(target: EndpointTarget, req: OutboundRequest, deadline: Deadline): Promise<SendResult> {
-    const b = target.broker;
-    if (!b || b.exchange === null || b.routing_key === null) {
+  protected async publish(
+    broker: AmqpBroker,
+    b: BrokerSettings,
+    req: OutboundRequest,
+    deadline: Deadline,
+    url: URL,
+  ): Promise<SendResult> {
+    if (b.exchange === null || b.routing_key === null) {
       return failure('amqp: the endpoint has no exchange and routing key', deadline);
     }
-    const url = new URL(target.url);
     const exchange = b.exchange;
     const routingKey = expandName(b.routing_key, req.eventType);
-    let broker: AmqpBroker;
-    try {
-      broker = await withinDeadline(
-        this.pool.get(brokerKey(url, b.username, b.password), () => this.open(url, b.username, b.password)),
-        deadline,
-        `no connection to ${url.host}`,
-      );
-    } catch (err) {
-      return failure(`amqp: ${describeError(err)}`, deadline);
-    }
     const headers = messageHeaders(req.headers);
     const id = headers['webhook-id'];
     const timestamp = Number(headers['webhook-timestamp']);
@@ -145,15 +129,15 @@ export class AmqpDestination implements Destination {
     return acknowledged(`confirmed by ${url.host} (${where})`, deadline);
   }
 
-  private async open(url: URL, username: string | null, password: string | null): Promise<AmqpBroker> {
+  protected async open(url: URL, b: BrokerSettings): Promise<AmqpBroker> {
     const tls = url.protocol === 'amqps:';
     const address = await resolveBroker(url, tls ? AMQPS_DEFAULT_PORT : AMQP_DEFAULT_PORT, this.o);
     const conn = new Connection({
       hostname: address.address,
       port: address.port,
       vhost: amqpVhost(url),
-      ...(username !== null ? { username } : {}),
-      ...(password !== null ? { password } : {}),
+      ...(b.username !== null ? { username: b.username } : {}),
+      ...(b.password !== null ? { password: b.password } : {}),
       // The certificate is checked against the URL's hostname, not the IP we dial.
       tls: tls ? tlsName(address) : false,
       connectionName: 'tidings',
@@ -184,9 +168,5 @@ export class AmqpDestination implements Destination {
       throw err;
     }
     return new AmqpBroker(conn);
-  }
-
-  close(): Promise<void> {
-    return this.pool.close();
   }
 }

@@ -158,7 +158,8 @@ export class HttpDestination implements Destination {
   }
 
   private agentsFor(target: EndpointTarget, mtls: MtlsSettings): EndpointAgents {
-    const settings = fingerprint(JSON.stringify(mtls));
+    // The host is part of it: an agent's TLS server name (through a proxy) is the endpoint's.
+    const settings = fingerprint(JSON.stringify([new URL(target.url).host, mtls]));
     let set = this.endpoints.get(target.id);
     if (set && set.settings !== settings) {
       // New certificates or CA: keep the agents of certificates still offered (unless the CA

@@ -7,12 +7,11 @@
 // away, and ignores the cluster's gossiped addresses, which no SSRF check has seen.
 import { type JetStreamClient, jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection, headers as natsHeaders } from '@nats-io/transport-node';
-import type { Logger } from '../../log.js';
+import type { BrokerSettings } from '../../store/endpointTargets.js';
 import {
-  type BrokerAddressOptions,
   type BrokerConnection,
-  brokerKey,
-  ConnectionPool,
+  BrokerDestination,
+  type BrokerDestinationOptions,
   hostPort,
   resolveBroker,
 } from './pool.js';
@@ -20,15 +19,12 @@ import {
   acknowledged,
   bodyBuffer,
   type Deadline,
-  type Destination,
   describeError,
-  type EndpointTarget,
   expandName,
   failure,
   messageHeaders,
   type OutboundRequest,
   type SendResult,
-  withinDeadline,
 } from './types.js';
 
 export const NATS_DEFAULT_PORT = 4222;
@@ -54,33 +50,19 @@ class NatsBroker implements BrokerConnection {
   }
 }
 
-export interface NatsDestinationOptions extends BrokerAddressOptions {
-  log: Logger;
-  idleMs?: number;
-}
-
-export class NatsDestination implements Destination {
-  private readonly pool: ConnectionPool<NatsBroker>;
-
-  constructor(private readonly o: NatsDestinationOptions) {
-    this.pool = new ConnectionPool(o.idleMs);
+export class NatsDestination extends BrokerDestination<NatsBroker> {
+  constructor(o: BrokerDestinationOptions) {
+    super('nats', o);
   }
 
-  async send(target: EndpointTarget, req: OutboundRequest, deadline: Deadline): Promise<SendResult> {
-    const b = target.broker;
-    if (!b?.subject) return failure('nats: the endpoint has no subject', deadline);
-    const url = new URL(target.url);
+  protected async publish(
+    broker: NatsBroker,
+    b: BrokerSettings,
+    req: OutboundRequest,
+    deadline: Deadline,
+  ): Promise<SendResult> {
+    if (!b.subject) return failure('nats: the endpoint has no subject', deadline);
     const subject = expandName(b.subject, req.eventType);
-    let broker: NatsBroker;
-    try {
-      broker = await withinDeadline(
-        this.pool.get(brokerKey(url, b.username, b.password), () => this.open(url, b.username, b.password)),
-        deadline,
-        `no connection to ${url.host}`,
-      );
-    } catch (err) {
-      return failure(`nats: ${describeError(err)}`, deadline);
-    }
     const h = natsHeaders();
     for (const [name, value] of Object.entries(messageHeaders(req.headers))) h.set(name, value);
     const id = req.headers['webhook-id'];
@@ -101,7 +83,7 @@ export class NatsDestination implements Destination {
     }
   }
 
-  private async open(url: URL, user: string | null, pass: string | null): Promise<NatsBroker> {
+  protected async open(url: URL, b: BrokerSettings): Promise<NatsBroker> {
     const address = await resolveBroker(url, NATS_DEFAULT_PORT, this.o);
     const nc = await connect({
       servers: hostPort(address),
@@ -115,8 +97,8 @@ export class NatsDestination implements Destination {
       timeout: this.o.connectTimeoutMs,
       // TLS to NATS would be checked against the IP we dial, not the hostname: refused for now.
       tls: null,
-      ...(user ? { user } : {}),
-      ...(pass ? { pass } : {}),
+      ...(b.username ? { user: b.username } : {}),
+      ...(b.password ? { pass: b.password } : {}),
     });
     void (async () => {
       for await (const s of nc.status()) {
@@ -126,9 +108,5 @@ export class NatsDestination implements Destination {
       }
     })().catch(() => {});
     return new NatsBroker(nc);
-  }
-
-  close(): Promise<void> {
-    return this.pool.close();
   }
 }

@@ -3,8 +3,20 @@
 // failed or died so that the next send opens a new one, and closed when unused for a while.
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
+import type { Logger } from '../../log.js';
+import type { BrokerSettings } from '../../store/endpointTargets.js';
 import { type LookupFn, resolveChecked, systemLookup } from '../pinnedAgent.js';
 import type { Cidr } from '../ssrf.js';
+import {
+  type Deadline,
+  type Destination,
+  describeError,
+  type EndpointTarget,
+  failure,
+  type OutboundRequest,
+  type SendResult,
+  withinDeadline,
+} from './types.js';
 
 export interface BrokerConnection {
   /** False once the client gave up (closed for good); the pool then opens a new one. */
@@ -43,26 +55,27 @@ export class ConnectionPool<C extends BrokerConnection> {
     }
     slot.lastUsed = Date.now();
     if (slot.conn) return Promise.resolve(slot.conn);
-    if (!slot.opening) {
-      const s = slot;
-      slot.opening = open().then(
-        (conn) => {
-          delete s.opening;
-          if (this.closed || this.slots.get(key) !== s) {
-            void conn.close().catch(() => {});
-            throw new Error('destinations are closed');
-          }
-          s.conn = conn;
-          return conn;
-        },
-        (err: unknown) => {
-          // Not cached: the next send tries again (the retry schedule paces it).
-          if (this.slots.get(key) === s) this.slots.delete(key);
-          throw err;
-        },
-      );
-    }
-    return slot.opening as Promise<C>;
+    slot.opening ??= this.open(key, slot, open);
+    return slot.opening;
+  }
+
+  private open(key: string, slot: Slot<C>, open: () => Promise<C>): Promise<C> {
+    return open().then(
+      (conn) => {
+        delete slot.opening;
+        if (this.closed || this.slots.get(key) !== slot) {
+          void conn.close().catch(() => {});
+          throw new Error('destinations are closed');
+        }
+        slot.conn = conn;
+        return conn;
+      },
+      (err: unknown) => {
+        // Not cached: the next send tries again (the retry schedule paces it).
+        if (this.slots.get(key) === slot) this.slots.delete(key);
+        throw err;
+      },
+    );
   }
 
   private closeIdle(): void {
@@ -128,4 +141,56 @@ export function hostPort(a: BrokerAddress): string {
 /** TLS options naming the URL's host (SNI and the certificate check); none for an IP literal. */
 export function tlsName(a: BrokerAddress): { servername?: string } {
   return isIP(a.hostname) === 0 ? { servername: a.hostname } : {};
+}
+
+export interface BrokerDestinationOptions extends BrokerAddressOptions {
+  log: Logger;
+  /** Connections unused this long are closed (default 10 min). */
+  idleMs?: number;
+}
+
+/** What nats.ts, amqp.ts and redis.ts share: one pooled connection per broker, failures as results. */
+export abstract class BrokerDestination<C extends BrokerConnection> implements Destination {
+  private readonly pool: ConnectionPool<C>;
+
+  constructor(
+    /** The attempt errors' prefix: nats, amqp, redis. */
+    private readonly name: string,
+    protected readonly o: BrokerDestinationOptions,
+  ) {
+    this.pool = new ConnectionPool(o.idleMs);
+  }
+
+  async send(target: EndpointTarget, req: OutboundRequest, deadline: Deadline): Promise<SendResult> {
+    const b = target.broker;
+    if (!b) return failure(`${this.name}: the endpoint has no broker settings`, deadline);
+    const url = new URL(target.url);
+    let conn: C;
+    try {
+      conn = await withinDeadline(
+        this.pool.get(brokerKey(url, b.username, b.password), () => this.open(url, b)),
+        deadline,
+        `no connection to ${url.host}`,
+      );
+    } catch (err) {
+      return failure(`${this.name}: ${describeError(err)}`, deadline);
+    }
+    return this.publish(conn, b, req, deadline, url);
+  }
+
+  /** Opens a connection to the broker of `url` (resolved and checked with `resolveBroker`). */
+  protected abstract open(url: URL, b: BrokerSettings): Promise<C>;
+
+  /** Puts one message on the broker; resolves with the attempt's result. */
+  protected abstract publish(
+    conn: C,
+    b: BrokerSettings,
+    req: OutboundRequest,
+    deadline: Deadline,
+    url: URL,
+  ): Promise<SendResult>;
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
 }

@@ -7,12 +7,11 @@
 // XADD has no idempotency key: a retry after a lost answer may add the entry twice, and
 // consumers de-duplicate by webhook-id, as every receiver does.
 import { Redis } from 'ioredis';
-import type { Logger } from '../../log.js';
+import type { BrokerSettings } from '../../store/endpointTargets.js';
 import {
-  type BrokerAddressOptions,
   type BrokerConnection,
-  brokerKey,
-  ConnectionPool,
+  BrokerDestination,
+  type BrokerDestinationOptions,
   resolveBroker,
   tlsName,
 } from './pool.js';
@@ -20,9 +19,7 @@ import {
   acknowledged,
   bodyBuffer,
   type Deadline,
-  type Destination,
   describeError,
-  type EndpointTarget,
   expandName,
   failure,
   messageHeaders,
@@ -59,33 +56,20 @@ class RedisBroker implements BrokerConnection {
   }
 }
 
-export interface RedisDestinationOptions extends BrokerAddressOptions {
-  log: Logger;
-  idleMs?: number;
-}
-
-export class RedisDestination implements Destination {
-  private readonly pool: ConnectionPool<RedisBroker>;
-
-  constructor(private readonly o: RedisDestinationOptions) {
-    this.pool = new ConnectionPool(o.idleMs);
+export class RedisDestination extends BrokerDestination<RedisBroker> {
+  constructor(o: BrokerDestinationOptions) {
+    super('redis', o);
   }
 
-  async send(target: EndpointTarget, req: OutboundRequest, deadline: Deadline): Promise<SendResult> {
-    const b = target.broker;
-    if (!b?.stream) return failure('redis: the endpoint has no stream', deadline);
-    const url = new URL(target.url);
+  protected async publish(
+    broker: RedisBroker,
+    b: BrokerSettings,
+    req: OutboundRequest,
+    deadline: Deadline,
+    url: URL,
+  ): Promise<SendResult> {
+    if (!b.stream) return failure('redis: the endpoint has no stream', deadline);
     const stream = expandName(b.stream, req.eventType);
-    let broker: RedisBroker;
-    try {
-      broker = await withinDeadline(
-        this.pool.get(brokerKey(url, b.username, b.password), () => this.open(url, b.username, b.password)),
-        deadline,
-        `no connection to ${url.host}`,
-      );
-    } catch (err) {
-      return failure(`redis: ${describeError(err)}`, deadline);
-    }
     const fields: (string | Buffer)[] = [];
     for (const [name, value] of Object.entries(messageHeaders(req.headers))) fields.push(name, value);
     fields.push('body', bodyBuffer(req.body));
@@ -102,15 +86,15 @@ export class RedisDestination implements Destination {
     }
   }
 
-  private async open(url: URL, username: string | null, password: string | null): Promise<RedisBroker> {
+  protected async open(url: URL, b: BrokerSettings): Promise<RedisBroker> {
     const tls = url.protocol === 'rediss:';
     const address = await resolveBroker(url, REDIS_DEFAULT_PORT, this.o);
     const client = new Redis({
       host: address.address,
       port: address.port,
       db: redisDb(url) ?? 0,
-      ...(username !== null ? { username } : {}),
-      ...(password !== null ? { password } : {}),
+      ...(b.username !== null ? { username: b.username } : {}),
+      ...(b.password !== null ? { password: b.password } : {}),
       ...(tls ? { tls: tlsName(address) } : {}),
       connectionName: 'tidings',
       lazyConnect: true,
@@ -138,9 +122,5 @@ export class RedisDestination implements Destination {
       throw err;
     }
     return new RedisBroker(client);
-  }
-
-  close(): Promise<void> {
-    return this.pool.close();
   }
 }

@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { Connection } from 'rabbitmq-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DestinationSet } from '../../../src/delivery/destinations/index.js';
-import { destinations, signedRequest, target, verify } from './support.js';
+import { brokerSettings, destinations, signedRequest, target, verify } from './support.js';
 
 const tag = randomBytes(4).toString('hex');
 
@@ -43,15 +43,7 @@ describe('broker destinations', () => {
     it('publishes with the Standard Webhooks headers; the stream acknowledges; a repeat is a duplicate', async () => {
       const { req, secret, eventId } = signedRequest({ loan: 'L-1' }, { type: 'loan.updated' });
       const t = target('nats://127.0.0.1:4222', {
-        broker: {
-          subject: `tidings.${tag}.{type}`,
-          exchange: null,
-          routing_key: null,
-          stream: null,
-          max_len: null,
-          username: null,
-          password: null,
-        },
+        broker: brokerSettings({ subject: `tidings.${tag}.{type}` }),
       });
       const res = await d.send(t, req);
       expect(res.error).toBeNull();
@@ -79,15 +71,7 @@ describe('broker destinations', () => {
     it('fails the attempt when no stream takes the subject', async () => {
       const { req } = signedRequest();
       const t = target('nats://127.0.0.1:4222', {
-        broker: {
-          subject: `nobody.${tag}`,
-          exchange: null,
-          routing_key: null,
-          stream: null,
-          max_len: null,
-          username: null,
-          password: null,
-        },
+        broker: brokerSettings({ subject: `nobody.${tag}` }),
       });
       const res = await d.send(t, req);
       expect(res.ok).toBe(false);
@@ -111,15 +95,8 @@ describe('broker destinations', () => {
       await admin.close();
     });
 
-    const broker = (routing_key: string) => ({
-      subject: null,
-      exchange,
-      routing_key,
-      stream: null,
-      max_len: null,
-      username: 'guest',
-      password: 'guest',
-    });
+    const broker = (routing_key: string) =>
+      brokerSettings({ exchange, routing_key, username: 'guest', password: 'guest' });
 
     it('publishes a persistent message the broker confirms, headers and properties set', async () => {
       const { req, secret, eventId } = signedRequest({ loan: 'L-2' }, { type: 'loan.updated' });
@@ -189,15 +166,7 @@ describe('broker destinations', () => {
     it('adds an entry with the headers and the body as fields; the answer is its id', async () => {
       const { req, secret, eventId } = signedRequest({ loan: 'L-3' });
       const t = target('redis://127.0.0.1:6379/0', {
-        broker: {
-          subject: null,
-          exchange: null,
-          routing_key: null,
-          stream: `${key}:{type}`,
-          max_len: 1000,
-          username: null,
-          password: null,
-        },
+        broker: brokerSettings({ stream: `${key}:{type}`, max_len: 1000 }),
       });
       const res = await d.send(t, req);
       expect(res.error).toBeNull();
@@ -217,15 +186,7 @@ describe('broker destinations', () => {
     it('fails the attempt when the key holds something else than a stream', async () => {
       await redis.set(key, 'not a stream');
       const t = target('redis://127.0.0.1:6379', {
-        broker: {
-          subject: null,
-          exchange: null,
-          routing_key: null,
-          stream: key,
-          max_len: null,
-          username: null,
-          password: null,
-        },
+        broker: brokerSettings({ stream: key }),
       });
       const res = await d.send(t, signedRequest().req);
       expect(res.ok).toBe(false);
@@ -235,15 +196,7 @@ describe('broker destinations', () => {
 
   it('refuses a broker on an address the SSRF rules do not allow, without connecting', async () => {
     const t = target('redis://127.0.0.2:6379', {
-      broker: {
-        subject: null,
-        exchange: null,
-        routing_key: null,
-        stream: 'x',
-        max_len: null,
-        username: null,
-        password: null,
-      },
+      broker: brokerSettings({ stream: 'x' }),
     });
     const res = await d.send(t, signedRequest().req);
     expect(res.ok).toBe(false);

@@ -10,7 +10,7 @@ import { buildRequest } from '../../../src/delivery/request.js';
 import { newSecret } from '../../../src/delivery/sign.js';
 import type { Cidr } from '../../../src/delivery/ssrf.js';
 import { createLogger } from '../../../src/log.js';
-import type { EndpointTarget } from '../../../src/store/endpointTargets.js';
+import type { BrokerSettings, EndpointTarget } from '../../../src/store/endpointTargets.js';
 import { plainCodec } from '../../../src/store/secrets.js';
 
 export const LOOPBACK: Cidr[] = [ipaddr.parseCIDR('127.0.0.1/32')];
@@ -84,4 +84,18 @@ export function signedRequest(
 /** Verifies with the standardwebhooks package; throws when the signature does not match. */
 export function verify(secret: string, body: string, headers: Record<string, string>): unknown {
   return new Webhook(secret).verify(body, headers);
+}
+
+/** Broker settings: the given ones, the rest null. */
+export function brokerSettings(over: Partial<BrokerSettings>): BrokerSettings {
+  return {
+    subject: null,
+    exchange: null,
+    routing_key: null,
+    stream: null,
+    max_len: null,
+    username: null,
+    password: null,
+    ...over,
+  };
 }
