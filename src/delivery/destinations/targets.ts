@@ -37,7 +37,10 @@ export class EndpointTargets {
     this.ttlMs = o.ttlMs ?? 1000;
   }
 
-  /** The endpoint's target, opened. Never rejects: a load that fails gives a target whose `problem` says why. */
+  /**
+   * The endpoint's target, opened. Never rejects: when the load fails, the target loaded last
+   * (however old), or else a target whose `problem` says why.
+   */
   get(endpointId: string, hint: TargetHint = {}): Promise<EndpointTarget> {
     const hit = this.cache.get(endpointId);
     if (hit && this.fresh(hit, hint)) return Promise.resolve(hit.target);
@@ -90,15 +93,18 @@ export class EndpointTargets {
       problem = `could not load the endpoint's settings: ${describeError(err)}`;
     }
     for (const [id, waiting] of batch) {
-      const target = loaded?.get(id) ?? {
-        id,
-        url: '',
-        version: 0,
-        mtls: null,
-        oauth: null,
-        broker: null,
-        problem: problem || 'the endpoint no longer exists',
-      };
+      // The store unreachable for a moment: what was loaded last is better than a failed attempt.
+      const stale = loaded ? undefined : this.cache.get(id)?.target;
+      const target = loaded?.get(id) ??
+        stale ?? {
+          id,
+          url: '',
+          version: 0,
+          mtls: null,
+          oauth: null,
+          broker: null,
+          problem: problem || 'the endpoint no longer exists',
+        };
       for (const resolve of waiting) resolve(target);
     }
   }

@@ -143,9 +143,12 @@ describe('EndpointTargets', () => {
       expect(targets.loads).toBe(2);
       await targets.get('ep_3', { version: changed.getTime() });
       expect(targets.loads).toBe(3);
-      // The store away: a target whose problem says so, no throw.
+      // The store away: the target loaded last, or one whose problem says so; no throw.
       await t.db.close();
-      const down = await targets.get('ep_1', { version: 1 });
+      const stale = await targets.get('ep_1', { version: 1 });
+      expect(stale.url).toBe('https://ep_1.example/');
+      expect(stale.problem).toBeUndefined();
+      const down = await targets.get('ep_never_seen');
       expect(down.problem).toMatch(/^could not load the endpoint's settings: /);
     } finally {
       await t.drop().catch(() => {});
