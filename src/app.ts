@@ -12,6 +12,8 @@ import { describeLoad, loadCatalogFiles } from './catalog/load.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { circuitSettings } from './delivery/circuit.js';
+import { createDestinations, type Destinations } from './delivery/destinations/index.js';
+import { EndpointTargets } from './delivery/destinations/targets.js';
 import { registerOperatorEventTypes } from './delivery/operatorEvents.js';
 import { createOutboundAgent } from './delivery/pinnedAgent.js';
 import { createRetryPolicy } from './delivery/retryPolicy.js';
@@ -147,6 +149,7 @@ export async function startTidings(config: Config, opts: StartOptions = {}): Pro
       await t.api?.close();
       await t.scheduler?.stop();
       await t.worker?.stop();
+      await destinations?.close();
       await ownedDispatcher?.close();
       if (!opts.db) await db.close();
       unlock();
@@ -154,22 +157,25 @@ export async function startTidings(config: Config, opts: StartOptions = {}): Pro
   };
 
   let ownedDispatcher: Dispatcher | undefined;
+  let destinations: Destinations | undefined;
   if (config.roles.includes('worker')) {
-    if (!opts.dispatcher) {
-      ownedDispatcher = createOutboundAgent({
-        allow: config.allowPrivateTargets,
-        connectTimeoutMs: Math.min(10_000, config.requestTimeoutMs),
-        keepAliveTimeoutMs: 30_000,
-        ...(config.httpProxy ? { proxyUrl: config.httpProxy } : {}),
-      });
-    }
+    const agent = {
+      allow: config.allowPrivateTargets,
+      connectTimeoutMs: Math.min(10_000, config.requestTimeoutMs),
+      keepAliveTimeoutMs: 30_000,
+      ...(config.httpProxy ? { proxyUrl: config.httpProxy } : {}),
+    };
+    if (!opts.dispatcher) ownedDispatcher = createOutboundAgent(agent);
     const dispatcher = opts.dispatcher ?? ownedDispatcher!;
+    destinations = createDestinations({ dispatcher, agent, log, tokenTimeoutMs: config.requestTimeoutMs });
     t.worker = new Worker({
       db,
       codec,
       clock,
       log,
-      dispatcher,
+      destinations,
+      // Kept by the endpoint version each claim names (its updated_at): loaded once per change.
+      targets: new EndpointTargets({ q: db, codec }),
       retry: createRetryPolicy(config.retryScheduleMs),
       concurrency: config.workerConcurrency,
       claimBatch: config.claimBatchSize,

@@ -46,6 +46,8 @@ export interface Config {
   requireHttps: boolean;
   /** Send deliveries through this HTTP proxy. */
   httpProxy: string | undefined;
+  /** URL schemes an endpoint may use (TIDINGS_DESTINATION_SCHEMES): http(s) and the brokers allowed. */
+  destinationSchemes: DestinationScheme[];
   /** Key material for secrets at rest (see security/secretBox.ts); unset: a key file in the data folder. */
   encryptionKey: string | undefined;
   /** An endpoint failing without a success this long is disabled (and the operator told). */
@@ -146,6 +148,30 @@ function cidrs(src: Source): { parsed: Config['allowPrivateTargets']; text: stri
   return { parsed, text };
 }
 
+/** Every scheme a destination can have (delivery/destinations/); a deployment allows some. */
+export const DESTINATION_SCHEMES = ['https', 'http', 'nats', 'amqp', 'amqps', 'redis', 'rediss'] as const;
+export type DestinationScheme = (typeof DESTINATION_SCHEMES)[number];
+
+function destinationSchemes(src: Source): DestinationScheme[] {
+  const name = 'TIDINGS_DESTINATION_SCHEMES';
+  const list = (src[name]?.trim() || 'https,http')
+    .split(',')
+    .map((s) =>
+      s
+        .trim()
+        .toLowerCase()
+        .replace(/:(\/\/)?$/, ''),
+    )
+    .filter(Boolean);
+  for (const s of list) {
+    if (!(DESTINATION_SCHEMES as readonly string[]).includes(s)) {
+      throw new ConfigError(name, `unknown scheme "${s}" (known: ${DESTINATION_SCHEMES.join(', ')})`);
+    }
+  }
+  if (list.length === 0) throw new ConfigError(name, 'at least one scheme');
+  return [...new Set(list)] as DestinationScheme[];
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 function roles(raw: string | undefined): Role[] {
@@ -233,6 +259,7 @@ export function loadConfig(env: Source = process.env, flags: ConfigFlags = {}): 
     publicUrl,
     requireHttps: bool(src, 'TIDINGS_REQUIRE_HTTPS', false),
     httpProxy,
+    destinationSchemes: destinationSchemes(src),
     encryptionKey: src.TIDINGS_ENCRYPTION_KEY?.trim() || undefined,
     ...endpointHealthSettings(src),
     retentionDays: int(src, 'TIDINGS_RETENTION_DAYS', 30, 0, 36_500),
@@ -318,6 +345,12 @@ export const SETTINGS: { name: string; default: string; meaning: string }[] = [
     name: 'TIDINGS_HTTP_PROXY',
     default: '(none)',
     meaning: 'send deliveries through this HTTP proxy (tunnelled to the checked address)',
+  },
+  {
+    name: 'TIDINGS_DESTINATION_SCHEMES',
+    default: 'https,http',
+    meaning:
+      'URL schemes endpoints may use: https, http, and the brokers nats (JetStream), amqp/amqps (RabbitMQ), redis/rediss (streams); see docs/destinations.md',
   },
   {
     name: 'TIDINGS_ENCRYPTION_KEY',

@@ -17,6 +17,7 @@ import { registerRateLimit } from './rateLimit.js';
 import { auditRoutes } from './routes/audit.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { Attempt, DeliveryDetail, deliveryRoutes } from './routes/deliveries.js';
+import { endpointCertificateRoutes } from './routes/endpointCertificates.js';
 import { EndpointView, EndpointWithSecret, endpointRoutes } from './routes/endpoints.js';
 import {
   BatchAnswer,
@@ -193,6 +194,7 @@ export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Pr
   await catalogRoutes(app, ctx);
   await tenantRoutes(app, ctx);
   await endpointRoutes(app, ctx);
+  await endpointCertificateRoutes(app, ctx);
   await eventRoutes(app, ctx);
   await deliveryRoutes(app, ctx);
   await recoveryRoutes(app, ctx);

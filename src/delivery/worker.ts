@@ -17,7 +17,6 @@
 // away) is retried endpoint by endpoint and result by result; whatever still fails parks its
 // endpoint (store/faults.ts) and the rest goes on.
 import { hostname } from 'node:os';
-import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
@@ -34,13 +33,15 @@ import { describeStoreError, isStatementError } from '../store/errors.js';
 import { parkEndpoint } from '../store/faults.js';
 import type { SecretCodec } from '../store/secrets.js';
 import { WAKE_CHANNEL } from '../wakeup.js';
+import type { Destinations } from './destinations/index.js';
+import type { EndpointTargets } from './destinations/targets.js';
 import { GroupCommit } from './groupCommit.js';
 import { Maintenance, type MaintenanceOptions } from './maintenance.js';
 import { cachingCodec } from './openedSecrets.js';
 import { decideOutcome } from './outcome.js';
 import { buildRequest } from './request.js';
 import type { RetryPolicy } from './retryPolicy.js';
-import { type SendResult, send } from './sender.js';
+import type { SendResult } from './sender.js';
 
 export { WAKE_CHANNEL };
 
@@ -49,7 +50,9 @@ export interface WorkerOptions {
   codec: SecretCodec;
   clock: Clock;
   log: Logger;
-  dispatcher: Dispatcher;
+  /** Where requests go (HTTP with mTLS/OAuth2, brokers), and each endpoint's opened settings (issue 17). */
+  destinations: Destinations;
+  targets: EndpointTargets;
   retry: RetryPolicy;
   concurrency: number;
   claimBatch: number;
@@ -349,12 +352,17 @@ export class Worker {
     const built = buildRequest(d, this.codec, startedAt);
     let res: SendResult;
     if (built.ok) {
-      res = await send(this.o.dispatcher, {
+      // The endpoint's opened destination settings (mTLS, OAuth2, broker), cached by version.
+      const target = await this.o.targets.get(d.endpoint_id, {
         url: d.url,
+        version: d.endpoint_updated_at.getTime(),
+      });
+      res = await this.o.destinations.send(target, {
         headers: built.headers,
         body: built.body,
         timeoutMs: this.o.requestTimeoutMs,
         bodyLimit: this.o.responseBodyLimit,
+        eventType: d.event_type,
       });
     } else {
       res = { ok: false, status: null, headers: null, body: null, error: built.error, durationMs: 0 };

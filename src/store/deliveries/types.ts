@@ -16,6 +16,8 @@ export interface ClaimedDelivery {
   secret: string;
   headers: string | null;
   previous_secrets: string | null;
+  /** The endpoint's updated_at: the version its cached destination settings are keyed by. */
+  endpoint_updated_at: Date;
   event_id: string;
   event_type: string;
   event_created_at: Date;
