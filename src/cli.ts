@@ -5,11 +5,14 @@ import { lockDataDir, openStore, startTidings } from './app.js';
 import { CatalogError } from './catalog/load.js';
 import { catalogLoadCommand } from './catalog/loadCommand.js';
 import { ConfigError, loadConfig } from './config.js';
+import { shutdownTracing } from './observability/tracingShutdown.js';
 import { registerKeyCommands } from './security/keysCommand.js';
 import { migrate } from './store/migrate.js';
+import { VERSION } from './version.js';
 
 const program = new Command('tidings')
   .description('Webhook delivery for financial products')
+  .version(VERSION, '-V, --version', 'print the version')
   .showHelpAfterError();
 
 function configOrExit(flags: Parameters<typeof loadConfig>[1]) {
@@ -50,6 +53,7 @@ program
     t.log.info(
       {
         url: t.url,
+        ...(t.opsUrl ? { ops: t.opsUrl } : {}),
         roles: config.roles,
         store: config.databaseUrl ? 'postgresql' : `pglite:${config.dataDir}`,
       },
@@ -61,6 +65,7 @@ program
       stopping = true;
       t.log.info({ signal }, 'stopping: finishing in-flight deliveries');
       await t.stop();
+      await shutdownTracing();
       process.exit(0);
     };
     process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -3,6 +3,7 @@
 // transaction was committing, and each caller is answered only after the commit that holds
 // its event. Under load this turns N commits into one; alone, a publish waits for nobody.
 
+import { type DeliveryObserver, NOOP_OBSERVER } from '../delivery/observer.js';
 import { WAKE_CHANNEL } from '../delivery/worker.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
@@ -23,13 +24,19 @@ export class Publisher {
     private readonly db: Db,
     private readonly log: Logger,
     private readonly maxBatch = 500,
+    /** Metrics and traces of publishes (src/observability/); none by default. */
+    readonly observer: DeliveryObserver = NOOP_OBSERVER,
   ) {}
 
   publish(input: PublishInput): Promise<PublishOutcome> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ input, resolve, reject });
-      if (!this.running) void this.drain();
-    });
+    return this.observer.publish(
+      input,
+      () =>
+        new Promise((resolve, reject) => {
+          this.queue.push({ input, resolve, reject });
+          if (!this.running) void this.drain();
+        }),
+    );
   }
 
   private async drain(): Promise<void> {
@@ -46,11 +53,13 @@ export class Publisher {
 
   private async write(batch: Waiting[]): Promise<void> {
     try {
-      const { outcomes, endpointIds } = await this.db.tx((q) =>
-        publishEvents(
-          q,
-          batch.map((w) => w.input),
-        ),
+      const inputs = batch.map((w) => w.input);
+      const { outcomes, endpointIds } = await this.observer.publishBatch(inputs, () =>
+        this.db.tx(async (q) => {
+          const written = await publishEvents(q, inputs);
+          await this.observer.stamp(q, inputs, written.outcomes);
+          return written;
+        }),
       );
       this.stats.batches += 1;
       this.stats.events += batch.length;

@@ -23,6 +23,7 @@ import {
 import type { SecretCodec } from '../store/secrets.js';
 import { Wakeup } from '../wakeup.js';
 import { sweepEndpointHealth } from './health.js';
+import { type DeliveryObserver, NOOP_OBSERVER } from './observer.js';
 import { buildRequest } from './request.js';
 import { runRetention } from './retention.js';
 import { parseRetryAfter, type RetryPolicy } from './retryPolicy.js';
@@ -57,6 +58,8 @@ export interface WorkerOptions {
   };
   /** Retention in days (0: keep everything); off when absent. */
   retention?: { days: number; intervalMs?: number };
+  /** Metrics and traces of claims, attempts and acks (src/observability/); none when absent. */
+  observer?: DeliveryObserver;
 }
 
 export class Worker {
@@ -77,7 +80,10 @@ export class Worker {
   /** Counters for metrics and tests. */
   readonly stats = { claimed: 0, sent: 0, succeeded: 0, failed: 0, claims: 0, flushes: 0, repairedTurns: 0 };
 
+  private readonly obs: DeliveryObserver;
+
   constructor(private readonly o: WorkerOptions) {
+    this.obs = o.observer ?? NOOP_OBSERVER;
     this.id = o.workerId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   }
 
@@ -206,16 +212,18 @@ export class Worker {
 
   private async claim(limit: number): Promise<ClaimedDelivery[]> {
     const now = this.o.clock.now();
-    const claimed = await this.o.db.tx((q) =>
-      claimDeliveries(q, {
-        now,
-        leaseUntil: new Date(now.getTime() + this.o.requestTimeoutMs + this.o.leaseMarginMs),
-        workerId: this.id,
-        limit,
-        perEndpoint: this.o.claimPerEndpoint,
-        endpoints: Math.max(10, Math.ceil(limit / 2)),
-        circuitOpenAfter: (this.o.circuit ?? DEFAULT_CIRCUIT).openAfter,
-      }),
+    const claimed = await this.obs.claim(limit, () =>
+      this.o.db.tx((q) =>
+        claimDeliveries(q, {
+          now,
+          leaseUntil: new Date(now.getTime() + this.o.requestTimeoutMs + this.o.leaseMarginMs),
+          workerId: this.id,
+          limit,
+          perEndpoint: this.o.claimPerEndpoint,
+          endpoints: Math.max(10, Math.ceil(limit / 2)),
+          circuitOpenAfter: (this.o.circuit ?? DEFAULT_CIRCUIT).openAfter,
+        }),
+      ),
     );
     this.stats.claims += 1;
     this.stats.claimed += claimed.length;
@@ -239,14 +247,17 @@ export class Worker {
     const startedAt = this.o.clock.now();
     const attempt = d.attempts + 1;
     const built = buildRequest(d, this.o.codec, startedAt);
+    const observed = this.obs.attempt(d, attempt);
     const res = built.ok
-      ? await send(this.o.dispatcher, {
-          url: d.url,
-          headers: built.headers,
-          body: built.body,
-          timeoutMs: this.o.requestTimeoutMs,
-          bodyLimit: this.o.responseBodyLimit,
-        })
+      ? await observed.run(() =>
+          send(this.o.dispatcher, {
+            url: d.url,
+            headers: built.headers,
+            body: built.body,
+            timeoutMs: this.o.requestTimeoutMs,
+            bodyLimit: this.o.responseBodyLimit,
+          }),
+        )
       : { ok: false, status: null, headers: null, body: null, error: built.error, durationMs: 0 };
     this.stats.sent += 1;
     let next: AttemptResult['next'];
@@ -268,6 +279,7 @@ export class Worker {
       next = decision.next;
       if (next === 'retry') retryAt = new Date(this.o.clock.now().getTime() + decision.delayMs);
     }
+    observed.end({ status: res.status, durationMs: res.durationMs, error: res.error, next });
     this.pendingResults.push({
       deliveryId: d.id,
       endpointId: d.endpoint_id,
@@ -296,8 +308,10 @@ export class Worker {
       while (this.pendingResults.length > 0) {
         const batch = this.pendingResults.splice(0, 1000);
         try {
-          await this.o.db.tx((q) =>
-            recordAttempts(q, batch, this.id, this.o.clock.now(), this.o.circuit ?? DEFAULT_CIRCUIT),
+          await this.obs.ack(batch, () =>
+            this.o.db.tx((q) =>
+              recordAttempts(q, batch, this.id, this.o.clock.now(), this.o.circuit ?? DEFAULT_CIRCUIT),
+            ),
           );
           this.stats.flushes += 1;
           // The acks freed in-flight room on their endpoints (max_in_flight counts rows still
