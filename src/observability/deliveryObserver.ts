@@ -7,7 +7,7 @@
 //   tidings.publish        one per event (event id, type, tenant), from the call to the answer;
 //   tidings.publish.batch  one per group-commit transaction (the pg spans are its children),
 //                          linked from every publish it wrote;
-//   tidings.claim          one per claim transaction, linked to the publish of each claimed event;
+//   tidings.claim          one per claim that took deliveries, linked to the publish of each one;
 //   tidings.attempt        one per attempt, a child of its claim, linked to its event's publish
 //                          (the publish's trace context is stored with the event: events.trace_context,
 //                          so the link holds across processes); the undici span is its child;
@@ -136,26 +136,26 @@ export class Observer implements DeliveryObserver, ReminderObserver {
   }
 
   async claim(limit: number, run: () => Promise<ClaimedDelivery[]>): Promise<ClaimedDelivery[]> {
-    const tracer = this.tracer;
-    let claimed: ClaimedDelivery[];
-    if (!tracer) claimed = await run();
-    else {
-      const span = tracer.startSpan('tidings.claim', { root: true, attributes: { 'tidings.limit': limit } });
-      const ctx = trace.setSpan(ROOT_CONTEXT, span);
-      try {
-        claimed = await context.with(ctx, run);
-        span.setAttribute('tidings.batch_size', claimed.length);
-        const publishes = await context.with(ctx, () => this.publishContexts(claimed));
-        span.addLinks([...new Set(publishes.values())].flatMap((sc) => link(sc)));
-        for (const d of claimed)
-          this.claimed.set(d.id, { claim: span.spanContext(), publish: publishes.get(d.id) });
-        span.end();
-      } catch (err) {
-        fail(span, err);
-        throw err;
-      }
-    }
+    const startTime = this.tracer ? new Date() : undefined;
+    const claimed = await run();
     this.m?.claimBatchSize.observe(claimed.length);
+    // A claim that found nothing (an idle poll, every poll interval) makes no span: traces
+    // show work, not waiting. So the span is opened once the claim is known, back-dated to
+    // its start; the claim's own statements are not pg spans below it, the trace-context
+    // lookup is.
+    if (!this.tracer || !startTime || claimed.length === 0) return claimed;
+    const span = this.tracer.startSpan('tidings.claim', {
+      root: true,
+      startTime,
+      attributes: { 'tidings.limit': limit, 'tidings.batch_size': claimed.length },
+    });
+    const publishes = await context.with(trace.setSpan(ROOT_CONTEXT, span), () =>
+      this.publishContexts(claimed),
+    );
+    span.addLinks([...new Set(publishes.values())].flatMap((sc) => link(sc)));
+    for (const d of claimed)
+      this.claimed.set(d.id, { claim: span.spanContext(), publish: publishes.get(d.id) });
+    span.end();
     return claimed;
   }
 
