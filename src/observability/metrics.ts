@@ -30,7 +30,7 @@ const BATCH_SIZES = [0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000];
 
 /** Process-wide metrics (CPU, memory, event loop, GC): one set per process, whatever the instances. */
 let processRegistry: Registry | undefined;
-function processMetrics(): Registry {
+export function processMetrics(): Registry {
   if (!processRegistry) {
     processRegistry = new Registry();
     collectDefaultMetrics({ register: processRegistry });
