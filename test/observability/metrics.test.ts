@@ -157,7 +157,12 @@ describe.each(engines())('reminder metrics (%s)', (engine) => {
 
   beforeAll(async () => {
     rx = await startReceiver();
-    app = await startApp(engine, { TIDINGS_CATALOG: CATALOG }, { clock, roles: 'api,scheduler' });
+    // A long poll: the scheduler's own loop stays asleep, so drain() below fires the reminder.
+    app = await startApp(
+      engine,
+      { TIDINGS_CATALOG: CATALOG, TIDINGS_POLL_INTERVAL_MS: '60000' },
+      { clock, roles: 'api,scheduler' },
+    );
     await app.api('POST', '/v1/tenants', { id: 'bank', name: 'Bank' });
     await app.api('POST', '/v1/tenants/bank/endpoints', {
       url: `${rx.url}/hook`,
