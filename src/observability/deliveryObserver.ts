@@ -106,7 +106,7 @@ export class Observer implements DeliveryObserver, ReminderObserver {
     const result = await this.span(
       'tidings.publish.batch',
       { 'tidings.batch_size': inputs.length },
-      inputs.flatMap((i) => link(this.publishSpans.get(i)?.spanContext())),
+      () => inputs.flatMap((i) => link(this.publishSpans.get(i)?.spanContext())),
       write,
     );
     const m = this.m;
@@ -245,7 +245,7 @@ export class Observer implements DeliveryObserver, ReminderObserver {
   ack<T>(results: readonly AttemptResult[], run: () => Promise<T>): Promise<T> {
     this.m?.ackBatchSize.observe(results.length);
     if (!this.tracer) return run();
-    const links = results.flatMap((r) => link(this.attempted.take(r.deliveryId)));
+    const links = () => results.flatMap((r) => link(this.attempted.take(r.deliveryId)));
     return this.span('tidings.ack', { 'tidings.batch_size': results.length }, links, run);
   }
 
@@ -270,11 +270,11 @@ export class Observer implements DeliveryObserver, ReminderObserver {
   private async span<T>(
     name: string,
     attributes: Record<string, number>,
-    links: Link[],
+    links: () => Link[],
     run: () => Promise<T>,
   ): Promise<T> {
     if (!this.tracer) return run();
-    const span = this.tracer.startSpan(name, { root: true, attributes, links });
+    const span = this.tracer.startSpan(name, { root: true, attributes, links: links() });
     try {
       const r = await context.with(trace.setSpan(ROOT_CONTEXT, span), run);
       span.end();

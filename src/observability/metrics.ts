@@ -11,10 +11,9 @@ import type { Logger } from '../log.js';
 import type { Queryable } from '../store/db.js';
 import {
   COUNT_CAP,
+  countDeliveries,
   countDueReminders,
   countEndpointsByHealth,
-  countInFlightDeliveries,
-  countPendingDeliveries,
   oldestDueDelivery,
 } from '../store/metricsQueries.js';
 
@@ -221,8 +220,8 @@ export class TidingsMetrics {
     try {
       const now = clock.now();
       const [pending, inFlight, oldest, endpoints, due] = await Promise.all([
-        countPendingDeliveries(q),
-        countInFlightDeliveries(q),
+        countDeliveries(q, 'pending'),
+        countDeliveries(q, 'delivering'),
         oldestDueDelivery(q, now),
         countEndpointsByHealth(q, this.o.circuitOpenAfter),
         countDueReminders(q, now),

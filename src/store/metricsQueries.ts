@@ -30,28 +30,32 @@ async function cappedCount(q: Queryable, countSql: NamedSql, index: string, cap:
   return Math.max(cap, Math.round(Number(est?.n ?? 0)));
 }
 
-/** Deliveries waiting for an attempt (due now, scheduled for a retry, or behind an ordering key). Index deliveries_due. */
-export function countPendingDeliveries(q: Queryable, cap = COUNT_CAP): Promise<number> {
-  return cappedCount(
-    q,
-    {
-      name: 'metrics/pending',
-      text: `SELECT count(*)::int AS n FROM (SELECT 1 FROM deliveries WHERE state = 'pending' LIMIT $1) s`,
-    },
-    'deliveries_due',
-    cap,
-  );
-}
+/**
+ * The partial index that holds exactly the deliveries of each counted state. The state is
+ * written into the statement's text, not passed as a parameter: only then does the planner
+ * match the partial index's predicate, on a prepared statement too.
+ */
+const STATE_COUNTS = {
+  /** Waiting for an attempt: due now, a retry scheduled, or behind an ordering key. */
+  pending: { name: 'metrics/pending', index: 'deliveries_due' },
+  /** Being attempted now (leased by a worker). */
+  delivering: { name: 'metrics/in_flight', index: 'deliveries_in_flight' },
+} as const;
 
-/** Deliveries being attempted right now (leased by a worker). Index deliveries_in_flight. */
-export function countInFlightDeliveries(q: Queryable, cap = COUNT_CAP): Promise<number> {
+/** Deliveries in one not-finished state, through the partial index of that state. */
+export function countDeliveries(
+  q: Queryable,
+  state: keyof typeof STATE_COUNTS,
+  cap = COUNT_CAP,
+): Promise<number> {
+  const { name, index } = STATE_COUNTS[state];
   return cappedCount(
     q,
     {
-      name: 'metrics/in_flight',
-      text: `SELECT count(*)::int AS n FROM (SELECT 1 FROM deliveries WHERE state = 'delivering' LIMIT $1) s`,
+      name,
+      text: `SELECT count(*)::int AS n FROM (SELECT 1 FROM deliveries WHERE state = '${state}' LIMIT $1) s`,
     },
-    'deliveries_in_flight',
+    index,
     cap,
   );
 }
