@@ -4,6 +4,8 @@
 import { Command } from 'commander';
 import { registerOperatorCommands } from './commands/index.js';
 import { ConfigError, loadConfig } from './config.js';
+import { shutdownTracing } from './observability/tracingShutdown.js';
+import { VERSION } from './version.js';
 
 // The operator's commands only talk to the API: they skip loading the service (its store,
 // server and worker take seconds to import), which the other commands need.
@@ -11,6 +13,7 @@ const API_ONLY = new Set(['tenants', 'endpoints', 'events', 'deliveries', 'resen
 
 const program = new Command('tidings')
   .description('Webhook delivery for financial products')
+  .version(VERSION, '-V, --version', 'print the version')
   .showHelpAfterError();
 
 function configOrExit(flags: Parameters<typeof loadConfig>[1]) {
@@ -58,6 +61,7 @@ async function registerServiceCommands(): Promise<void> {
       t.log.info(
         {
           url: t.url,
+          ...(t.opsUrl ? { ops: t.opsUrl } : {}),
           roles: config.roles,
           store: config.databaseUrl ? 'postgresql' : `pglite:${config.dataDir}`,
         },
@@ -69,6 +73,7 @@ async function registerServiceCommands(): Promise<void> {
         stopping = true;
         t.log.info({ signal }, 'stopping: finishing in-flight deliveries');
         await t.stop();
+        await shutdownTracing();
         process.exit(0);
       };
       process.on('SIGTERM', () => void stop('SIGTERM'));

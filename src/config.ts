@@ -62,6 +62,17 @@ export interface Config {
   rateLimitPerS: number;
   /** The tenant portal: sign-in links, sessions, branding, embedding (TIDINGS_PORTAL_*). */
   portal: PortalSettings;
+  /** Port of the ops listener (/metrics, /healthz, /readyz) for any roles; unset: none. */
+  opsPort: number | undefined;
+  opsHost: string;
+  /** auto: pretty when stdout is a terminal, JSON otherwise. */
+  logFormat: 'auto' | 'json' | 'pretty';
+  /** Prometheus metrics (GET /metrics); off: none are kept. */
+  metrics: boolean;
+  /** A tenant label on the per-event counters (cardinality grows with the tenants). */
+  metricsTenantLabel: boolean;
+  /** OpenTelemetry tracing: on when an OTEL_* variable is set (the SDK reads them itself). */
+  tracing: boolean;
 }
 
 export class ConfigError extends Error {
@@ -265,7 +276,41 @@ export function loadConfig(env: Source = process.env, flags: ConfigFlags = {}): 
     retentionDays: int(src, 'TIDINGS_RETENTION_DAYS', 30, 0, 36_500),
     rateLimitPerS: int(src, 'TIDINGS_RATE_LIMIT_PER_S', 100, 0, 1_000_000),
     portal: portalSettings(src),
+    ...observabilitySettings(src),
   };
+}
+
+type ObservabilitySettings = Pick<
+  Config,
+  'opsPort' | 'opsHost' | 'logFormat' | 'metrics' | 'metricsTenantLabel' | 'tracing'
+>;
+
+function observabilitySettings(src: Source): ObservabilitySettings {
+  const raw = src.TIDINGS_OPS_PORT?.trim();
+  const opsPort = raw ? int(src, 'TIDINGS_OPS_PORT', 0, 0, 65535) : undefined;
+  const logFormat = (src.TIDINGS_LOG_FORMAT?.trim() || 'auto') as Config['logFormat'];
+  if (!['auto', 'json', 'pretty'].includes(logFormat)) {
+    throw new ConfigError('TIDINGS_LOG_FORMAT', 'expected auto, json or pretty');
+  }
+  return {
+    opsPort,
+    opsHost: src.TIDINGS_OPS_HOST?.trim() || '127.0.0.1',
+    logFormat,
+    metrics: bool(src, 'TIDINGS_METRICS', true),
+    metricsTenantLabel: bool(src, 'TIDINGS_METRICS_TENANT_LABEL', false),
+    tracing: tracingWanted(src),
+  };
+}
+
+/**
+ * Tracing is on when any OTEL_* variable is set (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME,
+ * …), unless OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none. bin/tidings.js asks this
+ * before anything else loads, to start the SDK ahead of the modules it instruments.
+ */
+export function tracingWanted(env: Source): boolean {
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return false;
+  if (env.OTEL_TRACES_EXPORTER?.trim().toLowerCase() === 'none') return false;
+  return Object.entries(env).some(([k, v]) => k.startsWith('OTEL_') && v !== undefined && v !== '');
 }
 
 function endpointHealthSettings(
@@ -386,6 +431,34 @@ export const SETTINGS: { name: string; default: string; meaning: string }[] = [
       'events, deliveries and attempts older than this are removed in small batches (0 keeps everything)',
   },
   { name: 'TIDINGS_LOG_LEVEL', default: 'info', meaning: 'fatal, error, warn, info, debug, trace or silent' },
+  {
+    name: 'TIDINGS_LOG_FORMAT',
+    default: 'auto',
+    meaning: 'auto (pretty, coloured lines when stdout is a terminal; JSON otherwise), json or pretty',
+  },
+  {
+    name: 'TIDINGS_OPS_PORT',
+    default: '(none)',
+    meaning:
+      'port of the ops listener: /metrics, /healthz and /readyz for any roles (a worker-only process too)',
+  },
+  { name: 'TIDINGS_OPS_HOST', default: '127.0.0.1', meaning: 'address the ops listener listens on' },
+  {
+    name: 'TIDINGS_METRICS',
+    default: 'true',
+    meaning: 'Prometheus metrics at /metrics (api role and ops listener); false keeps none',
+  },
+  {
+    name: 'TIDINGS_METRICS_TENANT_LABEL',
+    default: 'false',
+    meaning: 'add a tenant label to the per-event counters (one series per tenant: mind the cardinality)',
+  },
+  {
+    name: 'OTEL_*',
+    default: '(none: tracing off)',
+    meaning:
+      'OpenTelemetry tracing, on when any is set: OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME (default tidings), OTEL_TRACES_SAMPLER, … (docs/operations.md)',
+  },
   {
     name: 'TIDINGS_CATALOG',
     default: '(none)',

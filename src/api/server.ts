@@ -14,6 +14,7 @@ import { frameworkError, frameworkErrors } from './frameworkErrors.js';
 import { registerInputGuard } from './inputGuard.js';
 import { swaggerOptions } from './openapi/document.js';
 import { registerRateLimit } from './rateLimit.js';
+import { registerRequestId, requestId } from './requestId.js';
 import { auditRoutes } from './routes/audit.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { Attempt, DeliveryDetail, deliveryRoutes } from './routes/deliveries.js';
@@ -55,11 +56,13 @@ export interface ServerOptions {
 export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Promise<App> {
   const app = Fastify({
     loggerInstance: ctx.log,
-    logController: new LogController({ disableRequestLogging: true }),
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     bodyLimit: 1024 * 1024,
     trustProxy: false,
     frameworkErrors,
+    genReqId: requestId,
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+  registerRequestId(app);
 
   // Bodies are checked strictly (a number is not a string); query strings, path parameters
   // and headers arrive as text and are coerced to the declared types.

@@ -37,6 +37,7 @@ import type { Destinations } from './destinations/index.js';
 import type { EndpointTargets } from './destinations/targets.js';
 import { GroupCommit } from './groupCommit.js';
 import { Maintenance, type MaintenanceOptions } from './maintenance.js';
+import { type DeliveryObserver, NOOP_OBSERVER } from './observer.js';
 import { cachingCodec } from './openedSecrets.js';
 import { decideOutcome } from './outcome.js';
 import { buildRequest } from './request.js';
@@ -70,6 +71,8 @@ export interface WorkerOptions {
   circuit?: CircuitSettings;
   health?: MaintenanceOptions['health'];
   retention?: MaintenanceOptions['retention'];
+  /** Metrics and traces of claims, attempts and acks (src/observability/); none by default. */
+  observer?: DeliveryObserver;
 }
 
 /** How a loop of this worker is doing, for /readyz. */
@@ -120,6 +123,7 @@ export class Worker {
   private readonly codec: SecretCodec;
   private readonly maintenance: Maintenance;
   private readonly target: number;
+  private readonly obs: DeliveryObserver;
   /** Counters for metrics and tests. */
   readonly stats: WorkerStats;
   readonly status: { claim: LoopStatus; ack: LoopStatus } = {
@@ -130,6 +134,7 @@ export class Worker {
   constructor(private readonly o: WorkerOptions) {
     this.id = o.workerId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
     this.codec = cachingCodec(o.codec);
+    this.obs = o.observer ?? NOOP_OBSERVER;
     this.target = o.concurrency + (o.prefetch ?? o.concurrency);
     this.acks = new GroupCommit({
       write: (results) => this.writeAcks(results),
@@ -240,7 +245,7 @@ export class Worker {
   private async claim(limit: number): Promise<void> {
     let claimed: ClaimedDelivery[];
     try {
-      claimed = await claimDeliveries(this.o.db, this.claimOptions(limit));
+      claimed = await this.obs.claim(limit, () => claimDeliveries(this.o.db, this.claimOptions(limit)));
     } catch (err) {
       if (isStatementError(err)) {
         claimed = await this.claimEndpointByEndpoint(limit, err);
@@ -350,6 +355,7 @@ export class Worker {
     const startedAt = this.o.clock.now();
     const attempt = d.attempts + 1;
     const built = buildRequest(d, this.codec, startedAt);
+    const observed = this.obs.attempt(d, attempt);
     let res: SendResult;
     if (built.ok) {
       // The endpoint's opened destination settings (mTLS, OAuth2, broker), cached by version.
@@ -357,13 +363,15 @@ export class Worker {
         url: d.url,
         version: d.endpoint_updated_at.getTime(),
       });
-      res = await this.o.destinations.send(target, {
-        headers: built.headers,
-        body: built.body,
-        timeoutMs: this.o.requestTimeoutMs,
-        bodyLimit: this.o.responseBodyLimit,
-        eventType: d.event_type,
-      });
+      res = await observed.run(() =>
+        this.o.destinations.send(target, {
+          headers: built.headers,
+          body: built.body,
+          timeoutMs: this.o.requestTimeoutMs,
+          bodyLimit: this.o.responseBodyLimit,
+          eventType: d.event_type,
+        }),
+      );
     } else {
       res = { ok: false, status: null, headers: null, body: null, error: built.error, durationMs: 0 };
     }
@@ -374,6 +382,7 @@ export class Worker {
       await this.park(d.endpoint_id, built.error);
       outcome = { next: 'retry', retryAt: this.o.clock.now(), gone: false };
     }
+    observed.end({ status: res.status, durationMs: res.durationMs, error: res.error, next: outcome.next });
     if (outcome.next === 'succeeded') this.stats.succeeded += 1;
     else this.stats.failed += 1;
     this.finished.set(d.endpoint_id, (this.finished.get(d.endpoint_id) ?? 0) + 1);
@@ -425,12 +434,8 @@ export class Worker {
     let failures = 0;
     for (;;) {
       try {
-        const out = await recordAttempts(
-          this.o.db,
-          results,
-          this.id,
-          this.o.clock.now(),
-          this.o.circuit ?? DEFAULT_CIRCUIT,
+        const out = await this.obs.ack(results, () =>
+          recordAttempts(this.o.db, results, this.id, this.o.clock.now(), this.o.circuit ?? DEFAULT_CIRCUIT),
         );
         this.status.ack.failingSince = null;
         return out.dueMarks > 0 || out.promoted.length > 0;

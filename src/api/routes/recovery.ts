@@ -159,6 +159,7 @@ export async function recoveryRoutes(app: App, ctx: ApiContext): Promise<void> {
       if (outcome === 'finished') {
         throw conflict('delivery_finished', 'The delivery has already succeeded or been cancelled.');
       }
+      ctx.publisher.observer.cancelled(req.params.tid);
       return reply.code(202).send({ id: req.params.did, state: 'cancelled' as const });
     },
   );

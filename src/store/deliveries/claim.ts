@@ -187,7 +187,7 @@ WITH marks AS (
 )
 SELECT l.delivery_id AS id, d.attempts, d.tenant_id, l.endpoint_id, e.url, e.profile, e.secret, e.headers,
        e.previous_secrets, e.updated_at AS endpoint_updated_at, ev.id AS event_id, ev.type AS event_type, ev.created_at AS event_created_at,
-       ev.payload::text AS payload, l.ordering_key, l.sequence, l.endpoint_sequence
+       ev.payload::text AS payload, ev.trace_context, l.ordering_key, l.sequence, l.endpoint_sequence
 FROM leased l
 JOIN deliveries d ON d.id = l.delivery_id
 JOIN events ev ON ev.seq = d.event_seq

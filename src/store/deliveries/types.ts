@@ -22,6 +22,8 @@ export interface ClaimedDelivery {
   event_type: string;
   event_created_at: Date;
   payload: string;
+  /** The publish's trace context, when it was traced. */
+  trace_context: string | null;
   ordering_key: string | null;
   sequence: number | null;
   /** Gap-free per endpoint, in the order of first sending (webhook-endpoint-sequence). */
