@@ -22,7 +22,7 @@ import type { Db } from '../store/db.js';
 import { backOffSlots, claimDueAnchors, lockAnchors } from '../store/reminders.js';
 import { WAKE_CHANNEL, Wakeup } from '../wakeup.js';
 import { firePayload } from './payload.js';
-import { anchorRef, type BatchResult, processAnchors, type RefreshJob } from './planner.js';
+import { anchorRef, type BatchResult, type FiredSlot, processAnchors, type RefreshJob } from './planner.js';
 import { askProducer, createRefreshAgent, type RefreshAnswer, refreshBackoffMs } from './refresh.js';
 
 export interface SchedulerOptions {
@@ -50,6 +50,13 @@ export interface SchedulerOptions {
   loopHealth?: LoopHealth;
   /** Compiled payload schemas, to check refresh answers with (the API's cache; one of its own when absent). */
   eventTypes?: EventTypeCache;
+  /** Metrics of fired reminders (src/observability/); none when absent. */
+  observer?: ReminderObserver;
+}
+
+export interface ReminderObserver {
+  /** A batch fired these slots (published their events, which created `deliveries`) at `firedAt`. */
+  fired(slots: readonly FiredSlot[], deliveries: number, firedAt: Date): void;
 }
 
 export const DEFAULT_REMINDER_BATCH = 500;
@@ -152,7 +159,7 @@ export class Scheduler {
       });
     });
     if (!result) return { anchors: 0, fired: 0 };
-    this.record(result);
+    this.record(result, now);
     await this.wakeWorkers(result);
     let fired = result.fired.length;
     if (result.refresh.length > 0) fired += await this.refresh(result.refresh);
@@ -217,7 +224,7 @@ export class Scheduler {
         log: this.o.log,
       });
     });
-    this.record(result);
+    this.record(result, now);
     await this.wakeWorkers(result);
     return result.fired.length;
   }
@@ -259,7 +266,8 @@ export class Scheduler {
     return this.ownedDispatcher;
   }
 
-  private record(r: BatchResult): void {
+  private record(r: BatchResult, now: Date): void {
+    if (r.fired.length > 0) this.o.observer?.fired(r.fired, r.deliveries, now);
     this.stats.batches += 1;
     this.stats.fired += r.fired.length;
     this.stats.late += r.fired.filter((f) => f.late).length;
