@@ -61,7 +61,7 @@ export const OPERATIONS: Record<string, OperationEntry> = {
     tag: 'catalog',
     admin: true,
     notFound: [],
-    errors: { 422: ['invalid_schema'] },
+    errors: { 422: ['invalid_schema', 'invalid_reminder'] },
   },
   'DELETE /v1/event-types/:name': { id: 'deleteEventType', tag: 'catalog', admin: true },
   'PUT /v1/catalog': {
@@ -76,24 +76,34 @@ export const OPERATIONS: Record<string, OperationEntry> = {
   },
 
   // tenants
-  'POST /v1/tenants': { id: 'createTenant', tag: 'tenants', admin: true, errors: { 409: ['tenant_exists'] } },
+  'POST /v1/tenants': {
+    id: 'createTenant',
+    tag: 'tenants',
+    admin: true,
+    errors: { 409: ['tenant_exists'], 422: ['metadata_too_large'] },
+  },
   'GET /v1/tenants': { id: 'listTenants', tag: 'tenants', admin: true },
   'GET /v1/tenants/:tid': { id: 'getTenant', tag: 'tenants' },
-  'PATCH /v1/tenants/:tid': { id: 'updateTenant', tag: 'tenants', admin: true },
+  'PATCH /v1/tenants/:tid': {
+    id: 'updateTenant',
+    tag: 'tenants',
+    admin: true,
+    errors: { 422: ['metadata_too_large'] },
+  },
   'DELETE /v1/tenants/:tid': { id: 'deleteTenant', tag: 'tenants', admin: true },
 
   // endpoints
   'POST /v1/tenants/:tid/endpoints': {
     id: 'createEndpoint',
     tag: 'endpoints',
-    errors: { 422: ENDPOINT_INPUT },
+    errors: { 409: ['quota_exceeded'], 422: [...ENDPOINT_INPUT, 'metadata_too_large', 'value_refused'] },
   },
   'GET /v1/tenants/:tid/endpoints': { id: 'listEndpoints', tag: 'endpoints' },
   'GET /v1/tenants/:tid/endpoints/:eid': { id: 'getEndpoint', tag: 'endpoints' },
   'PATCH /v1/tenants/:tid/endpoints/:eid': {
     id: 'updateEndpoint',
     tag: 'endpoints',
-    errors: { 422: ENDPOINT_INPUT },
+    errors: { 422: [...ENDPOINT_INPUT, 'metadata_too_large', 'value_refused'] },
   },
   'DELETE /v1/tenants/:tid/endpoints/:eid': { id: 'deleteEndpoint', tag: 'endpoints' },
   'GET /v1/tenants/:tid/endpoints/:eid/secret': { id: 'getEndpointSecret', tag: 'endpoints' },
@@ -101,6 +111,11 @@ export const OPERATIONS: Record<string, OperationEntry> = {
     id: 'rotateEndpointSecret',
     tag: 'endpoints',
     errors: { 422: ['invalid_secret', 'profile_needs_hmac'] },
+  },
+  'POST /v1/tenants/:tid/endpoints/:eid/mtls/rotate': {
+    id: 'rotateEndpointCertificate',
+    tag: 'endpoints',
+    errors: { 409: ['no_client_certificate'] },
   },
   'POST /v1/tenants/:tid/endpoints/:eid/recover': { id: 'recoverEndpoint', tag: 'endpoints' },
   'GET /v1/tenants/:tid/endpoints/:eid/ordering-keys': { id: 'listOrderingKeys', tag: 'endpoints' },
@@ -158,7 +173,7 @@ export const OPERATIONS: Record<string, OperationEntry> = {
     id: 'createToken',
     tag: 'tokens',
     admin: true,
-    errors: { 422: ['invalid_expiry'] },
+    errors: { 409: ['quota_exceeded'], 422: ['invalid_expiry'] },
   },
   'GET /v1/tenants/:tid/tokens': { id: 'listTokens', tag: 'tokens' },
   'DELETE /v1/tenants/:tid/tokens/:token_id': { id: 'revokeToken', tag: 'tokens' },
@@ -168,7 +183,8 @@ export const OPERATIONS: Record<string, OperationEntry> = {
   'PUT /v1/tenants/:tid/reminder-rules': {
     id: 'putReminderRule',
     tag: 'reminders',
-    errors: { 422: RULE_INPUT },
+    // refresh_url is the operator's: a tenant token that sets it gets 403.
+    errors: { 403: ['operator_only_field'], 409: ['quota_exceeded'], 422: RULE_INPUT },
   },
   'GET /v1/tenants/:tid/reminder-rules': { id: 'listReminderRules', tag: 'reminders' },
   'DELETE /v1/tenants/:tid/reminder-rules': {
@@ -182,8 +198,9 @@ export const OPERATIONS: Record<string, OperationEntry> = {
     admin: true,
     notFound: ['tenant_not_found'],
     errors: {
+      409: ['quota_exceeded'],
       413: ['payload_too_large'],
-      422: ['invalid_window', 'invalid_time_zone', 'payload_invalid', ...RULE_INPUT],
+      422: ['invalid_request', 'invalid_window', 'invalid_time_zone', 'payload_invalid', ...RULE_INPUT],
     },
   },
   'GET /v1/tenants/:tid/anchors/:anchor_id': { id: 'getAnchor', tag: 'reminders' },
@@ -198,7 +215,7 @@ export const OPERATIONS: Record<string, OperationEntry> = {
   'PUT /v1/tenants/:tid/accounts/:account_id/notification_config': {
     id: 'putNotificationConfig',
     tag: 'reminders',
-    errors: { 422: RULE_INPUT },
+    errors: { 409: ['quota_exceeded'], 422: RULE_INPUT },
   },
   'GET /v1/tenants/:tid/accounts/:account_id/notification_config': {
     id: 'getNotificationConfig',

@@ -126,7 +126,7 @@ export interface paths {
         delete: operations["deleteEndpoint"];
         options?: never;
         head?: never;
-        /** Change an endpoint (re-enabling it delivers what waited while it was disabled) */
+        /** Change an endpoint (re-enabling or un-parking it delivers what waited while it was disabled or parked) */
         patch: operations["updateEndpoint"];
         trace?: never;
     };
@@ -158,6 +158,23 @@ export interface paths {
         put?: never;
         /** Replace the signing secret; the old one keeps signing beside the new one for the grace period */
         post: operations["rotateEndpointSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tid}/endpoints/{eid}/mtls/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Replace the mTLS client certificate; the old one is still offered, when the receiver refuses the new one, for the grace period */
+        post: operations["rotateEndpointCertificate"];
         delete?: never;
         options?: never;
         head?: never;
@@ -369,7 +386,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A tenant's reminder rules */
+        /** A tenant's reminder rules, by event type and subject */
         get: operations["listReminderRules"];
         /**
          * Set when reminders of one event type fire: the tenant's default, or one subject's own
@@ -712,7 +729,7 @@ export interface components {
         Tenant: {
             id: string;
             name: string;
-            /** @description Free-form JSON kept with the object */
+            /** @description Free-form JSON kept with the object: at most 100 keys and 16384 bytes of JSON */
             metadata: {
                 [key: string]: unknown;
             };
@@ -737,7 +754,7 @@ export interface components {
             disabled: boolean;
             disabled_reason: string | null;
             disabled_at: string | null;
-            /** @description Free-form JSON kept with the object */
+            /** @description Free-form JSON kept with the object: at most 100 keys and 16384 bytes of JSON */
             metadata: {
                 [key: string]: unknown;
             };
@@ -757,6 +774,54 @@ export interface components {
                 last_failure_at: string | null;
                 failing_since: string | null;
             };
+            /** @description Set while Tidings has the endpoint parked: a value of its configuration or data could not be computed with, so it receives nothing (every other endpoint keeps flowing). Any PATCH un-parks it. */
+            fault: {
+                /** Format: date-time */
+                at: string;
+                /** @description What could not be computed */
+                error: string;
+            } | null;
+            /** @description Where deliveries go: http (POST), nats (JetStream), amqp (RabbitMQ), redis (stream) */
+            destination: "http" | "nats" | "amqp" | "redis";
+            mtls: {
+                certificate: {
+                    subject: string;
+                    issuer: string;
+                    serial_number: string;
+                    fingerprint_sha256: string;
+                    valid_from: string;
+                    valid_to: string;
+                };
+                previous: {
+                    subject: string;
+                    issuer: string;
+                    serial_number: string;
+                    fingerprint_sha256: string;
+                    valid_from: string;
+                    valid_to: string;
+                    /** @description Until when this replaced certificate is still offered */
+                    offered_until: string;
+                }[];
+                ca: {
+                    certificates: string[];
+                } | null;
+            } | null;
+            oauth: {
+                token_url: string;
+                client_id: string;
+                scope: string | null;
+                audience: string | null;
+                auth_method: string;
+            } | null;
+            broker: {
+                subject: string | null;
+                exchange: string | null;
+                routing_key: string | null;
+                stream: string | null;
+                max_len: number | null;
+                username: string | null;
+                has_password: boolean;
+            } | null;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -778,7 +843,7 @@ export interface components {
             disabled: boolean;
             disabled_reason: string | null;
             disabled_at: string | null;
-            /** @description Free-form JSON kept with the object */
+            /** @description Free-form JSON kept with the object: at most 100 keys and 16384 bytes of JSON */
             metadata: {
                 [key: string]: unknown;
             };
@@ -798,6 +863,54 @@ export interface components {
                 last_failure_at: string | null;
                 failing_since: string | null;
             };
+            /** @description Set while Tidings has the endpoint parked: a value of its configuration or data could not be computed with, so it receives nothing (every other endpoint keeps flowing). Any PATCH un-parks it. */
+            fault: {
+                /** Format: date-time */
+                at: string;
+                /** @description What could not be computed */
+                error: string;
+            } | null;
+            /** @description Where deliveries go: http (POST), nats (JetStream), amqp (RabbitMQ), redis (stream) */
+            destination: "http" | "nats" | "amqp" | "redis";
+            mtls: {
+                certificate: {
+                    subject: string;
+                    issuer: string;
+                    serial_number: string;
+                    fingerprint_sha256: string;
+                    valid_from: string;
+                    valid_to: string;
+                };
+                previous: {
+                    subject: string;
+                    issuer: string;
+                    serial_number: string;
+                    fingerprint_sha256: string;
+                    valid_from: string;
+                    valid_to: string;
+                    /** @description Until when this replaced certificate is still offered */
+                    offered_until: string;
+                }[];
+                ca: {
+                    certificates: string[];
+                } | null;
+            } | null;
+            oauth: {
+                token_url: string;
+                client_id: string;
+                scope: string | null;
+                audience: string | null;
+                auth_method: string;
+            } | null;
+            broker: {
+                subject: string | null;
+                exchange: string | null;
+                routing_key: string | null;
+                stream: string | null;
+                max_len: number | null;
+                username: string | null;
+                has_password: boolean;
+            } | null;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -969,7 +1082,8 @@ export interface components {
             offsets: string[];
             periodic_interval: string | null;
             business_days: string | null;
-            refresh_url: string | null;
+            /** @description Shown to the operator only */
+            refresh_url?: string | null;
             /** @description offsets, periodic, or at_anchor (no offsets: once, at the anchor) */
             mode: string;
             /** Format: date-time */
@@ -1164,7 +1278,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid content: `invalid_request`, `invalid_schema` */
+            /** @description Invalid content: `invalid_request`, `invalid_schema`, `invalid_reminder` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1173,7 +1287,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error: {
                             /** @enum {string} */
-                            code: "invalid_request" | "invalid_schema";
+                            code: "invalid_request" | "invalid_schema" | "invalid_reminder";
                         };
                     };
                 };
@@ -1629,7 +1743,7 @@ export interface operations {
                     /** @description Chosen by the operator; generated when absent */
                     id?: string;
                     name: string;
-                    /** @description Free-form JSON kept with the object */
+                    /** @description Free-form JSON kept with the object: at most 100 keys and 16384 bytes of JSON */
                     metadata?: {
                         [key: string]: unknown;
                     };
@@ -1730,7 +1844,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid content: `invalid_request` */
+            /** @description Invalid content: `invalid_request`, `metadata_too_large` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1739,7 +1853,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error: {
                             /** @enum {string} */
-                            code: "invalid_request";
+                            code: "invalid_request" | "metadata_too_large";
                         };
                     };
                 };
@@ -1989,7 +2103,7 @@ export interface operations {
             content: {
                 "application/json": {
                     name?: string;
-                    /** @description Free-form JSON kept with the object */
+                    /** @description Free-form JSON kept with the object: at most 100 keys and 16384 bytes of JSON */
                     metadata?: {
                         [key: string]: unknown;
                     };
@@ -2090,7 +2204,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid content: `invalid_request` */
+            /** @description Invalid content: `invalid_request`, `metadata_too_large` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2099,7 +2213,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error: {
                             /** @enum {string} */
-                            code: "invalid_request";
+                            code: "invalid_request" | "metadata_too_large";
                         };
                     };
                 };
@@ -2248,17 +2362,52 @@ export interface operations {
                         [key: string]: string;
                     };
                     disabled?: boolean;
-                    /** @description Free-form JSON kept with the object */
+                    /** @description Free-form JSON kept with the object: at most 100 keys and 16384 bytes of JSON */
                     metadata?: {
                         [key: string]: unknown;
                     };
                     /** @description Most requests in flight at once (default 10) */
                     max_in_flight?: number;
+                    /** @description Most request starts per second, on average (bursts of one second's worth); 0.01 to 100000, null for no limit */
                     rate_limit_per_s?: number | null;
                     /** @description key: events with the same ordering_key are delivered one at a time in publish order; endpoint: the whole endpoint is one key */
                     ordering?: "none" | "key" | "endpoint";
                     /** @description hmac (default): v1 signatures with a whsec_ secret; ed25519: v1a signatures, receivers verify with the whpk_ public key. Changing it rotates the secret (the old one keeps signing for 24 h). */
                     signing?: "hmac" | "ed25519";
+                    mtls?: {
+                        /** @description PEM client certificate, optionally followed by its intermediate certificates */
+                        certificate: string;
+                        /** @description PEM private key of the certificate (unencrypted); stored encrypted, never shown */
+                        key: string;
+                        /** @description PEM bundle of the CAs that sign the receiver's server certificate, trusted instead of the system roots for this endpoint */
+                        ca?: string | null;
+                    } | null;
+                    oauth?: {
+                        /** @description OAuth2 token endpoint (https) */
+                        token_url: string;
+                        client_id: string;
+                        /** @description Stored encrypted, never shown; may be left out of a PATCH to keep the current one */
+                        client_secret?: string;
+                        scope?: string | null;
+                        audience?: string | null;
+                        /** @description How the client authenticates at the token endpoint (default client_secret_basic) */
+                        auth_method?: "client_secret_basic" | "client_secret_post";
+                    } | null;
+                    broker?: {
+                        /** @description nats: JetStream subject; {type} is the event type */
+                        subject?: string;
+                        /** @description amqp: exchange ("" is the default exchange) */
+                        exchange?: string;
+                        /** @description amqp: routing key; {type} is the event type */
+                        routing_key?: string;
+                        /** @description redis: stream key; {type} is the event type */
+                        stream?: string;
+                        /** @description redis: trim the stream to about this many entries (XADD MAXLEN ~) */
+                        max_len?: number | null;
+                        username?: string | null;
+                        /** @description Stored encrypted, never shown; may be left out of a PATCH to keep the current one */
+                        password?: string | null;
+                    } | null;
                     /** @description whsec_… (hmac) or whsk_… (ed25519); generated when absent */
                     secret?: string;
                 };
@@ -2330,6 +2479,20 @@ export interface operations {
                     };
                 };
             };
+            /** @description Conflict with the current state: `quota_exceeded` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "quota_exceeded";
+                        };
+                    };
+                };
+            };
             /** @description Too large: `body_too_large` */
             413: {
                 headers: {
@@ -2358,7 +2521,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid content: `invalid_request`, `invalid_url`, `unknown_profile`, `invalid_header`, `reserved_header`, `duplicate_header`, `too_many_headers`, `invalid_secret`, `profile_needs_hmac`, `unknown_event_type`, `invalid_event_type_filter` */
+            /** @description Invalid content: `invalid_request`, `invalid_url`, `unknown_profile`, `invalid_header`, `reserved_header`, `duplicate_header`, `too_many_headers`, `invalid_secret`, `profile_needs_hmac`, `unknown_event_type`, `invalid_event_type_filter`, `metadata_too_large`, `value_refused` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2367,7 +2530,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error: {
                             /** @enum {string} */
-                            code: "invalid_request" | "invalid_url" | "unknown_profile" | "invalid_header" | "reserved_header" | "duplicate_header" | "too_many_headers" | "invalid_secret" | "profile_needs_hmac" | "unknown_event_type" | "invalid_event_type_filter";
+                            code: "invalid_request" | "invalid_url" | "unknown_profile" | "invalid_header" | "reserved_header" | "duplicate_header" | "too_many_headers" | "invalid_secret" | "profile_needs_hmac" | "unknown_event_type" | "invalid_event_type_filter" | "metadata_too_large" | "value_refused";
                         };
                     };
                 };
@@ -2633,17 +2796,52 @@ export interface operations {
                         [key: string]: string;
                     };
                     disabled?: boolean;
-                    /** @description Free-form JSON kept with the object */
+                    /** @description Free-form JSON kept with the object: at most 100 keys and 16384 bytes of JSON */
                     metadata?: {
                         [key: string]: unknown;
                     };
                     /** @description Most requests in flight at once (default 10) */
                     max_in_flight?: number;
+                    /** @description Most request starts per second, on average (bursts of one second's worth); 0.01 to 100000, null for no limit */
                     rate_limit_per_s?: number | null;
                     /** @description key: events with the same ordering_key are delivered one at a time in publish order; endpoint: the whole endpoint is one key */
                     ordering?: "none" | "key" | "endpoint";
                     /** @description hmac (default): v1 signatures with a whsec_ secret; ed25519: v1a signatures, receivers verify with the whpk_ public key. Changing it rotates the secret (the old one keeps signing for 24 h). */
                     signing?: "hmac" | "ed25519";
+                    mtls?: {
+                        /** @description PEM client certificate, optionally followed by its intermediate certificates */
+                        certificate: string;
+                        /** @description PEM private key of the certificate (unencrypted); stored encrypted, never shown */
+                        key: string;
+                        /** @description PEM bundle of the CAs that sign the receiver's server certificate, trusted instead of the system roots for this endpoint */
+                        ca?: string | null;
+                    } | null;
+                    oauth?: {
+                        /** @description OAuth2 token endpoint (https) */
+                        token_url: string;
+                        client_id: string;
+                        /** @description Stored encrypted, never shown; may be left out of a PATCH to keep the current one */
+                        client_secret?: string;
+                        scope?: string | null;
+                        audience?: string | null;
+                        /** @description How the client authenticates at the token endpoint (default client_secret_basic) */
+                        auth_method?: "client_secret_basic" | "client_secret_post";
+                    } | null;
+                    broker?: {
+                        /** @description nats: JetStream subject; {type} is the event type */
+                        subject?: string;
+                        /** @description amqp: exchange ("" is the default exchange) */
+                        exchange?: string;
+                        /** @description amqp: routing key; {type} is the event type */
+                        routing_key?: string;
+                        /** @description redis: stream key; {type} is the event type */
+                        stream?: string;
+                        /** @description redis: trim the stream to about this many entries (XADD MAXLEN ~) */
+                        max_len?: number | null;
+                        username?: string | null;
+                        /** @description Stored encrypted, never shown; may be left out of a PATCH to keep the current one */
+                        password?: string | null;
+                    } | null;
                 };
             };
         };
@@ -2741,7 +2939,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid content: `invalid_request`, `invalid_url`, `unknown_profile`, `invalid_header`, `reserved_header`, `duplicate_header`, `too_many_headers`, `invalid_secret`, `profile_needs_hmac`, `unknown_event_type`, `invalid_event_type_filter` */
+            /** @description Invalid content: `invalid_request`, `invalid_url`, `unknown_profile`, `invalid_header`, `reserved_header`, `duplicate_header`, `too_many_headers`, `invalid_secret`, `profile_needs_hmac`, `unknown_event_type`, `invalid_event_type_filter`, `metadata_too_large`, `value_refused` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2750,7 +2948,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error: {
                             /** @enum {string} */
-                            code: "invalid_request" | "invalid_url" | "unknown_profile" | "invalid_header" | "reserved_header" | "duplicate_header" | "too_many_headers" | "invalid_secret" | "profile_needs_hmac" | "unknown_event_type" | "invalid_event_type_filter";
+                            code: "invalid_request" | "invalid_url" | "unknown_profile" | "invalid_header" | "reserved_header" | "duplicate_header" | "too_many_headers" | "invalid_secret" | "profile_needs_hmac" | "unknown_event_type" | "invalid_event_type_filter" | "metadata_too_large" | "value_refused";
                         };
                     };
                 };
@@ -3008,6 +3206,190 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "invalid_request" | "invalid_secret" | "profile_needs_hmac";
+                        };
+                    };
+                };
+            };
+            /** @description Rate limited: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "rate_limited";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    rotateEndpointCertificate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tid: string;
+                eid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description PEM client certificate (and intermediates) */
+                    certificate: string;
+                    /** @description Its PEM private key (unencrypted) */
+                    key: string;
+                    /** @description How long the replaced certificate is still offered when the receiver refuses the new one (default 604800) */
+                    grace_period_s?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        certificate: {
+                            subject: string;
+                            issuer: string;
+                            serial_number: string;
+                            fingerprint_sha256: string;
+                            valid_from: string;
+                            valid_to: string;
+                        };
+                        previous: {
+                            subject: string;
+                            issuer: string;
+                            serial_number: string;
+                            fingerprint_sha256: string;
+                            valid_from: string;
+                            valid_to: string;
+                            /** @description Until when this replaced certificate is still offered */
+                            offered_until: string;
+                        }[];
+                        ca: {
+                            certificates: string[];
+                        } | null;
+                    };
+                };
+            };
+            /** @description Malformed request: `bad_url`, `invalid_character`, `invalid_params`, `path_parameter_too_long`, `malformed_json`, `json_too_deep`, `bad_content_length`, `bad_content_type` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "bad_url" | "invalid_character" | "invalid_params" | "path_parameter_too_long" | "malformed_json" | "json_too_deep" | "bad_content_length" | "bad_content_type";
+                        };
+                    };
+                };
+            };
+            /** @description No valid token: `unauthorized`, `portal_session_ended` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "unauthorized" | "portal_session_ended";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed with this token: `csrf_token_invalid` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "csrf_token_invalid";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: `tenant_not_found`, `endpoint_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "tenant_not_found" | "endpoint_not_found";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict with the current state: `no_client_certificate` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "no_client_certificate";
+                        };
+                    };
+                };
+            };
+            /** @description Too large: `body_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "body_too_large";
+                        };
+                    };
+                };
+            };
+            /** @description Not JSON: `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "unsupported_media_type";
+                        };
+                    };
+                };
+            };
+            /** @description Invalid content: `invalid_request` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "invalid_request";
                         };
                     };
                 };
@@ -4404,6 +4786,20 @@ export interface operations {
                     };
                 };
             };
+            /** @description Conflict with the current state: `quota_exceeded` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "quota_exceeded";
+                        };
+                    };
+                };
+            };
             /** @description Too large: `body_too_large` */
             413: {
                 headers: {
@@ -4675,8 +5071,12 @@ export interface operations {
     listReminderRules: {
         parameters: {
             query?: {
+                limit?: number;
+                cursor?: string;
                 event_type?: string;
                 subject?: string;
+                /** @description true: only the tenant's default rules (those without a subject) */
+                defaults?: boolean;
             };
             header?: never;
             path: {
@@ -4694,10 +5094,11 @@ export interface operations {
                 content: {
                     "application/json": {
                         data: components["schemas"]["ReminderRule"][];
+                        next_cursor: string | null;
                     };
                 };
             };
-            /** @description Malformed request: `bad_url`, `invalid_character`, `invalid_params`, `path_parameter_too_long`, `invalid_querystring` */
+            /** @description Malformed request: `bad_url`, `invalid_character`, `invalid_params`, `path_parameter_too_long`, `invalid_querystring`, `invalid_cursor` */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4706,7 +5107,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error: {
                             /** @enum {string} */
-                            code: "bad_url" | "invalid_character" | "invalid_params" | "path_parameter_too_long" | "invalid_querystring";
+                            code: "bad_url" | "invalid_character" | "invalid_params" | "path_parameter_too_long" | "invalid_querystring" | "invalid_cursor";
                         };
                     };
                 };
@@ -4788,6 +5189,7 @@ export interface operations {
                     offsets?: string[];
                     periodic_interval?: string | null;
                     business_days?: string | null;
+                    /** @description Operator token only: the producer system asked for the current payload before each firing (a tenant token gets 403) */
                     refresh_url?: string | null;
                 };
             };
@@ -4839,7 +5241,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Not allowed with this token: `csrf_token_invalid` */
+            /** @description Not allowed with this token: `csrf_token_invalid`, `operator_only_field` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4848,7 +5250,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error: {
                             /** @enum {string} */
-                            code: "csrf_token_invalid";
+                            code: "csrf_token_invalid" | "operator_only_field";
                         };
                     };
                 };
@@ -4863,6 +5265,20 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "tenant_not_found";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict with the current state: `quota_exceeded` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "quota_exceeded";
                         };
                     };
                 };
@@ -5248,6 +5664,20 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "tenant_not_found";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict with the current state: `quota_exceeded` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "quota_exceeded";
                         };
                     };
                 };
@@ -5956,6 +6386,20 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "tenant_not_found";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict with the current state: `quota_exceeded` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "quota_exceeded";
                         };
                     };
                 };
