@@ -187,6 +187,9 @@ export async function startTidings(config: Config, opts: StartOptions = {}): Pro
       retention: { days: config.retentionDays },
     });
     await t.worker.start();
+    // A publish in this process wakes this worker directly, without waiting for its NOTIFY.
+    const worker = t.worker;
+    publisher.setLocalWake(() => worker.wake());
   }
   if (config.roles.includes('scheduler')) {
     t.scheduler = new Scheduler({

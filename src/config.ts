@@ -23,6 +23,8 @@ export interface Config {
   retryScheduleMs: number[];
   requestTimeoutMs: number;
   maxPayloadBytes: number;
+  /** Largest body of a batch publish. */
+  maxBatchBytes: number;
   /** CIDR ranges outbound requests may reach even though they are not public. */
   allowPrivateTargets: [ipaddr.IPv4 | ipaddr.IPv6, number][];
   allowPrivateTargetsText: string[];
@@ -215,6 +217,7 @@ export function loadConfig(env: Source = process.env, flags: ConfigFlags = {}): 
     retryScheduleMs: retrySchedule(src),
     requestTimeoutMs,
     maxPayloadBytes: int(src, 'TIDINGS_MAX_PAYLOAD_BYTES', 256 * 1024, 1024, 64 * 1024 * 1024),
+    maxBatchBytes: int(src, 'TIDINGS_MAX_BATCH_BYTES', 16 * 1024 * 1024, 1024, 256 * 1024 * 1024),
     allowPrivateTargets: parsed,
     allowPrivateTargetsText: text,
     logLevel,
@@ -298,6 +301,12 @@ export const SETTINGS: { name: string; default: string; meaning: string }[] = [
     name: 'TIDINGS_MAX_PAYLOAD_BYTES',
     default: '262144',
     meaning: 'largest accepted publish body (413 above)',
+  },
+  {
+    name: 'TIDINGS_MAX_BATCH_BYTES',
+    default: '16777216',
+    meaning:
+      'largest accepted body of a batch publish (POST …/events/batch; 413 above); each payload in it is held to TIDINGS_MAX_PAYLOAD_BYTES too',
   },
   {
     name: 'TIDINGS_ALLOW_PRIVATE_TARGETS',

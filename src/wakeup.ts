@@ -1,5 +1,8 @@
 // A loop's wait that a signal can cut short: the worker and the scheduler sleep on one of
 // these between rounds, and a publish (NOTIFY or in-process) wakes them at once.
+
+/** The NOTIFY channel on which publishers (and anything that makes work due) wake workers. */
+export const WAKE_CHANNEL = 'tidings_wake';
 export class Wakeup {
   /** A wake-up arrived since the loop last cleared it. */
   pending = false;

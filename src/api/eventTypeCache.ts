@@ -1,7 +1,8 @@
 // Publishing checks each event against its type's JSON Schema. Compiling a schema is far
 // costlier than checking one, so compiled validators are kept per (type, updated_at); the
 // type rows themselves are re-read at most every second so that a catalog change made by
-// another process takes effect within that second.
+// another process takes effect within that second. The re-read is single-flight: publishes
+// that find a type stale at the same moment wait for one query, not one each.
 import {
   compilePayloadSchema,
   payloadSchemaProblem,
@@ -28,6 +29,8 @@ export function checkSchema(schema: unknown): string | undefined {
 
 export class EventTypeCache {
   private readonly compiled = new Map<string, { at: number; version: number; entry: CompiledType }>();
+  /** Re-reads in progress, by type name. */
+  private readonly reading = new Map<string, Promise<void>>();
 
   constructor(
     private readonly db: Db,
@@ -46,15 +49,33 @@ export class EventTypeCache {
       else stale.push(n);
     }
     if (stale.length > 0) {
-      for (const t of await getEventTypes(this.db, stale)) {
-        const version = t.updated_at.getTime();
-        const prev = this.compiled.get(t.name);
-        const entry = prev && prev.version === version ? prev.entry : this.compile(t);
-        this.compiled.set(t.name, { at: now, version, entry });
-        out.set(t.name, entry);
+      const unread = stale.filter((n) => !this.reading.has(n));
+      if (unread.length > 0) {
+        const read = this.read(unread, now).finally(() => {
+          for (const n of unread) if (this.reading.get(n) === read) this.reading.delete(n);
+        });
+        for (const n of unread) this.reading.set(n, read);
+      }
+      await Promise.all(stale.map((n) => this.reading.get(n)));
+      for (const n of stale) {
+        const c = this.compiled.get(n);
+        // A type that is not in the catalog stays out of the answer (and is read again next time).
+        if (c && c.at >= now - this.maxAgeMs) out.set(n, c.entry);
       }
     }
     return out;
+  }
+
+  private async read(names: string[], now: number): Promise<void> {
+    const found = new Set<string>();
+    for (const t of await getEventTypes(this.db, names)) {
+      found.add(t.name);
+      const version = t.updated_at.getTime();
+      const prev = this.compiled.get(t.name);
+      const entry = prev && prev.version === version ? prev.entry : this.compile(t);
+      this.compiled.set(t.name, { at: now, version, entry });
+    }
+    for (const n of names) if (!found.has(n)) this.compiled.delete(n);
   }
 
   invalidate(name?: string): void {

@@ -1,78 +1,132 @@
-// Group commit for publishes. Concurrent publish calls are queued and written together:
-// one transaction holds every event (and its deliveries) that arrived while the previous
-// transaction was committing, and each caller is answered only after the commit that holds
-// its event. Under load this turns N commits into one; alone, a publish waits for nobody.
-
-import { WAKE_CHANNEL } from '../delivery/worker.js';
+// Publishing through group commit: concurrent publishes are written together, one statement
+// per batch (store/publish.ts), several batches in flight on PostgreSQL. Each caller is
+// answered only after the statement that holds its event has committed. A batch that fails
+// is written again one event at a time, so that one bad event cannot fail its neighbours.
+import { GroupCommit } from '../delivery/groupCommit.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
-import { type PublishInput, type PublishOutcome, publishEvents } from '../store/events.js';
+import type { PublishInput, PublishOutcome } from '../store/events.js';
+import { publishEvents } from '../store/publish.js';
+import { WAKE_CHANNEL } from '../wakeup.js';
 
-interface Waiting {
-  input: PublishInput;
-  resolve: (o: PublishOutcome) => void;
-  reject: (e: unknown) => void;
+type Written = { ok: true; outcome: PublishOutcome } | { ok: false; error: unknown };
+
+/** A batch was rolled back because of this item. */
+export class BatchRefused extends Error {
+  constructor(
+    readonly index: number,
+    readonly outcome: PublishOutcome,
+  ) {
+    super(`batch item ${index} was refused (${outcome.kind})`);
+  }
+}
+
+export interface PublisherOptions {
+  /** Most events in one statement. */
+  maxBatch?: number;
+  /** Statements in flight at once (default: 4 on PostgreSQL, 1 on the single-connection PGlite). */
+  writers?: number;
+  /** Called after a commit that created deliveries, before the caller is answered: a local worker's wake-up. */
+  onDeliveries?: () => void;
 }
 
 export class Publisher {
-  private queue: Waiting[] = [];
-  private running = false;
+  private readonly commits: GroupCommit<PublishInput, Written>;
+  private notifying = false;
+  private notifyAgain = false;
   readonly stats = { batches: 0, events: 0 };
+  private onDeliveries: (() => void) | undefined;
 
   constructor(
     private readonly db: Db,
     private readonly log: Logger,
-    private readonly maxBatch = 500,
-  ) {}
-
-  publish(input: PublishInput): Promise<PublishOutcome> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ input, resolve, reject });
-      if (!this.running) void this.drain();
+    o: PublisherOptions = {},
+  ) {
+    this.onDeliveries = o.onDeliveries;
+    this.commits = new GroupCommit({
+      write: (inputs) => this.write(inputs),
+      maxBatch: o.maxBatch ?? 500,
+      maxInFlight: o.writers ?? (db.engine === 'pg' ? 4 : 1),
+      eagerAt: 16,
     });
   }
 
-  private async drain(): Promise<void> {
-    this.running = true;
-    try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.maxBatch);
-        await this.write(batch);
-      }
-    } finally {
-      this.running = false;
-    }
+  /** Wakes a worker in this process after each commit that created deliveries. */
+  setLocalWake(fn: (() => void) | undefined): void {
+    this.onDeliveries = fn;
   }
 
-  private async write(batch: Waiting[]): Promise<void> {
+  async publish(input: PublishInput): Promise<PublishOutcome> {
+    const w = await this.commits.submit(input);
+    if (!w.ok) throw w.error;
+    return w.outcome;
+  }
+
+  /**
+   * Publishes many events in one statement, all or nothing (the batch route): when one of
+   * them is a conflicting repeat or its tenant is gone, nothing is stored and BatchRefused
+   * names it.
+   */
+  async publishAll(inputs: PublishInput[]): Promise<PublishOutcome[]> {
+    const { outcomes, deliveries } = await this.db.tx(async (q) => {
+      const written = await publishEvents(q, inputs);
+      const bad = written.outcomes.findIndex((o) => o.kind === 'conflict' || o.kind === 'no_tenant');
+      if (bad >= 0) throw new BatchRefused(bad, written.outcomes[bad]!);
+      return written;
+    });
+    this.stats.batches += 1;
+    this.stats.events += inputs.length;
+    if (deliveries > 0) this.wakeWorkers();
+    return outcomes;
+  }
+
+  private async write(inputs: PublishInput[]): Promise<Written[]> {
     try {
-      const { outcomes, endpointIds } = await this.db.tx((q) =>
-        publishEvents(
-          q,
-          batch.map((w) => w.input),
-        ),
-      );
+      const { outcomes, deliveries } = await publishEvents(this.db, inputs);
       this.stats.batches += 1;
-      this.stats.events += batch.length;
-      for (const [i, w] of batch.entries()) w.resolve(outcomes[i]!);
-      if (endpointIds.length > 0) await this.wakeWorkers();
+      this.stats.events += inputs.length;
+      if (deliveries > 0) this.wakeWorkers();
+      return outcomes.map((outcome) => ({ ok: true, outcome }));
     } catch (err) {
-      if (batch.length === 1) {
-        batch[0]!.reject(err);
-        return;
-      }
-      // One bad event (a tenant deleted meanwhile) must not fail its neighbours: write each alone.
-      this.log.debug({ err: String(err), events: batch.length }, 'batch publish failed; writing one by one');
-      for (const w of batch) await this.write([w]);
+      if (inputs.length === 1) return [{ ok: false, error: err }];
+      this.log.debug({ err: String(err), events: inputs.length }, 'batch publish failed; writing one by one');
+      const out: Written[] = [];
+      for (const input of inputs) out.push(...(await this.write([input])));
+      return out;
     }
   }
 
-  /** Tells workers (in this process or, on PostgreSQL, any process) that work is due. */
-  async wakeWorkers(): Promise<void> {
-    try {
-      await this.db.notify(WAKE_CHANNEL, '');
-    } catch {
-      // Only a latency hint: workers poll anyway.
+  /**
+   * Tells workers that work is due: the one in this process directly, those of other
+   * processes through NOTIFY (PostgreSQL). The NOTIFY is sent off the answer path, at most one
+   * at a time; publishes meanwhile ask for one more. It only shortens waits: workers poll.
+   */
+  wakeWorkers(): void {
+    this.onDeliveries?.();
+    if (this.db.engine !== 'pg') {
+      // The embedded store's notifications stay in this process: no round trip to save.
+      void this.db.notify(WAKE_CHANNEL, '').catch(() => {});
+      return;
     }
+    if (this.notifying) {
+      this.notifyAgain = true;
+      return;
+    }
+    this.notifying = true;
+    void this.db
+      .notify(WAKE_CHANNEL, '')
+      .catch(() => {})
+      .finally(() => {
+        this.notifying = false;
+        if (this.notifyAgain) {
+          this.notifyAgain = false;
+          this.wakeWorkers();
+        }
+      });
+  }
+
+  /** Waits for every publish submitted so far. */
+  drain(): Promise<void> {
+    return this.commits.drain();
   }
 }

@@ -17,7 +17,14 @@ import { auditRoutes } from './routes/audit.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { Attempt, DeliveryDetail, deliveryRoutes } from './routes/deliveries.js';
 import { EndpointView, EndpointWithSecret, endpointRoutes } from './routes/endpoints.js';
-import { DeliverySummary, EventDetail, EventView, eventRoutes, PublishAnswer } from './routes/events.js';
+import {
+  BatchAnswer,
+  DeliverySummary,
+  EventDetail,
+  EventView,
+  eventRoutes,
+  PublishAnswer,
+} from './routes/events.js';
 import { EventTypeView, eventTypeRoutes } from './routes/eventTypes.js';
 import { healthRoutes } from './routes/health.js';
 import { recoveryRoutes } from './routes/recovery.js';
@@ -96,6 +103,7 @@ export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Pr
     EndpointWithSecret,
     EventTypeView,
     PublishAnswer,
+    BatchAnswer,
     DeliverySummary,
     EventView,
     EventDetail,

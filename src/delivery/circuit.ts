@@ -3,7 +3,7 @@
 // CIRCUIT_OPEN_AFTER consecutive failures, close on any success, space the probes,
 // store/deliveries.ts).
 import { CIRCUIT_OPEN_AFTER } from '../store/claimPlan.js';
-import type { CircuitSettings } from '../store/deliveries.js';
+import type { CircuitSettings } from '../store/deliveries/types.js';
 
 /** Probes never wait longer than this, however long the outage: recovery is noticed soon. */
 const PROBE_CEILING_MS = 5 * 60_000;

@@ -5,7 +5,6 @@
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { Db, Queryable } from '../store/db.js';
-import { publishEvents } from '../store/events.js';
 import {
   autoDisable,
   type EndpointNotice,
@@ -13,6 +12,7 @@ import {
   takeFailingNotices,
   takeRecoveredNotices,
 } from '../store/health.js';
+import { publishEvents } from '../store/publish.js';
 import { type OperatorEventType, operatorEvents } from './operatorEvents.js';
 
 export interface HealthSweepOptions {

@@ -2,7 +2,7 @@
 // Standard Webhooks headers (on every profile), and the endpoint's static headers.
 import { isReservedHeader } from '../security/headerRules.js';
 import { bodySigningKey, parsePrevious, signatureHeader } from '../security/signingSecrets.js';
-import type { ClaimedDelivery } from '../store/deliveries.js';
+import type { ClaimedDelivery } from '../store/deliveries/types.js';
 import type { SecretCodec } from '../store/secrets.js';
 import { getProfile } from './profiles/index.js';
 
@@ -16,20 +16,41 @@ export type BuiltRequest =
       /** What the attempt log keeps: static header values masked. */
       recordedHeaders: Record<string, string>;
     }
-  | { ok: false; error: string };
+  | {
+      ok: false;
+      error: string;
+      /**
+       * The endpoint's own stored material (secret, static headers) could not be read: every
+       * delivery of it would fail the same way, so the endpoint is parked, not the delivery failed.
+       */
+      endpointFault: boolean;
+    };
 
-/** A claimed delivery; `previous_secrets` (sealed, see security/signingSecrets.ts) when the claim selects it. */
-export type ClaimedForSending = ClaimedDelivery & { previous_secrets?: string | null };
+/** What a request is built from: a claimed delivery (`previous_secrets` may be absent). */
+export type ClaimedForSending = Omit<ClaimedDelivery, 'previous_secrets' | 'endpoint_sequence'> & {
+  previous_secrets?: string | null;
+  endpoint_sequence?: number | null;
+};
 
 export function buildRequest(d: ClaimedForSending, codec: SecretCodec, now: Date): BuiltRequest {
   const timestamp = Math.floor(now.getTime() / 1000);
   let body: string;
   let signature: string;
   let statics: Record<string, string>;
+  let current: string;
+  let previous: ReturnType<typeof parsePrevious>;
   try {
     statics = d.headers ? (JSON.parse(codec.open(d.headers)) as Record<string, string>) : {};
-    const current = codec.open(d.secret);
-    const previous = parsePrevious(d.previous_secrets ? codec.open(d.previous_secrets) : null);
+    current = codec.open(d.secret);
+    previous = parsePrevious(d.previous_secrets ? codec.open(d.previous_secrets) : null);
+  } catch (err) {
+    return {
+      ok: false,
+      error: `the endpoint's stored secret or headers cannot be read: ${(err as Error).message}`,
+      endpointFault: true,
+    };
+  }
+  try {
     body = getProfile(d.profile).encode(
       { id: d.event_id, type: d.event_type, createdAt: d.event_created_at, payloadJson: d.payload },
       { signingKey: bodySigningKey(current) },
@@ -38,7 +59,11 @@ export function buildRequest(d: ClaimedForSending, codec: SecretCodec, now: Date
     // receiver that still holds the old secret keeps verifying.
     signature = signatureHeader(current, previous, now, d.event_id, timestamp, body);
   } catch (err) {
-    return { ok: false, error: `could not build the request: ${(err as Error).message}` };
+    return {
+      ok: false,
+      error: `could not build the request: ${(err as Error).message}`,
+      endpointFault: false,
+    };
   }
   const signed: Record<string, string> = {
     'content-type': 'application/json',
@@ -48,6 +73,8 @@ export function buildRequest(d: ClaimedForSending, codec: SecretCodec, now: Date
     'webhook-signature': signature,
   };
   if (d.sequence !== null) signed['webhook-sequence'] = String(d.sequence);
+  // Gap-free per endpoint: a receiver that sees 57 then 59 knows 58 is owed.
+  if (d.endpoint_sequence != null) signed['webhook-endpoint-sequence'] = String(d.endpoint_sequence);
   // Static headers cannot override the signed or framing ones: the API refuses such names,
   // and they are dropped here too, whatever their case, for rows written before that check.
   const allowed: Record<string, string> = {};

@@ -1,34 +1,48 @@
-// The worker loop: claim due deliveries in batches, send them with bounded concurrency,
-// and record results in batches. Commits are shared: one claim transaction for many
-// deliveries and one ack transaction for every result that arrived while the previous
-// ack was being written (group commit), so the store's commit rate is not the ceiling.
+// The worker loop: claim due deliveries ahead of need, keep the send slots full, and record
+// results in batches. Three stages, each one store statement per batch, none waiting on
+// another:
 //
-// Progress is guaranteed by polling; a wake-up (NOTIFY on PostgreSQL, an in-process signal
-// on PGlite) only shortens the wait after a publish.
+//   claim (one in flight) → ready buffer → send slots (`concurrency`) → acks (group commit,
+//   a few in flight)
+//
+// The claim keeps up to `prefetch` deliveries ready beyond the slots, so a slot that frees is
+// refilled at once rather than after a round trip. An endpoint's requests in flight are the
+// requests this worker really has in flight: results not yet handed to an ack are subtracted
+// from the store's counter in the claim (see store/deliveries/claim.ts).
+//
+// Progress is guaranteed by polling; a wake-up (NOTIFY on PostgreSQL, an in-process signal on
+// PGlite, an ack that freed room or promoted an ordered head) only shortens the wait.
+//
+// Fault isolation: a claim or ack statement that fails on its data (not on a store that is
+// away) is retried endpoint by endpoint and result by result; whatever still fails parks its
+// endpoint (store/faults.ts) and the rest goes on.
 import { hostname } from 'node:os';
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
+import { recordAttempts } from '../store/deliveries/ack.js';
+import { claimDeliveries } from '../store/deliveries/claim.js';
+import { dueEndpoints } from '../store/deliveries/turns.js';
 import {
   type AttemptResult,
   type CircuitSettings,
   type ClaimedDelivery,
-  claimDeliveries,
   DEFAULT_CIRCUIT,
-  recordAttempts,
-  releaseExpiredLeases,
-  repairMissedTurns,
-} from '../store/deliveries.js';
+} from '../store/deliveries/types.js';
+import { describeStoreError, isStatementError } from '../store/errors.js';
+import { parkEndpoint } from '../store/faults.js';
 import type { SecretCodec } from '../store/secrets.js';
-import { Wakeup } from '../wakeup.js';
-import { sweepEndpointHealth } from './health.js';
+import { WAKE_CHANNEL } from '../wakeup.js';
+import { GroupCommit } from './groupCommit.js';
+import { Maintenance, type MaintenanceOptions } from './maintenance.js';
+import { cachingCodec } from './openedSecrets.js';
+import { decideOutcome } from './outcome.js';
 import { buildRequest } from './request.js';
-import { runRetention } from './retention.js';
-import { parseRetryAfter, type RetryPolicy } from './retryPolicy.js';
-import { send } from './sender.js';
+import type { RetryPolicy } from './retryPolicy.js';
+import { type SendResult, send } from './sender.js';
 
-export const WAKE_CHANNEL = 'tidings_wake';
+export { WAKE_CHANNEL };
 
 export interface WorkerOptions {
   db: Db;
@@ -45,192 +59,286 @@ export interface WorkerOptions {
   pollIntervalMs: number;
   responseBodyLimit: number;
   workerId?: string;
+  /** Deliveries claimed ahead of free slots (default: as many as the slots). */
+  prefetch?: number;
+  /** Ack statements in flight at once (default: 2 on PostgreSQL, 1 on PGlite). */
+  ackWriters?: number;
   /** Circuit breaker (see circuit.ts); default: open after 5 failures, probes 5 s to 5 min apart. */
   circuit?: CircuitSettings;
-  /** The endpoint health sweep (operator notices, auto-disable); off when absent. */
-  health?: {
-    operatorTenant: string;
-    failingNoticeAfterMs: number;
-    disableAfterMs: number;
-    /** How often the sweep runs; default from the poll interval, between 1 s and 30 s. */
-    intervalMs?: number;
-  };
-  /** Retention in days (0: keep everything); off when absent. */
-  retention?: { days: number; intervalMs?: number };
+  health?: MaintenanceOptions['health'];
+  retention?: MaintenanceOptions['retention'];
 }
+
+/** How a loop of this worker is doing, for /readyz. */
+export interface LoopStatus {
+  /** When the claim or ack last failed without a success since. */
+  failingSince: Date | null;
+  lastError: string | null;
+}
+
+export interface WorkerStats {
+  claimed: number;
+  sent: number;
+  succeeded: number;
+  failed: number;
+  claims: number;
+  emptyClaims: number;
+  flushes: number;
+  parked: number;
+  /** Turns the safety net had to restore (anything but 0 is a bug somewhere). */
+  readonly repairedTurns: number;
+}
+
+const MAX_BACKOFF_MS = 5000;
+const backoff = (failures: number) => Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.min(failures, 6));
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class Worker {
   readonly id: string;
   private running = false;
-  private inFlight = 0;
-  private pendingResults: AttemptResult[] = [];
-  private flushing: Promise<void> | undefined;
-  private readonly wakeup = new Wakeup();
-  private loopDone: Promise<void> | undefined;
-  private reaper: NodeJS.Timeout | undefined;
+  /** Claimed, waiting for a send slot. */
+  private ready: ClaimedDelivery[] = [];
+  /** Deliveries claimed and not yet acked by this worker, by id. */
+  private readonly active = new Set<number>();
+  private sending = 0;
+  /** Finished requests whose ack statement has not started, per endpoint (see the top). */
+  private readonly finished = new Map<string, number>();
+  private claiming: Promise<void> | undefined;
+  /** A wake-up arrived (or the poll interval passed) since the last claim started. */
+  private woken = true;
+  /** The last claim filled its limit: more may be waiting. */
+  private more = false;
+  private claimFailures = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
   private unlisten: (() => Promise<void>) | undefined;
   private readonly sends = new Set<Promise<void>>();
-  private sweeper: NodeJS.Timeout | undefined;
-  private retentionTimer: NodeJS.Timeout | undefined;
-  /** Health sweep and retention runs in progress, by name. */
-  private readonly background = new Map<string, Promise<unknown>>();
+  private readonly acks: GroupCommit<AttemptResult, undefined>;
+  private readonly codec: SecretCodec;
+  private readonly maintenance: Maintenance;
+  private readonly target: number;
   /** Counters for metrics and tests. */
-  readonly stats = { claimed: 0, sent: 0, succeeded: 0, failed: 0, claims: 0, flushes: 0, repairedTurns: 0 };
+  readonly stats: WorkerStats;
+  readonly status: { claim: LoopStatus; ack: LoopStatus } = {
+    claim: { failingSince: null, lastError: null },
+    ack: { failingSince: null, lastError: null },
+  };
 
   constructor(private readonly o: WorkerOptions) {
     this.id = o.workerId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+    this.codec = cachingCodec(o.codec);
+    this.target = o.concurrency + (o.prefetch ?? o.concurrency);
+    this.acks = new GroupCommit({
+      write: (results) => this.writeAcks(results),
+      maxBatch: 1000,
+      maxInFlight: o.ackWriters ?? (o.db.engine === 'pg' ? 2 : 1),
+      eagerAt: 16,
+    });
+    this.maintenance = new Maintenance({
+      db: o.db,
+      clock: o.clock,
+      log: o.log,
+      leaseMarginMs: o.leaseMarginMs,
+      pollIntervalMs: o.pollIntervalMs,
+      ...(o.health ? { health: o.health } : {}),
+      ...(o.retention ? { retention: o.retention } : {}),
+      onWork: () => this.wake(),
+      running: () => this.running,
+    });
+    const m = this.maintenance.stats;
+    this.stats = {
+      claimed: 0,
+      sent: 0,
+      succeeded: 0,
+      failed: 0,
+      claims: 0,
+      emptyClaims: 0,
+      flushes: 0,
+      parked: 0,
+      get repairedTurns() {
+        return m.repairedTurns;
+      },
+    };
   }
 
   async start(): Promise<void> {
     this.running = true;
     this.unlisten = await this.o.db.listen(WAKE_CHANNEL, () => this.wake());
-    this.reaper = setInterval(
-      () => void this.reap(),
-      Math.max(1000, Math.min(5000, this.o.leaseMarginMs / 2)),
-    );
-    this.reaper.unref();
-    await this.reap();
-    if (this.o.health) {
-      const every = this.o.health.intervalMs ?? Math.max(1000, Math.min(30_000, this.o.pollIntervalMs * 10));
-      this.sweeper = setInterval(() => void this.sweepHealth().catch(() => {}), every);
-      this.sweeper.unref();
-    }
-    if (this.o.retention && this.o.retention.days > 0) {
-      // Every worker runs it; the batches skip nothing and collide on nothing, so a second
-      // runner only finds less to do. Hourly by default, first a minute after start.
-      const every = this.o.retention.intervalMs ?? 3_600_000;
-      const first = setTimeout(() => void this.runRetention().catch(() => {}), Math.min(every, 60_000));
-      first.unref();
-      this.retentionTimer = setInterval(() => void this.runRetention().catch(() => {}), every);
-      this.retentionTimer.unref();
-    }
-    this.loopDone = this.loop();
+    this.pollTimer = setInterval(() => this.wake(), this.o.pollIntervalMs);
+    this.pollTimer.unref();
+    await this.maintenance.start();
+    this.kick();
   }
 
-  /** One health sweep now (tests call it; the timer calls it too). Concurrent calls share one run. */
+  /** One health sweep now (tests call it; a timer calls it too). */
   sweepHealth(): Promise<unknown> {
-    const h = this.o.health;
-    if (!h) return Promise.resolve();
-    return this.shared('health', 'endpoint health sweep', async () => {
-      const r = await sweepEndpointHealth({ db: this.o.db, clock: this.o.clock, log: this.o.log, ...h });
-      // Operator events were published: their deliveries are due.
-      if (r.failing + r.disabled + r.recovered > 0) this.wake();
-      return r;
-    });
+    return this.maintenance.sweepHealth();
   }
 
-  /** One retention pass now. Concurrent calls share one run. */
+  /** One retention pass now. */
   runRetention(): Promise<unknown> {
-    const r = this.o.retention;
-    if (!r) return Promise.resolve();
-    return this.shared('retention', 'retention pass', () =>
-      runRetention({
-        db: this.o.db,
-        clock: this.o.clock,
-        log: this.o.log,
-        retentionDays: r.days,
-        shouldStop: () => !this.running,
-      }),
-    );
+    return this.maintenance.runRetention();
   }
 
-  /** Runs a background job unless it is running already (then joins that run); logs a failure. */
-  private shared(key: string, what: string, job: () => Promise<unknown>): Promise<unknown> {
-    let run = this.background.get(key);
-    if (!run) {
-      run = job()
-        .catch((err) => {
-          this.o.log.warn({ err: String(err) }, `${what} failed; will retry`);
-          throw err;
-        })
-        .finally(() => this.background.delete(key));
-      this.background.set(key, run);
-    }
-    return run;
-  }
-
-  /** Stops claiming, lets in-flight sends finish, writes their results. */
+  /** Stops claiming, lets claimed and in-flight sends finish, writes their results. */
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    if (this.reaper) clearInterval(this.reaper);
-    if (this.sweeper) clearInterval(this.sweeper);
-    if (this.retentionTimer) clearInterval(this.retentionTimer);
-    this.wake();
-    await this.loopDone;
-    await Promise.allSettled([...this.background.values()]);
-    await Promise.allSettled([...this.sends]);
-    await this.flush();
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    await this.claiming;
+    await this.maintenance.stop();
+    // What was claimed is sent: its leases are ours, and sending beats waiting out a lease.
+    while (this.ready.length > 0 || this.sends.size > 0) {
+      this.pump(true);
+      await Promise.allSettled([...this.sends]);
+    }
+    await this.acks.drain();
     await this.unlisten?.();
   }
 
+  /** There may be due work: claim if there is room. */
   wake(): void {
-    this.wakeup.wake();
+    this.woken = true;
+    this.kick();
   }
 
-  private async loop(): Promise<void> {
-    let failures = 0;
-    while (this.running) {
-      const room = this.o.concurrency - this.inFlight;
-      if (room <= 0) {
-        // Every slot is busy: a wake-up (a publish, a promoted key) cannot be acted on now.
-        // Forget it, or the loop would spin on an already-resolved sleep; a finished send
-        // wakes us when a slot frees.
-        this.wakeup.pending = false;
-        await this.sleep(this.o.pollIntervalMs);
-        continue;
-      }
-      let claimed: ClaimedDelivery[];
-      try {
-        this.wakeup.pending = false;
-        claimed = await this.claim(Math.min(room, this.o.claimBatch));
-        failures = 0;
-      } catch (err) {
-        // The store is unreachable (a restart, a network cut): back off and try again.
-        failures += 1;
-        this.o.log.warn({ err: String(err), failures }, 'claim failed; retrying');
-        await this.sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
-        continue;
-      }
-      for (const d of claimed) this.dispatch(d);
-      // A full claim means more may be waiting: go again at once. Otherwise wait for a
-      // wake-up, a free slot, or the poll interval.
-      if (
-        claimed.length === 0 ||
-        (claimed.length < Math.min(room, this.o.claimBatch) && !this.wakeup.pending)
-      ) {
-        await this.sleep(this.o.pollIntervalMs);
+  /** Starts a claim if one is useful now; never more than one at a time. */
+  private kick(): void {
+    if (!this.running || this.claiming || this.retryTimer) return;
+    const room = this.target - this.sending - this.ready.length;
+    if (room <= 0) return;
+    if (!this.woken && !this.more) return;
+    // More is waiting but only a little room: wait until a useful batch fits, unless the
+    // slots are about to run dry.
+    if (!this.woken && room < Math.min(this.o.claimBatch, 16) && this.ready.length > 0) return;
+    this.woken = false;
+    this.claiming = this.claim(Math.min(room, this.o.claimBatch)).finally(() => {
+      this.claiming = undefined;
+      // Through the macrotask queue: sockets and timers run between back-to-back claims.
+      setImmediate(() => this.kick());
+    });
+  }
+
+  private claimOptions(limit: number) {
+    const now = this.o.clock.now();
+    return {
+      now,
+      leaseUntil: new Date(now.getTime() + this.o.requestTimeoutMs + this.o.leaseMarginMs),
+      workerId: this.id,
+      limit,
+      perEndpoint: this.o.claimPerEndpoint,
+      endpoints: Math.max(10, Math.ceil(limit / 2)),
+      circuitOpenAfter: (this.o.circuit ?? DEFAULT_CIRCUIT).openAfter,
+      finished: this.finished,
+    };
+  }
+
+  private async claim(limit: number): Promise<void> {
+    let claimed: ClaimedDelivery[];
+    try {
+      claimed = await claimDeliveries(this.o.db, this.claimOptions(limit));
+    } catch (err) {
+      if (isStatementError(err)) {
+        claimed = await this.claimEndpointByEndpoint(limit, err);
+      } else {
+        this.claimFailed(err);
+        return;
       }
     }
-  }
-
-  private async claim(limit: number): Promise<ClaimedDelivery[]> {
-    const now = this.o.clock.now();
-    const claimed = await this.o.db.tx((q) =>
-      claimDeliveries(q, {
-        now,
-        leaseUntil: new Date(now.getTime() + this.o.requestTimeoutMs + this.o.leaseMarginMs),
-        workerId: this.id,
-        limit,
-        perEndpoint: this.o.claimPerEndpoint,
-        endpoints: Math.max(10, Math.ceil(limit / 2)),
-        circuitOpenAfter: (this.o.circuit ?? DEFAULT_CIRCUIT).openAfter,
-      }),
-    );
+    this.claimFailures = 0;
+    this.status.claim.failingSince = null;
     this.stats.claims += 1;
     this.stats.claimed += claimed.length;
+    if (claimed.length === 0) this.stats.emptyClaims += 1;
+    this.more = claimed.length >= limit;
+    for (const d of claimed) {
+      // Our own lease ran out while we still hold the delivery (a stalled event loop, or a
+      // clock moved forward in a test): the claim took it over for us again. It is being
+      // sent already; its ack still applies, since the lease is ours.
+      if (this.active.has(d.id)) continue;
+      this.active.add(d.id);
+      this.ready.push(d);
+    }
+    this.pump();
+  }
+
+  /** The store is away (a restart, a network cut): back off, then try again. */
+  private claimFailed(err: unknown): void {
+    this.claimFailures += 1;
+    this.status.claim.failingSince ??= this.o.clock.now();
+    this.status.claim.lastError = describeStoreError(err);
+    this.o.log.warn({ err: describeStoreError(err), failures: this.claimFailures }, 'claim failed; retrying');
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.wake();
+    }, backoff(this.claimFailures));
+    this.retryTimer.unref();
+  }
+
+  /**
+   * The claim statement failed on its data: claim for each due endpoint alone. An endpoint
+   * whose own claim fails the same way is parked, unless every endpoint fails (then it is the
+   * statement, not the data: nothing is parked, and the claim backs off like any failure).
+   */
+  private async claimEndpointByEndpoint(limit: number, first: unknown): Promise<ClaimedDelivery[]> {
+    const opts = this.claimOptions(limit);
+    const endpoints = await dueEndpoints(this.o.db, opts.now, opts.endpoints).catch(() => []);
+    const claimed: ClaimedDelivery[] = [];
+    const failing: { endpoint: string; err: unknown }[] = [];
+    for (const endpoint of endpoints) {
+      if (claimed.length >= limit) break;
+      try {
+        claimed.push(
+          ...(await claimDeliveries(this.o.db, {
+            ...opts,
+            limit: limit - claimed.length,
+            onlyEndpoint: endpoint,
+          })),
+        );
+      } catch (err) {
+        if (!isStatementError(err)) throw err;
+        failing.push({ endpoint, err });
+      }
+    }
+    if (failing.length > 0 && failing.length === endpoints.length && !dataError(first)) {
+      this.claimFailed(first);
+      return claimed;
+    }
+    for (const f of failing) await this.park(f.endpoint, `claim failed: ${describeStoreError(f.err)}`);
     return claimed;
   }
 
+  private async park(endpointId: string, error: string): Promise<void> {
+    try {
+      if (await parkEndpoint(this.o.db, endpointId, error, this.o.clock.now())) {
+        this.stats.parked += 1;
+        this.o.log.error(
+          { endpoint: endpointId, error },
+          'endpoint parked: it makes delivery fail; fix or update it',
+        );
+      }
+    } catch (err) {
+      this.o.log.error({ endpoint: endpointId, err: describeStoreError(err) }, 'could not park endpoint');
+    }
+  }
+
+  /** Starts sends from the ready buffer while slots are free. */
+  private pump(draining = false): void {
+    while (this.sending < this.o.concurrency && this.ready.length > 0 && (this.running || draining)) {
+      this.dispatch(this.ready.shift()!);
+    }
+  }
+
   private dispatch(d: ClaimedDelivery): void {
-    this.inFlight += 1;
+    this.sending += 1;
     const p = this.deliver(d)
       .catch((err) => this.o.log.error({ err: String(err), delivery: d.id }, 'delivery crashed'))
       .finally(() => {
-        this.inFlight -= 1;
+        this.sending -= 1;
         this.sends.delete(p);
-        // A slot is free: the loop may claim again.
-        this.wakeup.nudge();
+        this.pump();
+        this.kick();
       });
     this.sends.add(p);
   }
@@ -238,107 +346,132 @@ export class Worker {
   private async deliver(d: ClaimedDelivery): Promise<void> {
     const startedAt = this.o.clock.now();
     const attempt = d.attempts + 1;
-    const built = buildRequest(d, this.o.codec, startedAt);
-    const res = built.ok
-      ? await send(this.o.dispatcher, {
-          url: d.url,
-          headers: built.headers,
-          body: built.body,
-          timeoutMs: this.o.requestTimeoutMs,
-          bodyLimit: this.o.responseBodyLimit,
-        })
-      : { ok: false, status: null, headers: null, body: null, error: built.error, durationMs: 0 };
-    this.stats.sent += 1;
-    let next: AttemptResult['next'];
-    let retryAt: Date | null = null;
-    const gone = res.status === 410;
-    if (res.ok) {
-      next = 'succeeded';
-      this.stats.succeeded += 1;
+    const built = buildRequest(d, this.codec, startedAt);
+    let res: SendResult;
+    if (built.ok) {
+      res = await send(this.o.dispatcher, {
+        url: d.url,
+        headers: built.headers,
+        body: built.body,
+        timeoutMs: this.o.requestTimeoutMs,
+        bodyLimit: this.o.responseBodyLimit,
+      });
     } else {
-      this.stats.failed += 1;
-      const retryAfter =
-        res.status === 429 || res.status === 503
-          ? parseRetryAfter(res.headers?.['retry-after'], startedAt)
-          : undefined;
-      const decision =
-        gone || !built.ok
-          ? { next: 'failed' as const, delayMs: 0 }
-          : this.o.retry.afterFailure(attempt, retryAfter);
-      next = decision.next;
-      if (next === 'retry') retryAt = new Date(this.o.clock.now().getTime() + decision.delayMs);
+      res = { ok: false, status: null, headers: null, body: null, error: built.error, durationMs: 0 };
     }
-    this.pendingResults.push({
-      deliveryId: d.id,
-      endpointId: d.endpoint_id,
-      attempt,
-      startedAt,
-      durationMs: res.durationMs,
-      url: d.url,
-      status: res.status,
-      requestHeaders: built.ok ? built.recordedHeaders : {},
-      responseHeaders: res.headers,
-      responseBody: res.body,
-      error: res.error,
-      next,
-      retryAt,
-      gone,
-    });
-    void this.flush();
+    this.stats.sent += 1;
+    let outcome = decideOutcome(res, attempt, this.o.retry, startedAt, this.o.clock.now(), !built.ok);
+    if (!built.ok && built.endpointFault) {
+      // Every delivery of this endpoint would fail the same way: park it; this one waits.
+      await this.park(d.endpoint_id, built.error);
+      outcome = { next: 'retry', retryAt: this.o.clock.now(), gone: false };
+    }
+    if (outcome.next === 'succeeded') this.stats.succeeded += 1;
+    else this.stats.failed += 1;
+    this.finished.set(d.endpoint_id, (this.finished.get(d.endpoint_id) ?? 0) + 1);
+    void this.acks
+      .submit({
+        deliveryId: d.id,
+        endpointId: d.endpoint_id,
+        attempt,
+        startedAt,
+        durationMs: res.durationMs,
+        url: d.url,
+        status: res.status,
+        requestHeaders: built.ok ? built.recordedHeaders : {},
+        responseHeaders: res.headers,
+        responseBody: res.body,
+        error: res.error,
+        next: outcome.next,
+        retryAt: outcome.retryAt,
+        gone: outcome.gone,
+        endpointSequence: d.endpoint_sequence,
+      })
+      .catch(() => {});
   }
 
-  /** Writes every result gathered so far in one transaction; results that arrive meanwhile wait for the next. */
-  private flush(): Promise<void> {
-    if (this.flushing) return this.flushing;
-    if (this.pendingResults.length === 0) return Promise.resolve();
-    this.flushing = (async () => {
-      let failures = 0;
-      while (this.pendingResults.length > 0) {
-        const batch = this.pendingResults.splice(0, 1000);
-        try {
-          await this.o.db.tx((q) =>
-            recordAttempts(q, batch, this.id, this.o.clock.now(), this.o.circuit ?? DEFAULT_CIRCUIT),
-          );
-          this.stats.flushes += 1;
-          // The acks freed in-flight room on their endpoints (max_in_flight counts rows still
-          // delivering), and may have made the next event of an ordering key due: claim now
-          // rather than at the next poll.
-          this.wake();
-          failures = 0;
-        } catch (err) {
-          // Keep the results and try again: the store may be restarting. If we never get
-          // through, the leases expire and another worker sends again (at least once).
-          this.pendingResults.unshift(...batch);
-          failures += 1;
-          this.o.log.warn(
-            { err: String(err), failures, results: batch.length },
-            'recording attempts failed; retrying',
-          );
-          if (!this.running && failures > 20) return;
-          await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** Math.min(failures, 6))));
+  /** One ack statement for a batch (group commit calls this; a few run at once). */
+  private async writeAcks(results: AttemptResult[]): Promise<undefined[]> {
+    // From here on the store's in-flight counter is what counts for these requests.
+    for (const r of results) {
+      const n = (this.finished.get(r.endpointId) ?? 1) - 1;
+      if (n > 0) this.finished.set(r.endpointId, n);
+      else this.finished.delete(r.endpointId);
+    }
+    const woke = await this.record(results);
+    // Only now: until its ack is in, a claim may still hand one of these back to us.
+    for (const r of results) this.active.delete(r.deliveryId);
+    this.stats.flushes += 1;
+    if (woke) this.wake();
+    return results.map(() => undefined);
+  }
+
+  /**
+   * Records results until it works: the store may be restarting (if it never comes back the
+   * leases run out and another worker sends again: at least once). A batch that fails on its
+   * data is split until the result that fails is alone; that one is recorded without what it
+   * may not hold (the response), and if even that fails its endpoint is parked. Returns
+   * whether the acks made work due now.
+   */
+  private async record(results: AttemptResult[], lastResort = false): Promise<boolean> {
+    let failures = 0;
+    for (;;) {
+      try {
+        const out = await recordAttempts(
+          this.o.db,
+          results,
+          this.id,
+          this.o.clock.now(),
+          this.o.circuit ?? DEFAULT_CIRCUIT,
+        );
+        this.status.ack.failingSince = null;
+        return out.dueMarks > 0 || out.promoted.length > 0;
+      } catch (err) {
+        if (isStatementError(err)) {
+          if (!lastResort) return this.recordApart(results);
+          // The delivery keeps its lease until it runs out; its endpoint stays parked until fixed.
+          await this.park(results[0]!.endpointId, `recording an attempt failed: ${describeStoreError(err)}`);
+          return false;
         }
+        failures += 1;
+        this.status.ack.failingSince ??= this.o.clock.now();
+        this.status.ack.lastError = describeStoreError(err);
+        this.o.log.warn(
+          { err: describeStoreError(err), failures, results: results.length },
+          'recording attempts failed; retrying',
+        );
+        if (!this.running && failures > 20) return false;
+        await pause(backoff(failures));
       }
-    })().finally(() => {
-      this.flushing = undefined;
-    });
-    return this.flushing;
-  }
-
-  private async reap(): Promise<void> {
-    try {
-      const n = await this.o.db.tx((q) => releaseExpiredLeases(q, this.o.clock.now()));
-      if (n > 0) this.o.log.warn({ deliveries: n }, 'took over deliveries whose lease expired');
-      const repaired = await this.o.db.tx((q) => repairMissedTurns(q, this.o.clock.now()));
-      this.stats.repairedTurns += repaired;
-      if (repaired > 0)
-        this.o.log.warn({ endpoints: repaired }, 'endpoints with due work had no turn; scheduled them');
-    } catch (err) {
-      this.o.log.warn({ err: String(err) }, 'lease reaper failed; will retry');
     }
   }
 
-  private sleep(ms: number): Promise<void> {
-    if (!this.running) return Promise.resolve();
-    return this.wakeup.sleep(ms);
+  private async recordApart(results: AttemptResult[]): Promise<boolean> {
+    if (results.length > 1) {
+      const half = Math.ceil(results.length / 2);
+      const a = await this.record(results.slice(0, half));
+      const b = await this.record(results.slice(half));
+      return a || b;
+    }
+    // Alone and still failing: keep what must be kept (the outcome), drop what may not fit.
+    const r = results[0]!;
+    return this.record(
+      [
+        {
+          ...r,
+          requestHeaders: {},
+          responseHeaders: null,
+          responseBody: null,
+          error: r.error?.slice(0, 500) ?? null,
+        },
+      ],
+      true,
+    );
   }
+}
+
+/** A data exception (22) or integrity violation (23): bad values, not a bad statement. */
+function dataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
 }

@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '../log.js';
 import type { Queryable } from '../store/db.js';
-import { type PublishInput, publishEvents } from '../store/events.js';
+import type { PublishInput } from '../store/events.js';
+import { publishEvents } from '../store/publish.js';
 import {
   type AnchorInput,
   type AnchorKey,
@@ -266,7 +267,8 @@ export async function processAnchors(q: Queryable, keys: AnchorKey[], o: BatchOp
   }
   if (events.length > 0) {
     const { outcomes } = await publishEvents(q, events);
-    for (const out of outcomes) if (out.kind !== 'conflict') result.deliveries += out.deliveries;
+    for (const out of outcomes)
+      if (out.kind === 'created' || out.kind === 'duplicate') result.deliveries += out.deliveries;
   }
   return result;
 }

@@ -15,11 +15,10 @@ import { hostname } from 'node:os';
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import { WAKE_CHANNEL } from '../delivery/worker.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import { backOffSlots, claimDueAnchors, lockAnchors } from '../store/reminders.js';
-import { Wakeup } from '../wakeup.js';
+import { WAKE_CHANNEL, Wakeup } from '../wakeup.js';
 import { anchorRef, type BatchResult, processAnchors, type RefreshJob } from './planner.js';
 import { askProducer, createRefreshAgent, type RefreshAnswer, refreshBackoffMs } from './refresh.js';
 

@@ -1,8 +1,10 @@
 // One endpoint's deliveries: its delivery log, the stored material its requests are built
 // from, and the test event that is addressed to it alone.
 import type { Queryable } from './db.js';
-import { type DeliveryState, type DeliveryView, markDue } from './deliveries.js';
+import type { DeliveryState } from './deliveries/types.js';
+import { DELIVERY_VIEW_COLUMNS, DELIVERY_VIEW_FROM, type DeliveryView } from './deliveries/views.js';
 import { decodeCursor, type Page, pageOf } from './page.js';
+import { publishEvents } from './publish.js';
 
 export interface EndpointDeliveryFilter {
   /** Only deliveries whose last attempt failed: given up, or waiting for a retry. */
@@ -34,11 +36,9 @@ export async function listEndpointDeliveries(
     if (!after) return undefined;
   }
   const rows = await q.query<Row>(
-    `SELECT d.id, d.tenant_id, ev.id AS event_id, ev.type AS event_type, d.endpoint_id, d.state, d.attempts,
-            d.next_attempt_at, d.last_status, d.last_error, d.ordering_key, d.sequence, d.created_at,
-            d.updated_at, d.completed_at,
+    `SELECT ${DELIVERY_VIEW_COLUMNS},
             (extract(epoch FROM d.created_at) * 1000000)::bigint AS created_us
-     FROM deliveries d JOIN events ev ON ev.seq = d.event_seq
+     FROM ${DELIVERY_VIEW_FROM}
      WHERE d.tenant_id = $1 AND d.endpoint_id = $2
        AND ($3::bigint IS NULL
             OR (d.created_at, d.id) < (timestamptz 'epoch' + $3::bigint * interval '1 microsecond', $4::bigint))
@@ -116,9 +116,9 @@ export type TargetedOutcome =
 
 /**
  * Stores an event with exactly one delivery, to the named endpoint, in the caller's
- * transaction. This is not a publish: the fan-out (type filters, channels, other endpoints)
- * is not consulted, because the event is addressed, not broadcast. Everything after the
- * delivery row is the ordinary path: the same claim, signing, profile and attempt log.
+ * transaction: an addressed publish (PublishInput.endpointId), so the fan-out rules (type
+ * filters, channels, other endpoints) are not consulted. Everything else is the ordinary
+ * path: the same publish statement, claim, signing, profile and attempt log.
  * The event type is added to the catalog (not enabled by default) the first time, so that
  * the catalog names every type an event can carry.
  */
@@ -135,17 +135,23 @@ export async function publishToEndpoint(q: Queryable, e: TargetedEvent): Promise
      VALUES ($1, $2, $3, false, $4, $4) ON CONFLICT (name) DO NOTHING`,
     [e.type, e.typeDescription, e.typeGroup, e.now],
   );
-  const ev = await q.query<{ seq: number }>(
-    `INSERT INTO events (tenant_id, id, type, payload, channels, request_hash, source, created_at)
-     VALUES ($1, $2, $3, $4, '{}', $5, $6, $7) RETURNING seq`,
-    [e.tenantId, e.id, e.type, e.payloadJson, e.requestHash, e.source, e.now],
-  );
-  const seq = ev[0]!.seq;
-  const d = await q.query<{ id: number }>(
-    `INSERT INTO deliveries (tenant_id, event_seq, endpoint_id, state, next_attempt_at, created_at, updated_at)
-     VALUES ($1, $2, $3, 'pending', $4, $4, $4) RETURNING id`,
-    [e.tenantId, seq, e.endpointId, e.now],
-  );
-  await markDue(q, [e.endpointId], e.now);
-  return { kind: 'queued', eventSeq: seq, deliveryId: d[0]!.id };
+  const { outcomes } = await publishEvents(q, [
+    {
+      tenantId: e.tenantId,
+      id: e.id,
+      type: e.type,
+      payloadJson: e.payloadJson,
+      channels: [],
+      orderingKey: null,
+      idempotencyKey: null,
+      requestHash: e.requestHash,
+      source: e.source,
+      createdAt: e.now,
+      endpointId: e.endpointId,
+    },
+  ]);
+  const out = outcomes[0]!;
+  if (out.kind !== 'created') throw new Error(`test event ${e.id} was not created (${out.kind})`);
+  const d = await q.query<{ id: number }>('SELECT id FROM deliveries WHERE event_seq = $1', [out.event.seq]);
+  return { kind: 'queued', eventSeq: out.event.seq, deliveryId: d[0]!.id };
 }

@@ -1,4 +1,6 @@
 import type { Queryable } from './db.js';
+import { markDue } from './deliveries/turns.js';
+import { unparkEndpoint } from './faults.js';
 import { decodeCursor, type Page, pageOf } from './page.js';
 import type { SecretCodec } from './secrets.js';
 
@@ -191,10 +193,13 @@ export async function updateEndpoint(
   if (patch.disabled === false) {
     // Re-enabled: what waited while it was disabled is due now, and its failure streak starts afresh.
     await q.query(
-      `UPDATE endpoint_state SET next_due_at = $2, consecutive_failures = 0, failing_since = NULL WHERE endpoint_id = $1`,
-      [id, now],
+      `UPDATE endpoint_state SET consecutive_failures = 0, failing_since = NULL, probe_after = NULL WHERE endpoint_id = $1`,
+      [id],
     );
   }
+  // Any update may have fixed what parked the endpoint (store/faults.ts): it goes back to work.
+  await unparkEndpoint(q, id);
+  await markDue(q, [id], now);
   return getEndpoint(q, codec, tenantId, id);
 }
 
@@ -213,10 +218,21 @@ export async function setEndpointSecret(
   return rows.length > 0;
 }
 
+/**
+ * Deletes an endpoint with its deliveries, their attempts and queue rows (the hot tables have
+ * no foreign keys, see migration 006), and its turn marks; its state and ordering keys go
+ * through their foreign keys. Events stay: they belong to the tenant.
+ */
 export async function deleteEndpoint(q: Queryable, tenantId: string, id: string): Promise<boolean> {
-  const rows = await q.query('DELETE FROM endpoints WHERE tenant_id = $1 AND id = $2 RETURNING id', [
-    tenantId,
-    id,
-  ]);
+  const rows = await q.query(
+    `WITH ep AS (DELETE FROM endpoints WHERE tenant_id = $1 AND id = $2 RETURNING id),
+          dls AS (SELECT d.id FROM deliveries d WHERE d.endpoint_id = $2 AND EXISTS (SELECT 1 FROM ep)),
+          a AS (DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM dls)),
+          qd AS (DELETE FROM delivery_queue WHERE delivery_id IN (SELECT id FROM dls)),
+          d AS (DELETE FROM deliveries WHERE id IN (SELECT id FROM dls)),
+          t AS (DELETE FROM endpoint_turns WHERE endpoint_id = $2 AND EXISTS (SELECT 1 FROM ep))
+     SELECT id FROM ep`,
+    [tenantId, id],
+  );
   return rows.length > 0;
 }

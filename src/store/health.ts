@@ -32,10 +32,10 @@ export async function disableGone(q: Queryable, endpointIds: string[], now: Date
     [endpointIds, now, GONE_REASON],
   );
   if (rows.length === 0) return;
-  await q.query(
-    'UPDATE endpoint_state SET auto_disabled_at = $2, next_due_at = NULL WHERE endpoint_id = ANY($1::text[])',
-    [rows.map((r) => r.id), now],
-  );
+  await q.query('UPDATE endpoint_state SET auto_disabled_at = $2 WHERE endpoint_id = ANY($1::text[])', [
+    rows.map((r) => r.id),
+    now,
+  ]);
 }
 
 /**
@@ -60,7 +60,7 @@ export async function autoDisable(
        FROM due WHERE e.id = due.endpoint_id AND NOT e.disabled
        RETURNING e.id
      )
-     UPDATE endpoint_state s SET auto_disabled_at = $2, next_due_at = NULL
+     UPDATE endpoint_state s SET auto_disabled_at = $2
      FROM off WHERE s.endpoint_id = off.id
      RETURNING s.endpoint_id`,
     [failingBefore, now, reason, limit],

@@ -1,14 +1,17 @@
 // Ordering by business key, as a chain: on an ordered endpoint only the head of each key
-// (its unfinished delivery with the lowest sequence) is ever due; the others wait with
-// next_attempt_at NULL, which the claim never matches. When a head succeeds or is skipped,
-// the next one is promoted (made due) in the same transaction as the ack. The claim itself
-// therefore needs no ordering check at all, and a failing head holds only its own key.
+// (its unfinished delivery with the lowest sequence) is ever due; the others wait in the
+// queue with due_at NULL, which the claim never matches. When a head succeeds or is skipped,
+// the next one is promoted (made due). The claim itself therefore needs no ordering check at
+// all, and a failing head holds only its own key.
 //
-// Race-freedom rests on one lock: the ordering_keys row of (endpoint, key). Fan-out takes it
-// (to number the new deliveries) before it looks for a head; an ack, skip or requeue takes
-// it before it looks for the next head. Each side looks in a statement that starts after it
-// holds the lock, so under READ COMMITTED it sees what the other side committed, and one of
-// the two always promotes a delivery that became the head.
+// Race-freedom rests on the ordering_keys row of (endpoint, key): its last sequence number and
+// its count of unfinished deliveries, both written under its row lock. A fan-out adds to the
+// count with an upsert, which sees the latest committed row: found at 0, its first new
+// delivery is the head and goes due at once. An ack (or skip) of a head takes the count down
+// under the same lock and promotes the next waiting delivery; when that delivery was committed
+// after the ack's snapshot, the count says one is owed but none is seen, and the ack looks
+// again with a fresh statement (see deliveries/ack.ts). Given-up heads stay counted: their key
+// stays blocked until they are resent, recovered or skipped.
 import type { Queryable } from './db.js';
 import { decodeCursor, type Page, pageOf } from './page.js';
 
@@ -38,26 +41,30 @@ export async function lockKeys(q: Queryable, keys: KeyRef[]): Promise<void> {
 }
 
 /**
- * Makes the head of each key due at `at` if it is waiting. A head that is due, in flight or
- * failed is left alone (a failed head keeps its key blocked). Call with the keys locked.
+ * Makes the head of each key due at `at` if it is waiting, and marks its endpoint due. A head
+ * that is due, in flight or failed is left alone (a failed head keeps its key blocked).
  * Returns the endpoints that got a newly due delivery, for the claim to look at.
  */
 export async function promoteHeads(q: Queryable, keys: KeyRef[], at: Date): Promise<string[]> {
   if (keys.length === 0) return [];
   const sorted = distinctKeys(keys);
-  // One probe of deliveries_ordering per key: its first row is the head.
+  // One probe of delivery_queue_ordering per key: its first row is the head.
   const rows = await q.query<{ endpoint_id: string }>(
-    `UPDATE deliveries d SET next_attempt_at = $3, updated_at = $3
-     FROM (SELECT (SELECT h.id FROM deliveries h
-                   WHERE h.endpoint_id = k.endpoint_id AND h.ordering_key = k.key
-                     AND h.sequence IS NOT NULL AND h.state IN ('pending', 'delivering', 'failed')
-                   ORDER BY h.sequence LIMIT 1) AS head_id
-           FROM unnest($1::text[], $2::text[]) AS k(endpoint_id, key)) x
-     WHERE d.id = x.head_id AND d.state = 'pending' AND d.next_attempt_at IS NULL
-     RETURNING d.endpoint_id`,
+    `WITH promoted AS (
+       UPDATE delivery_queue q SET due_at = $3
+       FROM (SELECT (SELECT h.delivery_id FROM delivery_queue h
+                     WHERE h.endpoint_id = k.endpoint_id AND h.ordering_key = k.key AND h.sequence IS NOT NULL
+                     ORDER BY h.sequence LIMIT 1) AS head_id
+             FROM unnest($1::text[], $2::text[]) AS k(endpoint_id, key)) x
+       WHERE q.delivery_id = x.head_id AND q.state = 'pending' AND q.due_at IS NULL AND q.lease_owner IS NULL
+       RETURNING q.endpoint_id
+     ), marks AS (
+       INSERT INTO endpoint_turns (endpoint_id, due_at) SELECT DISTINCT endpoint_id, $3::timestamptz FROM promoted
+     )
+     SELECT DISTINCT endpoint_id FROM promoted`,
     [sorted.map((k) => k.endpointId), sorted.map((k) => k.key), at],
   );
-  return [...new Set(rows.map((r) => r.endpoint_id))];
+  return rows.map((r) => r.endpoint_id);
 }
 
 export interface OrderingKeyView {
@@ -85,7 +92,7 @@ export interface OrderingKeyView {
 export async function listOrderingKeys(
   q: Queryable,
   endpointId: string,
-  opts: { blocked: boolean; limit: number; cursor?: string },
+  opts: { blocked: boolean; limit: number; cursor?: string; now?: Date },
 ): Promise<Page<OrderingKeyView> | undefined> {
   let after: string | null = null;
   if (opts.cursor) {
@@ -96,18 +103,21 @@ export async function listOrderingKeys(
   const rows = await q.query<OrderingKeyView>(
     `WITH keys AS (
        SELECT ordering_key AS key, min(sequence) AS head_sequence, count(*)::int AS unfinished
-       FROM deliveries
-       WHERE endpoint_id = $1 AND sequence IS NOT NULL AND state IN ('pending', 'delivering', 'failed')
-         AND ($2::text IS NULL OR ordering_key > $2)
+       FROM delivery_queue
+       WHERE endpoint_id = $1 AND sequence IS NOT NULL AND ($2::text IS NULL OR ordering_key > $2)
        GROUP BY ordering_key
      ), heads AS (
-       SELECT k.key, k.unfinished, o.last_sequence, h.id AS head_delivery_id, h.sequence AS head_sequence,
-              h.state AS head_state, h.attempts AS head_attempts, h.next_attempt_at AS head_next_attempt_at,
-              h.last_status AS head_last_status, h.last_error AS head_last_error,
-              (h.state = 'failed' OR (h.attempts > 0 AND h.last_error IS NOT NULL)) AS blocked
+       SELECT k.key, k.unfinished, o.last_sequence, h.delivery_id AS head_delivery_id, h.sequence AS head_sequence,
+              CASE WHEN h.state = 'failed' THEN 'failed'
+                   WHEN h.lease_owner IS NOT NULL AND h.due_at > $5 THEN 'delivering'
+                   ELSE 'pending' END AS head_state,
+              d.attempts AS head_attempts,
+              CASE WHEN h.lease_owner IS NULL THEN h.due_at END AS head_next_attempt_at,
+              d.last_status AS head_last_status, d.last_error AS head_last_error,
+              (h.state = 'failed' OR (d.attempts > 0 AND d.last_error IS NOT NULL)) AS blocked
        FROM keys k
-       JOIN deliveries h ON h.endpoint_id = $1 AND h.ordering_key = k.key AND h.sequence = k.head_sequence
-                        AND h.state IN ('pending', 'delivering', 'failed')
+       JOIN delivery_queue h ON h.endpoint_id = $1 AND h.ordering_key = k.key AND h.sequence = k.head_sequence
+       JOIN deliveries d ON d.id = h.delivery_id
        JOIN ordering_keys o ON o.endpoint_id = $1 AND o.key = k.key
      )
      SELECT heads.*,
@@ -118,7 +128,7 @@ export async function listOrderingKeys(
      WHERE NOT $3::boolean OR blocked
      ORDER BY key
      LIMIT $4`,
-    [endpointId, after, opts.blocked, opts.limit + 1],
+    [endpointId, after, opts.blocked, opts.limit + 1, opts.now ?? new Date()],
   );
   return pageOf(rows, opts.limit, (r) => [r.key]);
 }

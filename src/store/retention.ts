@@ -12,11 +12,12 @@ export interface EventBatchResult {
 }
 
 /**
- * Deletes events created before `cutoff` (their deliveries and attempts go with them, through
- * the ON DELETE CASCADE foreign keys and the indexes deliveries_event and attempts_delivery),
- * walking the events in seq order (the primary key) from `afterSeq`. An event is kept while
- * it is still owed somewhere: a delivery pending or in flight, or a failed ordered delivery,
- * which may be the head that keeps its key blocked until it is resent or skipped.
+ * Deletes events created before `cutoff` with their deliveries, attempts and queue rows
+ * (through deliveries_event, attempts_delivery and the queue's primary key: the hot tables
+ * have no foreign keys to cascade, see migration 006), walking the events in seq order (the
+ * primary key) from `afterSeq`. An event is kept while it is still owed somewhere: a delivery
+ * pending or in flight, or a failed ordered delivery, which may be the head that keeps its key
+ * blocked until it is resent or skipped.
  */
 export async function deleteExpiredEvents(
   q: Queryable,
@@ -32,7 +33,15 @@ export async function deleteExpiredEvents(
        WHERE b.created_at < $2
          AND NOT EXISTS (SELECT 1 FROM deliveries d
                          WHERE d.event_seq = b.seq
-                           AND (d.state IN ('pending', 'delivering') OR (d.state = 'failed' AND d.sequence IS NOT NULL)))
+                           AND (d.state = 'pending' OR (d.state = 'failed' AND d.sequence IS NOT NULL)))
+     ), dls AS (
+       SELECT d.id FROM deliveries d WHERE d.event_seq IN (SELECT seq FROM doomed)
+     ), a AS (
+       DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM dls)
+     ), qd AS (
+       DELETE FROM delivery_queue WHERE delivery_id IN (SELECT id FROM dls)
+     ), d AS (
+       DELETE FROM deliveries WHERE id IN (SELECT id FROM dls)
      ), gone AS (
        DELETE FROM events e USING doomed WHERE e.seq = doomed.seq RETURNING e.seq
      )

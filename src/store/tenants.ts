@@ -66,7 +66,22 @@ export async function updateTenant(
   return rows[0];
 }
 
+/**
+ * Deletes a tenant and everything it owns. Endpoints and the rest go through their foreign
+ * keys; the hot tables have none (see migration 006), so their rows are removed here, each
+ * through an index: events by tenant, deliveries by event, attempts and queue rows by delivery.
+ */
 export async function deleteTenant(q: Queryable, id: string): Promise<boolean> {
-  const rows = await q.query('DELETE FROM tenants WHERE id = $1 RETURNING id', [id]);
+  const rows = await q.query(
+    `WITH evs AS (SELECT seq FROM events WHERE tenant_id = $1),
+          dls AS (SELECT d.id FROM deliveries d WHERE d.event_seq IN (SELECT seq FROM evs)),
+          a AS (DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM dls)),
+          qd AS (DELETE FROM delivery_queue WHERE delivery_id IN (SELECT id FROM dls)),
+          d AS (DELETE FROM deliveries WHERE id IN (SELECT id FROM dls)),
+          e AS (DELETE FROM events WHERE seq IN (SELECT seq FROM evs)),
+          t AS (DELETE FROM endpoint_turns WHERE endpoint_id IN (SELECT id FROM endpoints WHERE tenant_id = $1))
+     DELETE FROM tenants WHERE id = $1 RETURNING id`,
+    [id],
+  );
   return rows.length > 0;
 }

@@ -52,7 +52,7 @@ describe.runIf(engines().includes('pg'))('a worker killed mid-delivery (PostgreS
       await rx.waitFor(20, 60_000);
       await worker.kill('SIGKILL');
       const leased = await app.testDb.db.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM deliveries WHERE state = 'delivering'",
+        "SELECT count(*)::int AS n FROM delivery_status WHERE state = 'delivering'",
       );
       expect(leased[0]!.n).toBeGreaterThan(0); // killed mid-delivery, with leases held
       worker = spawnTidings(['serve', '--roles', 'worker'], env);

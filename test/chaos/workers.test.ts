@@ -15,8 +15,9 @@ import { createLogger } from '../../src/log.js';
 import { openSecretCodec } from '../../src/security/keys.js';
 import { generateKey } from '../../src/security/secretBox.js';
 import { createEndpoint } from '../../src/store/endpoints.js';
-import { type PublishInput, publishEvents } from '../../src/store/events.js';
+import type { PublishInput } from '../../src/store/events.js';
 import { upsertEventType } from '../../src/store/eventTypes.js';
+import { publishEvents } from '../../src/store/publish.js';
 import { createTenant } from '../../src/store/tenants.js';
 import { engines, freshDb, type TestDb } from '../helpers/engines.js';
 import { type Child, spawnTidings } from '../helpers/processes.js';
@@ -207,11 +208,15 @@ describe.runIf(engines().includes('pg'))('chaos: killed workers and a PostgreSQL
     const deadline = Date.now() + Number(process.env.TIDINGS_CHAOS_DRAIN_MS ?? 240_000);
     for (;;) {
       const left = await retrying(() =>
-        t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM deliveries WHERE state <> 'succeeded'"),
+        t.db.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM delivery_status WHERE state <> 'succeeded'",
+        ),
       );
       if (left[0]!.n === 0) break;
       if (Date.now() > deadline) {
-        const states = await t.db.query('SELECT state, count(*)::int AS n FROM deliveries GROUP BY state');
+        const states = await t.db.query(
+          'SELECT state, count(*)::int AS n FROM delivery_status GROUP BY state',
+        );
         for (const [i, w] of workers.entries()) {
           console.log(
             `--- worker ${i} (exit ${w?.proc.exitCode} ${w?.proc.signalCode}):\n${w?.output().slice(-3000)}`,
@@ -253,7 +258,7 @@ describe.runIf(engines().includes('pg'))('chaos: killed workers and a PostgreSQL
     expect(firstSeen.size).toBe(EVENTS / TENANTS.length);
 
     const leases = await t.db.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM deliveries WHERE locked_by IS NOT NULL OR state = 'delivering'",
+      "SELECT count(*)::int AS n FROM delivery_status WHERE locked_by IS NOT NULL OR state = 'delivering'",
     );
     expect(leases[0]!.n).toBe(0);
     console.log(

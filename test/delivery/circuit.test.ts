@@ -87,7 +87,7 @@ describe.each(engines())('circuit breaker and rate limit in the store (%s)', (en
     expect(c(await k.claim(at(base)))).toHaveLength(0);
     // The claim does not look again before the next request may start.
     const due = await k.q.query<{ next_due_at: Date }>(
-      'SELECT next_due_at FROM endpoint_state WHERE endpoint_id = $1',
+      'SELECT min(due_at) AS next_due_at FROM endpoint_turns WHERE endpoint_id = $1',
       ['ep_r'],
     );
     expect(due[0]!.next_due_at).toEqual(at(base + 500));
@@ -106,7 +106,7 @@ describe.each(engines())('circuit breaker and rate limit in the store (%s)', (en
     const c = only('ep_d');
     expect(c(await k.claim(at(2_000_000)))).toHaveLength(0);
     const s = await k.q.query<{ next_due_at: Date | null }>(
-      'SELECT next_due_at FROM endpoint_state WHERE endpoint_id = $1',
+      'SELECT min(due_at) AS next_due_at FROM endpoint_turns WHERE endpoint_id = $1',
       ['ep_d'],
     );
     expect(s[0]!.next_due_at).toBeNull();

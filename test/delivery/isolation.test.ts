@@ -68,7 +68,7 @@ describe.each(engines())('a hanging endpoint beside a fast one (%s)', (engine) =
     );
     expect(ended[0]!.n).toBe(0);
     const inFlight = await app.testDb.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM deliveries WHERE tenant_id = 'sleepy' AND state = 'delivering'`,
+      `SELECT count(*)::int AS n FROM delivery_status WHERE tenant_id = 'sleepy' AND state = 'delivering'`,
     );
     expect(inFlight[0]!.n).toBe(slow.requests.length);
   });

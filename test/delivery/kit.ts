@@ -1,17 +1,17 @@
 // Store-level helpers for the delivery tests: a fresh database with a catalog, tenants and
 // endpoints, publishing through the real publish path, claiming and acking as a worker does.
 import type { Queryable } from '../../src/store/db.js';
+import { recordAttempts } from '../../src/store/deliveries/ack.js';
+import { type ClaimOptions, claimDeliveries } from '../../src/store/deliveries/claim.js';
 import {
   type AttemptResult,
   type ClaimedDelivery,
-  type ClaimOptions,
-  claimDeliveries,
   DEFAULT_CIRCUIT,
-  recordAttempts,
-} from '../../src/store/deliveries.js';
+} from '../../src/store/deliveries/types.js';
 import { createEndpoint, type EndpointInput } from '../../src/store/endpoints.js';
-import { type PublishInput, publishEvents } from '../../src/store/events.js';
+import type { PublishInput } from '../../src/store/events.js';
 import { upsertEventType } from '../../src/store/eventTypes.js';
+import { publishEvents } from '../../src/store/publish.js';
 import { plainCodec } from '../../src/store/secrets.js';
 import { createTenant } from '../../src/store/tenants.js';
 import { type Engine, freshDb, type TestDb } from '../helpers/engines.js';

@@ -2,9 +2,8 @@
 // head of a key due, the next one promoted by the ack, a failed head holding only its key
 // until it is resent or skipped.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resendDelivery } from '../../src/store/deliveries.js';
+import { requeueFailed, resendDelivery, skipDelivery } from '../../src/store/deliveries/requeue.js';
 import { listOrderingKeys } from '../../src/store/ordering.js';
-import { requeueFailed, skipDelivery } from '../../src/store/recovery.js';
 import { engines } from '../helpers/engines.js';
 import { at, type Kit, kit } from './kit.js';
 
@@ -22,7 +21,7 @@ describe.each(engines())('ordering by key in the store (%s)', (engine) => {
   const seqs = (endpoint: string) =>
     k.q.query<{ ordering_key: string | null; sequence: number | null; due: boolean; i: number }>(
       `SELECT d.ordering_key, d.sequence, d.next_attempt_at IS NOT NULL AS due, (ev.payload->>'i')::int AS i
-       FROM deliveries d JOIN events ev ON ev.seq = d.event_seq WHERE d.endpoint_id = $1 ORDER BY ev.seq`,
+       FROM delivery_status d JOIN events ev ON ev.seq = d.event_seq WHERE d.endpoint_id = $1 ORDER BY ev.seq`,
       [endpoint],
     );
 

@@ -3,10 +3,11 @@
 // reaches one endpoint only.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../src/api/auth.js';
-import { type AttemptResult, claimDeliveries, recordAttempts } from '../../src/store/deliveries.js';
+import { recordAttempts } from '../../src/store/deliveries/ack.js';
+import { claimDeliveries } from '../../src/store/deliveries/claim.js';
+import type { AttemptResult } from '../../src/store/deliveries/types.js';
 import { listEndpointDeliveries, publishToEndpoint } from '../../src/store/endpointDeliveries.js';
 import { createEndpoint } from '../../src/store/endpoints.js';
-import { publishEvents } from '../../src/store/events.js';
 import { upsertEventType } from '../../src/store/eventTypes.js';
 import {
   checkPortalLink,
@@ -16,6 +17,7 @@ import {
   listPortalSessions,
   revokePortalSessions,
 } from '../../src/store/portal.js';
+import { publishEvents } from '../../src/store/publish.js';
 import { plainCodec } from '../../src/store/secrets.js';
 import { createTenant } from '../../src/store/tenants.js';
 import { engines, freshDb, type TestDb } from '../helpers/engines.js';

@@ -15,7 +15,7 @@ import {
   type PreviousSecret,
   signatureHeader,
 } from '../../src/security/signingSecrets.js';
-import type { ClaimedDelivery } from '../../src/store/deliveries.js';
+import type { ClaimedDelivery } from '../../src/store/deliveries/types.js';
 import { plainCodec } from '../../src/store/secrets.js';
 
 function refusal(headers: Record<string, string>): string | undefined {

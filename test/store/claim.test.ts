@@ -1,15 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type AttemptResult,
-  claimDeliveries,
-  recordAttempts,
-  releaseExpiredLeases,
-} from '../../src/store/deliveries.js';
+import { recordAttempts } from '../../src/store/deliveries/ack.js';
+import { claimDeliveries } from '../../src/store/deliveries/claim.js';
+import { releaseExpiredLeases } from '../../src/store/deliveries/turns.js';
+import type { AttemptResult } from '../../src/store/deliveries/types.js';
 import { createEndpoint } from '../../src/store/endpoints.js';
-import { publishEvents } from '../../src/store/events.js';
 import { upsertEventType } from '../../src/store/eventTypes.js';
 import { migrate } from '../../src/store/migrate.js';
 import { openPg } from '../../src/store/pg.js';
+import { publishEvents } from '../../src/store/publish.js';
 import { plainCodec } from '../../src/store/secrets.js';
 import { createTenant } from '../../src/store/tenants.js';
 import { engines, freshDb, type TestDb } from '../helpers/engines.js';
@@ -84,7 +82,7 @@ describe.each(engines())('claiming deliveries (%s)', (engine) => {
 
   it('records attempts in a batch and schedules retries', async () => {
     const inFlight = await t.db.query<{ id: number }>(
-      "SELECT id FROM deliveries WHERE state = 'delivering' ORDER BY id",
+      "SELECT id FROM delivery_status WHERE state = 'delivering' ORDER BY id",
     );
     const results: AttemptResult[] = inFlight.map((d, i) => ({
       deliveryId: d.id,
@@ -117,7 +115,9 @@ describe.each(engines())('claiming deliveries (%s)', (engine) => {
   });
 
   it('lets another worker take over an expired lease, and ignores the late ack of the first', async () => {
-    const leased = await t.db.query<{ id: number }>("SELECT id FROM deliveries WHERE state = 'delivering'");
+    const leased = await t.db.query<{ id: number }>(
+      "SELECT id FROM delivery_status WHERE state = 'delivering'",
+    );
     expect(leased.length).toBe(3);
     expect(await t.db.tx((q) => releaseExpiredLeases(q, at(30_000)))).toBe(0);
     expect(await t.db.tx((q) => releaseExpiredLeases(q, at(120_000)))).toBe(3);
@@ -150,7 +150,7 @@ describe.each(engines())('claiming deliveries (%s)', (engine) => {
       ),
     );
     const row = await t.db.query<{ state: string; locked_by: string }>(
-      'SELECT state, locked_by FROM deliveries WHERE id = $1',
+      'SELECT state, locked_by FROM delivery_status WHERE id = $1',
       [leased[0]!.id],
     );
     expect(row[0]).toEqual({ state: 'delivering', locked_by: 'w2' });

@@ -1,7 +1,8 @@
 import { type Static, Type } from 'typebox';
 import { parseDeliveryRef } from '../../ids.js';
 import type { Queryable } from '../../store/db.js';
-import { attemptsOf, getDelivery, resendDelivery } from '../../store/deliveries.js';
+import { resendDelivery } from '../../store/deliveries/requeue.js';
+import { attemptsOf, getDelivery } from '../../store/deliveries/views.js';
 import { requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
 import { conflict, notFound } from '../errors.js';

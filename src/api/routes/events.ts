@@ -1,42 +1,16 @@
-import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
-import { attachChanges } from '../../catalog/changes.js';
-import { CALLER_ID_PATTERN, deliveryRef, newId } from '../../ids.js';
-import { memberText } from '../../json/scan.js';
-import { deliveriesOfEvent } from '../../store/deliveries.js';
-import {
-  getEvent,
-  listEvents,
-  type PublishInput,
-  type PublishOutcome,
-  type StoredEvent,
-} from '../../store/events.js';
+import { deliveryRef } from '../../ids.js';
+import { memberText, scanJson } from '../../json/scan.js';
+import { deliveriesOfEvent } from '../../store/deliveries/views.js';
+import { getEvent, listEvents, type PublishOutcome, type StoredEvent } from '../../store/events.js';
 import { requireAdmin, requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
-import { ApiError, badRequest, conflict, notFound, unprocessable } from '../errors.js';
+import { type ApiError, badRequest, conflict, notFound, unprocessable } from '../errors.js';
+import { BatchRefused } from '../publisher.js';
+import { PublishBody, preparePublishes } from '../publishRequest.js';
 import { errors, NullableTimestamp, PageQuery, pageOf, TenantParams, Timestamp } from '../schemas.js';
 import { ensureTenant } from './endpoints.js';
-
-const PublishBody = Type.Object(
-  {
-    type: Type.String({ minLength: 1, maxLength: 128, description: 'An event type of the catalog' }),
-    payload: Type.Unknown({ description: 'Any JSON; kept and sent exactly as written' }),
-    channels: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 100 })),
-    id: Type.Optional(
-      Type.String({
-        pattern: CALLER_ID_PATTERN,
-        description: 'Producer-chosen id; a repeat answers 200 with the original',
-      }),
-    ),
-    ordering_key: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    previous: Type.Optional(
-      Type.Unknown({ description: 'The object before the change; Tidings computes the changes' }),
-    ),
-  },
-  { additionalProperties: false },
-);
-type PublishBody = Static<typeof PublishBody>;
 
 const PublishAnswer = Type.Object(
   {
@@ -82,7 +56,29 @@ const EventDetail = Type.Object(
   { $id: 'EventDetail' },
 );
 
-export { DeliverySummary, EventDetail, EventView, PublishAnswer };
+export { BatchAnswer, DeliverySummary, EventDetail, EventView, PublishAnswer, PublishBody };
+
+function idempotencyConflict(id: string, path?: string): ApiError {
+  return conflict(
+    'idempotency_conflict',
+    `Event "${id}" was published before with a different body; an id or Idempotency-Key names one event.`,
+    { id, ...(path ? { path } : {}) },
+  );
+}
+
+/**
+ * The exact texts of each item's `payload` and `previous` in a batch body, keyed "i.payload",
+ * "i.previous": one scan of the raw body (see json/scan.ts).
+ */
+function batchMemberTexts(raw: string): Map<string, string> {
+  const out = new Map<string, string>();
+  scanJson(raw, (path, start, end) => {
+    if (path.length === 3 && path[0] === 'events' && (path[2] === 'payload' || path[2] === 'previous')) {
+      out.set(`${path[1]}.${path[2]}`, raw.slice(start, end));
+    }
+  });
+  return out;
+}
 
 const ListQuery = Type.Object({
   ...PageQuery.properties,
@@ -94,6 +90,31 @@ const ListQuery = Type.Object({
     Type.Boolean({ description: 'false: only events with a delivery that has not succeeded' }),
   ),
 });
+
+const BatchBody = Type.Object(
+  {
+    events: Type.Array(PublishBody, {
+      minItems: 1,
+      maxItems: 1000,
+      description: 'Up to 1,000 events, each exactly like the body of a single publish',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+const BatchAnswer = Type.Object(
+  {
+    events: Type.Array(
+      Type.Object({
+        id: Type.String(),
+        deliveries: Type.Integer({ description: 'How many deliveries the event has' }),
+        duplicate: Type.Boolean({ description: 'A repeat of an earlier publish: nothing new was stored' }),
+      }),
+      { description: 'In request order' },
+    ),
+  },
+  { $id: 'BatchPublishAnswer' },
+);
 
 const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
@@ -138,83 +159,79 @@ export async function eventRoutes(app: App, ctx: ApiContext): Promise<void> {
     async (req, reply) => {
       requireAdmin(req.principal);
       const b = req.body;
-      if (b.payload === undefined) throw unprocessable('invalid_request', 'The body needs a "payload".');
-      const createdAt = ctx.clock.now();
-      const producerJson = bodyMemberText(req, 'payload', b.payload);
-      const previousJson = b.previous === undefined ? undefined : bodyMemberText(req, 'previous', b.previous);
-      let payloadJson = producerJson;
-      let payload = b.payload;
-      if (b.previous !== undefined) {
-        // Tidings lists the changes itself (Canopy's `changes` and `changed_at`).
-        const withChanges = attachChanges(producerJson, b.previous, createdAt);
-        if (!withChanges.ok) throw unprocessable('invalid_previous', `${withChanges.error}.`);
-        payloadJson = withChanges.payloadJson;
-        payload = JSON.parse(payloadJson);
-      }
-      const size = Buffer.byteLength(payloadJson);
-      if (size > ctx.config.maxPayloadBytes) {
-        throw new ApiError(
-          413,
-          'payload_too_large',
-          `The payload is ${size} bytes; the limit is ${ctx.config.maxPayloadBytes} bytes (TIDINGS_MAX_PAYLOAD_BYTES).`,
-          { size, limit: ctx.config.maxPayloadBytes },
-        );
-      }
-      const types = await ctx.eventTypes.get([b.type]);
-      const compiled = types.get(b.type);
-      if (!compiled) {
-        throw unprocessable('unknown_event_type', `"${b.type}" is not in the catalog.`, { type: b.type });
-      }
-      const problems = compiled.validate?.(payload) ?? [];
-      if (problems.length > 0) {
-        throw unprocessable(
-          'payload_invalid',
-          `The payload does not match the schema of "${b.type}": ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}.`,
-          { errors: problems },
-        );
-      }
-      const channels = [...new Set(b.channels ?? [])];
-      const input: PublishInput = {
-        tenantId: req.params.tid,
-        id: b.id ?? newId('msg'),
-        type: b.type,
-        payloadJson,
-        channels,
-        orderingKey: b.ordering_key ?? null,
-        idempotencyKey: req.headers['idempotency-key'] ?? null,
-        // What the producer sent (with `previous`, not the computed changes), so a repeat matches.
-        requestHash: createHash('sha256')
-          .update(
-            JSON.stringify([
-              b.type,
-              producerJson,
-              [...channels].sort(),
-              b.ordering_key ?? null,
-              ...(previousJson === undefined ? [] : [previousJson]),
-            ]),
-          )
-          .digest('base64'),
-        source: 'api',
-        createdAt,
-      };
-      let outcome: PublishOutcome;
-      try {
-        outcome = await ctx.publisher.publish(input);
-      } catch (err) {
-        if ((err as { code?: string }).code === '23503') throw notFound('tenant', req.params.tid);
-        throw err;
-      }
-      if (outcome.kind === 'conflict') {
-        throw conflict(
-          'idempotency_conflict',
-          `Event "${outcome.event.id}" was published before with a different body; an id or Idempotency-Key names one event.`,
-          { id: outcome.event.id },
-        );
-      }
+      const [input] = await preparePublishes(ctx, req.params.tid, [
+        {
+          body: b,
+          payloadText: bodyMemberText(req, 'payload', b.payload),
+          previousText: b.previous === undefined ? undefined : bodyMemberText(req, 'previous', b.previous),
+          idempotencyKey: req.headers['idempotency-key'] ?? null,
+          path: '',
+        },
+      ]);
+      const outcome = await ctx.publisher.publish(input!);
+      if (outcome.kind === 'no_tenant') throw notFound('tenant', req.params.tid);
+      if (outcome.kind === 'conflict') throw idempotencyConflict(outcome.event.id);
       const e = outcome.event;
       return reply
         .code(outcome.kind === 'created' ? 202 : 200)
         .send({ id: e.id, type: e.type, created_at: e.created_at, deliveries: outcome.deliveries });
+    },
+  );
+
+  app.post<{ Params: Static<typeof TenantParams>; Body: Static<typeof BatchBody> }>(
+    '/v1/tenants/:tid/events/batch',
+    {
+      bodyLimit: ctx.config.maxBatchBytes,
+      schema: {
+        tags: ['events'],
+        summary: 'Publish up to 1,000 events at once, all or nothing',
+        description:
+          'Each item is checked like a single publish; one bad item answers 422 (or 413) naming it (`events[3].payload.amount`) and nothing is stored. Idempotent per item `id`: a repeat answers its original with `duplicate: true`. The whole body may be at most TIDINGS_MAX_BATCH_BYTES.',
+        params: TenantParams,
+        body: BatchBody,
+        response: { 202: Type.Ref('BatchPublishAnswer'), ...errors(400, 401, 403, 404, 409, 413, 422) },
+      },
+    },
+    async (req, reply) => {
+      requireAdmin(req.principal);
+      const items = req.body.events;
+      const texts = req.rawBody === undefined ? undefined : batchMemberTexts(req.rawBody);
+      const inputs = await preparePublishes(
+        ctx,
+        req.params.tid,
+        items.map((body, i) => ({
+          body,
+          payloadText: texts?.get(`${i}.payload`),
+          previousText: body.previous === undefined ? undefined : texts?.get(`${i}.previous`),
+          idempotencyKey: null,
+          path: `events[${i}]`,
+        })),
+      );
+      const seen = new Map<string, number>();
+      for (const [i, input] of inputs.entries()) {
+        const first = seen.get(input.id);
+        if (first !== undefined) {
+          throw unprocessable('duplicate_id', `events[${i}] repeats the id of events[${first}].`, {
+            path: `events[${i}].id`,
+          });
+        }
+        seen.set(input.id, i);
+      }
+      let outcomes: PublishOutcome[];
+      try {
+        outcomes = await ctx.publisher.publishAll(inputs);
+      } catch (err) {
+        if (!(err instanceof BatchRefused)) throw err;
+        if (err.outcome.kind === 'conflict')
+          throw idempotencyConflict(err.outcome.event.id, `events[${err.index}]`);
+        throw notFound('tenant', req.params.tid);
+      }
+      const answer = outcomes.map((o) => {
+        // publishAll refuses the other kinds.
+        if (o.kind !== 'created' && o.kind !== 'duplicate') throw new Error(`unexpected outcome ${o.kind}`);
+        return { id: o.event.id, deliveries: o.deliveries, duplicate: o.kind === 'duplicate' };
+      });
+      return reply.code(202).send({ events: answer });
     },
   );
 

@@ -2,9 +2,9 @@
 // by a failing head, and skip a head that should never be sent.
 import { type Static, Type } from 'typebox';
 import { deliveryRef } from '../../ids.js';
+import { requeueFailed, skipDelivery } from '../../store/deliveries/requeue.js';
 import { getEndpoint } from '../../store/endpoints.js';
 import { listOrderingKeys } from '../../store/ordering.js';
-import { requeueFailed, skipDelivery } from '../../store/recovery.js';
 import { requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
 import { badRequest, conflict, notFound } from '../errors.js';

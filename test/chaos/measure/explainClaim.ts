@@ -3,12 +3,14 @@
 // your own (it builds 2 million deliveries in a schema "explain_claim" and leaves it there):
 //   URL=postgres://postgres@127.0.0.1:5432/test npx tsx test/chaos/measure/explainClaim.ts
 import pg from 'pg';
-import type { Queryable, Row } from '../../../src/store/db.js';
-import { type AttemptResult, claimDeliveries, recordAttempts } from '../../../src/store/deliveries.js';
+import { type Queryable, type Row, type Sql, sqlText } from '../../../src/store/db.js';
+import { recordAttempts } from '../../../src/store/deliveries/ack.js';
+import { claimDeliveries } from '../../../src/store/deliveries/claim.js';
+import type { AttemptResult } from '../../../src/store/deliveries/types.js';
 import type { PublishInput } from '../../../src/store/events.js';
-import { publishEvents } from '../../../src/store/events.js';
 import { migrate } from '../../../src/store/migrate.js';
 import { openPg } from '../../../src/store/pg.js';
+import { publishEvents } from '../../../src/store/publish.js';
 
 const url = process.env.URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const schema = 'explain_claim';
@@ -64,18 +66,18 @@ for (let b = 0; b < BACKLOG_ROUNDS; b++) {
   await db.tx((q) => publishEvents(q, inputs));
 }
 await db.exec('ANALYZE');
-const counts = await db.query(`SELECT state, count(*)::int FROM deliveries GROUP BY state`);
+const counts = await db.query(`SELECT state, count(*)::int FROM delivery_status GROUP BY state`);
 console.log('seeded', Date.now() - t0, 'ms', JSON.stringify(counts));
 
 /** Runs each statement twice: under EXPLAIN ANALYZE (rolled back), then for real. */
 function explaining(q: Queryable, label: string, out: string[]): Queryable {
   let i = 0;
   return {
-    async query<T extends object = Row>(sql: string, params?: unknown[]): Promise<T[]> {
+    async query<T extends object = Row>(sql: Sql, params?: unknown[]): Promise<T[]> {
       i += 1;
       await q.query('SAVEPOINT ex');
       const plan = await q.query<{ 'QUERY PLAN': string }>(
-        `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${sql}`,
+        `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${sqlText(sql)}`,
         params,
       );
       await q.query('ROLLBACK TO SAVEPOINT ex');

@@ -1,0 +1,147 @@
+// The worker's background jobs, beside its loop and never inside it: the lease and turn
+// safety nets, the endpoint health sweep (operator notices, auto-disable), retention, and on
+// the embedded store the vacuum that its missing autovacuum would do. Each runs on its own
+// timer; a run that is still going when its timer fires is joined, not doubled.
+import type { Clock } from '../clock.js';
+import type { Logger } from '../log.js';
+import type { Db } from '../store/db.js';
+import { releaseExpiredLeases, removeOrphans, repairMissedTurns } from '../store/deliveries/turns.js';
+import { sweepEndpointHealth } from './health.js';
+import { runRetention } from './retention.js';
+
+export interface MaintenanceOptions {
+  db: Db;
+  clock: Clock;
+  log: Logger;
+  leaseMarginMs: number;
+  pollIntervalMs: number;
+  /** The endpoint health sweep (operator notices, auto-disable); off when absent. */
+  health?: {
+    operatorTenant: string;
+    failingNoticeAfterMs: number;
+    disableAfterMs: number;
+    /** How often the sweep runs; default from the poll interval, between 1 s and 30 s. */
+    intervalMs?: number;
+  };
+  /** Retention in days (0: keep everything); off when absent. */
+  retention?: { days: number; intervalMs?: number };
+  /** Something became due (operator events published, turns repaired): wake the loop. */
+  onWork: () => void;
+  /** Still running (retention stops between batches when not). */
+  running: () => boolean;
+}
+
+/** PGlite runs without autovacuum: the queue's small, fast-churning tables are vacuumed here. */
+const EMBEDDED_VACUUM_MS = 30_000;
+const HOT_TABLES = 'delivery_queue, endpoint_turns, endpoint_state, ordering_keys';
+
+export class Maintenance {
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly runs = new Map<string, Promise<unknown>>();
+  readonly stats = { repairedTurns: 0, expiredLeases: 0 };
+
+  constructor(private readonly o: MaintenanceOptions) {}
+
+  async start(): Promise<void> {
+    const every = (ms: number, fn: () => Promise<unknown>) => {
+      const t = setInterval(() => void fn().catch(() => {}), ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(Math.max(1000, Math.min(5000, this.o.leaseMarginMs / 2)), () => this.reap());
+    await this.reap().catch(() => {});
+    if (this.o.health) {
+      const h = this.o.health;
+      every(h.intervalMs ?? Math.max(1000, Math.min(30_000, this.o.pollIntervalMs * 10)), () =>
+        this.sweepHealth(),
+      );
+    }
+    const r = this.o.retention;
+    if (r && r.days > 0) {
+      // Every worker runs it; the batches skip nothing and collide on nothing, so a second
+      // runner only finds less to do. Hourly by default, first a minute after start.
+      const interval = r.intervalMs ?? 3_600_000;
+      const first = setTimeout(() => void this.runRetention().catch(() => {}), Math.min(interval, 60_000));
+      first.unref();
+      this.timers.push(first);
+      every(interval, () => this.runRetention());
+    }
+    if (this.o.db.engine === 'pglite') every(EMBEDDED_VACUUM_MS, () => this.vacuum());
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers.splice(0)) clearInterval(t);
+    await Promise.allSettled([...this.runs.values()]);
+  }
+
+  /** Leases of dead workers, turns that went missing, rows of deleted endpoints. */
+  reap(): Promise<unknown> {
+    return this.shared('reap', 'lease and turn repair', async () => {
+      const now = this.o.clock.now();
+      const expired = await releaseExpiredLeases(this.o.db, now);
+      if (expired > 0) {
+        this.stats.expiredLeases += expired;
+        this.o.log.warn(
+          { deliveries: expired },
+          'leases ran out (a worker stopped or hung); taking them over',
+        );
+        this.o.onWork();
+      }
+      const repaired = await repairMissedTurns(this.o.db, now);
+      this.stats.repairedTurns += repaired;
+      if (repaired > 0) {
+        this.o.log.warn({ endpoints: repaired }, 'endpoints with due work had no turn; scheduled them');
+        this.o.onWork();
+      }
+      await removeOrphans(this.o.db);
+    });
+  }
+
+  /** One health sweep now (tests call it; the timer calls it too). */
+  sweepHealth(): Promise<unknown> {
+    const h = this.o.health;
+    if (!h) return Promise.resolve();
+    return this.shared('health', 'endpoint health sweep', async () => {
+      const r = await sweepEndpointHealth({ db: this.o.db, clock: this.o.clock, log: this.o.log, ...h });
+      // Operator events were published: their deliveries are due.
+      if (r.failing + r.disabled + r.recovered > 0) this.o.onWork();
+      return r;
+    });
+  }
+
+  /** One retention pass now. */
+  runRetention(): Promise<unknown> {
+    const r = this.o.retention;
+    if (!r) return Promise.resolve();
+    return this.shared('retention', 'retention pass', () =>
+      runRetention({
+        db: this.o.db,
+        clock: this.o.clock,
+        log: this.o.log,
+        retentionDays: r.days,
+        shouldStop: () => !this.o.running(),
+      }),
+    );
+  }
+
+  private vacuum(): Promise<unknown> {
+    return this.shared('vacuum', 'vacuum of the queue tables', () =>
+      this.o.db.exec(`VACUUM (ANALYZE) ${HOT_TABLES}`),
+    );
+  }
+
+  /** Runs a job unless it is running already (then joins that run); logs a failure. */
+  private shared(key: string, what: string, job: () => Promise<unknown>): Promise<unknown> {
+    let run = this.runs.get(key);
+    if (!run) {
+      run = job()
+        .catch((err) => {
+          this.o.log.warn({ err: String(err) }, `${what} failed; will retry`);
+          throw err;
+        })
+        .finally(() => this.runs.delete(key));
+      this.runs.set(key, run);
+    }
+    return run;
+  }
+}
