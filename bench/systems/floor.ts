@@ -34,7 +34,7 @@ export const DEFAULT_FLOOR_SETTINGS: FloorSettings = {
   timeoutMs: 15_000,
   prefetch: 64,
   claimBatch: 128,
-  writers: 2,
+  writers: 4,
   insertRows: 5000,
   ackers: 2,
   ackRows: 1000,
