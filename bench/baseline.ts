@@ -20,7 +20,7 @@ import { accepted, close, eventsOf, ingestServer, listen, NO_EVENTS, NOT_FOUND }
 import { serve } from './ipc.js';
 import { deliveryPool, postWebhook } from './post.js';
 import { logStatementOptions } from './statements.js';
-import { dropSchema } from './systems/helperSystem.js';
+import { dropSchema, type StoredStartArgs } from './systems/helperSystem.js';
 import { type BaselineSettings, DEFAULT_BASELINE_SETTINGS } from './systems/pgBoss.js';
 
 const QUEUE = 'deliveries';
@@ -82,18 +82,11 @@ async function handle(jobs: PgBoss.Job<JobData>[]): Promise<void> {
 }
 
 serve({
-  start: async (args: {
-    databaseUrl: string;
-    schema: string;
-    receiverOrigin: string;
-    paths: string[];
-    settings: BaselineSettings;
-    logStatements: boolean;
-  }) => {
+  start: async (args: StoredStartArgs<BaselineSettings>) => {
     settings = args.settings;
     endpoints = args.paths;
     where = { databaseUrl: args.databaseUrl, schema: args.schema };
-    if (where) await dropSchema(where.databaseUrl, where.schema);
+    await dropSchema(args.databaseUrl, args.schema);
     // pg-boss hands its whole config to pg.Pool: `options` reaches every connection it opens.
     const config: PgBoss.ConstructorOptions & { options?: string } = {
       connectionString: args.databaseUrl,

@@ -25,7 +25,7 @@ import { serve } from './ipc.js';
 import { deliveryPool, postWebhook } from './post.js';
 import { logStatementOptions } from './statements.js';
 import { DEFAULT_FLOOR_SETTINGS, type FloorSettings } from './systems/floor.js';
-import { dropSchema } from './systems/helperSystem.js';
+import { dropSchema, type StoredStartArgs } from './systems/helperSystem.js';
 
 /** The schema: one table, one partial index for the claim's scan. Dropped before each run. */
 function schemaSql(schema: string): string[] {
@@ -254,14 +254,7 @@ function ack(): void {
 }
 
 serve({
-  start: async (args: {
-    databaseUrl: string;
-    schema: string;
-    receiverOrigin: string;
-    paths: string[];
-    settings: FloorSettings;
-    logStatements: boolean;
-  }) => {
+  start: async (args: StoredStartArgs<FloorSettings>) => {
     settings = args.settings;
     endpoints = args.paths;
     where = { databaseUrl: args.databaseUrl, schema: args.schema };

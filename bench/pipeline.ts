@@ -9,6 +9,7 @@ import type { Pool } from 'undici';
 import { accepted, close, eventsOf, ingestServer, listen, NO_EVENTS, NOT_FOUND } from './ingest.js';
 import { serve } from './ipc.js';
 import { deliveryPool, postWebhook } from './post.js';
+import type { StartArgs } from './systems/helperSystem.js';
 
 interface Job {
   id: string;
@@ -69,12 +70,7 @@ function pump(): void {
 }
 
 serve({
-  start: async (args: {
-    receiverOrigin: string;
-    paths: string[];
-    concurrency: number;
-    timeoutMs: number;
-  }) => {
+  start: async (args: StartArgs & { concurrency: number; timeoutMs: number }) => {
     endpoints = args.paths;
     concurrency = args.concurrency;
     sender = deliveryPool(args.receiverOrigin, args.concurrency, args.timeoutMs);

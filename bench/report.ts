@@ -97,85 +97,49 @@ function targets(results: Results, t: SystemKey): Target[] {
       : results.figures.find((f) => f.scenario === scenario && metric.test(f.metric))?.values[k];
   const quotient = (a: number | undefined, b: number | undefined) =>
     a !== undefined && b !== undefined && b > 0 ? a / b : undefined;
-  const times = (x: number | undefined) => (x === undefined ? 'not measured' : `${x.toFixed(2)}×`);
-  const pct = (x: number | undefined) => (x === undefined ? 'not measured' : `${(x * 100).toFixed(0)} %`);
-  const check = (x: number | undefined, ok: (x: number) => boolean) => (x === undefined ? undefined : ok(x));
+  const times = (x: number | undefined) => `${x?.toFixed(2)}×`;
+  const pct = (x: number | undefined) => `${((x ?? 0) * 100).toFixed(0)} %`;
   const out: Target[] = [];
+  const add = (
+    issue: number,
+    what: string,
+    x: number | undefined,
+    shown: string,
+    ok: (x: number) => boolean,
+  ) =>
+    out.push({
+      issue,
+      what,
+      shown: x === undefined ? 'not measured' : shown,
+      met: x === undefined ? undefined : ok(x),
+    });
   const single = v(t, 'e2e', E2E_METRIC);
   const batch = v(t, 'e2e', BATCH_E2E);
   const vsBoss = quotient(single, v('baseline', 'e2e', E2E_METRIC));
-  out.push({
-    issue: 12,
-    what: 'single-publish e2e ≥ 3× pg-boss',
-    shown: times(vsBoss),
-    met: check(vsBoss, (x) => x >= 3),
-  });
+  add(12, 'single-publish e2e ≥ 3× pg-boss', vsBoss, times(vsBoss), (x) => x >= 3);
   const vsFloor = quotient(single, v('floor', 'e2e', E2E_METRIC));
-  out.push({
-    issue: 12,
-    what: 'single-publish e2e ≥ 70 % of the durable floor',
-    shown: pct(vsFloor),
-    met: check(vsFloor, (x) => x >= 0.7),
-  });
+  add(12, 'single-publish e2e ≥ 70 % of the durable floor', vsFloor, pct(vsFloor), (x) => x >= 0.7);
   const vsCeil = quotient(batch, v('ceiling', 'e2e', BATCH_E2E));
-  out.push({
-    issue: 12,
-    what: 'batch-publish e2e ≥ 50 % of the raw sender ceiling',
-    shown: pct(vsCeil),
-    met: check(vsCeil, (x) => x >= 0.5),
-  });
+  add(12, 'batch-publish e2e ≥ 50 % of the raw sender ceiling', vsCeil, pct(vsCeil), (x) => x >= 0.5);
   const p99 = v(t, 'latency', 'publish → receipt p99');
-  out.push({
-    issue: 12,
-    what: 'publish → receipt p99 ≤ 50 ms at half load',
-    shown: p99 === undefined ? 'not measured' : `${p99.toFixed(1)} ms`,
-    met: check(p99, (x) => x <= 50),
-  });
+  add(12, 'publish → receipt p99 ≤ 50 ms at half load', p99, `${p99?.toFixed(1)} ms`, (x) => x <= 50);
   const fan = /^deliveries\/s \(1 event → /;
   const fanBoss = quotient(v(t, 'fanout', fan), v('baseline', 'fanout', fan));
-  out.push({
-    issue: 12,
-    what: 'fan-out 1 → 100 deliveries/s ≥ 3× pg-boss',
-    shown: times(fanBoss),
-    met: check(fanBoss, (x) => x >= 3),
-  });
+  add(12, 'fan-out 1 → 100 deliveries/s ≥ 3× pg-boss', fanBoss, times(fanBoss), (x) => x >= 3);
   if (t === 'tidings:pglite') {
-    out.push({
-      issue: 12,
-      what: 'PGlite single-publish e2e ≥ 2.5× 1,044/s (2,610/s)',
-      shown: single === undefined ? 'not measured' : `${Math.round(single).toLocaleString('en-US')}/s`,
-      met: check(single, (x) => x >= 2610),
-    });
+    const shown = `${Math.round(single ?? 0).toLocaleString('en-US')}/s`;
+    add(12, 'PGlite single-publish e2e ≥ 2.5× 1,044/s (2,610/s)', single, shown, (x) => x >= 2610);
   }
-  for (const [label, re] of [
-    ['single publishes', /^single publishes: statements per delivered event/],
-    ['batch publish', /^batch publish: statements per delivered event/],
-  ] as const) {
-    const x = v(t, 'e2e', re);
-    out.push({
-      issue: 12,
-      what: `statements per delivered event ≤ 0.1 (e2e, ${label})`,
-      shown: x === undefined ? 'not measured' : x.toFixed(3),
-      met: check(x, (y) => y <= 0.1),
-    });
+  for (const label of ['single publishes', 'batch publish']) {
+    const x = v(t, 'e2e', `${label}: statements per delivered event`);
+    add(12, `statements per delivered event ≤ 0.1 (e2e, ${label})`, x, x?.toFixed(3) ?? '', (y) => y <= 0.1);
   }
   const iso = v(t, 'isolation', 'isolation ratio (hanging / all answering)');
-  out.push({
-    issue: 9,
-    what: 'isolation ratio ≥ 0.9',
-    shown: iso === undefined ? 'not measured' : iso.toFixed(2),
-    met: check(iso, (x) => x >= 0.9),
-  });
+  add(9, 'isolation ratio ≥ 0.9', iso, iso?.toFixed(2) ?? '', (x) => x >= 0.9);
+  const rss = (m: string) => v(t, 'backlog', m)?.toFixed(0);
   const rssMax = v(t, 'backlog', 'RSS max during drain');
-  out.push({
-    issue: 9,
-    what: 'backlog drain RSS flat, under 300 MB',
-    shown:
-      rssMax === undefined
-        ? 'not measured'
-        : `start ${v(t, 'backlog', 'RSS at drain start')?.toFixed(0)} MB, max ${rssMax.toFixed(0)} MB, end ${v(t, 'backlog', 'RSS at drain end')?.toFixed(0)} MB`,
-    met: check(rssMax, (x) => x < 300),
-  });
+  const rssShown = `start ${rss('RSS at drain start')} MB, max ${rss('RSS max during drain')} MB, end ${rss('RSS at drain end')} MB`;
+  add(9, 'backlog drain RSS flat, under 300 MB', rssMax, rssShown, (x) => x < 300);
   return out;
 }
 

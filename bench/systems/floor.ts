@@ -1,7 +1,7 @@
 // The durable floor as the scenarios see it: a fresh bench/floor.ts process per run, on a schema
 // of its own in the DATABASE_URL database (created at start, dropped at stop).
 import type { Ctx } from '../context.js';
-import { HelperSystem, runSchema } from './helperSystem.js';
+import { HelperSystem } from './helperSystem.js';
 import type { StartOptions } from './types.js';
 
 export interface FloorSettings {
@@ -74,12 +74,7 @@ export class DurableFloor extends HelperSystem {
     };
   }
 
-  protected startArgs(_paths: string[], opts: StartOptions): Record<string, unknown> {
-    return {
-      databaseUrl: this.ctx.opts.databaseUrl,
-      schema: runSchema('floor_bench'),
-      settings: this.tuned,
-      logStatements: opts.logStatements ?? false,
-    };
+  protected startArgs(opts: StartOptions): Record<string, unknown> {
+    return this.storeArgs('floor_bench', this.tuned, opts);
   }
 }

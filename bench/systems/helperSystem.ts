@@ -10,6 +10,20 @@ import type { ReferenceKey } from '../results.js';
 import type { StatementScope } from '../statements.js';
 import type { Publisher, QueueSystem, StartOptions } from './types.js';
 
+/** What every helper's `start` command gets. */
+export interface StartArgs {
+  receiverOrigin: string;
+  paths: string[];
+}
+
+/** What a helper with a PostgreSQL store gets besides: where, its settings, whether to log statements. */
+export interface StoredStartArgs<S> extends StartArgs {
+  databaseUrl: string;
+  schema: string;
+  settings: S;
+  logStatements: boolean;
+}
+
 /** A schema name of its own per run, so two runs on one server never drop each other's tables. */
 export function runSchema(prefix: string): string {
   return `${prefix}_${randomBytes(4).toString('hex')}`;
@@ -45,8 +59,22 @@ export abstract class HelperSystem implements QueueSystem {
     private readonly file: string,
   ) {}
 
-  /** The arguments of the helper's `start` command. */
-  protected abstract startArgs(paths: string[], opts: StartOptions): Record<string, unknown>;
+  /** The arguments of the helper's `start` command (beside receiverOrigin and paths). */
+  protected abstract startArgs(opts: StartOptions): Record<string, unknown>;
+
+  /** Start arguments of a helper with a store: a fresh schema named `${prefix}_…`. */
+  protected storeArgs<S>(
+    prefix: string,
+    settings: S,
+    opts: StartOptions,
+  ): Omit<StoredStartArgs<S>, keyof StartArgs> {
+    return {
+      databaseUrl: this.ctx.opts.databaseUrl,
+      schema: runSchema(prefix),
+      settings,
+      logStatements: opts.logStatements ?? false,
+    };
+  }
 
   abstract settings(): Record<string, string>;
 
@@ -62,7 +90,7 @@ export abstract class HelperSystem implements QueueSystem {
 
   async start(paths: string[], opts: StartOptions): Promise<Publisher> {
     this.helper = await Helper.start(this.file);
-    const args = this.startArgs(paths, opts);
+    const args = this.startArgs(opts);
     if (typeof args.schema === 'string' && typeof args.databaseUrl === 'string')
       liveSchemas.set(this.key, { databaseUrl: args.databaseUrl, schema: args.schema });
     const { origin } = await this.helper.call<{ origin: string }>('start', {

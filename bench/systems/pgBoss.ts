@@ -2,7 +2,7 @@
 // schema of its own in the DATABASE_URL database (created at start, dropped at stop), its
 // ingest on 127.0.0.1.
 import type { Ctx } from '../context.js';
-import { HelperSystem, runSchema } from './helperSystem.js';
+import { HelperSystem } from './helperSystem.js';
 import type { StartOptions } from './types.js';
 
 export interface BaselineSettings {
@@ -66,12 +66,7 @@ export class PgBossBaseline extends HelperSystem {
     };
   }
 
-  protected startArgs(_paths: string[], opts: StartOptions): Record<string, unknown> {
-    return {
-      databaseUrl: this.ctx.opts.databaseUrl,
-      schema: runSchema('pgboss_bench'),
-      settings: this.tuned,
-      logStatements: opts.logStatements ?? false,
-    };
+  protected startArgs(opts: StartOptions): Record<string, unknown> {
+    return this.storeArgs('pgboss_bench', this.tuned, opts);
   }
 }
