@@ -15,6 +15,8 @@ export interface Ctx {
   receiverOrigin: string;
   /** The PostgreSQL server's log file (statements are counted from it). */
   serverLog: string;
+  /** Why this run counts no statements (--no-statements, no superuser, log not readable). */
+  statementsOff: string | undefined;
   log(message: string): void;
 }
 

@@ -22,6 +22,7 @@ import { latency } from './scenarios/latency.js';
 import { publish } from './scenarios/publish.js';
 import { reminders } from './scenarios/reminders.js';
 import { scaleout } from './scenarios/scaleout.js';
+import { statementsUnavailable } from './statements.js';
 import { DurableFloor } from './systems/floor.js';
 import { cleanUpSchemas } from './systems/helperSystem.js';
 import { PgBossBaseline } from './systems/pgBoss.js';
@@ -132,8 +133,14 @@ export async function runBenchmark(opts: Options): Promise<RunOutcome> {
     ceiling,
     receiverOrigin,
     serverLog,
+    statementsOff: !opts.statements
+      ? 'not counted (--no-statements)'
+      : pgOk
+        ? await statementsUnavailable(opts.databaseUrl, serverLog)
+        : 'not counted (no PostgreSQL)',
     log,
   };
+  if (ctx.statementsOff && opts.statements) log(`statements: ${ctx.statementsOff}`);
 
   const reused = opts.reuseFrom ? reuseEarlier(results, opts.reuseFrom) : [];
   const skipped = new Map<SystemKey, string>();

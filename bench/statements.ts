@@ -39,6 +39,28 @@ export function logStatementDatabaseSql(db: string): string[] {
   return Object.entries(LOG_STATEMENT_SETTINGS).map(([k, v]) => `ALTER DATABASE ${db} SET ${k} = '${v}'`);
 }
 
+/**
+ * Why statements cannot be counted against this server, or undefined when they can: setting
+ * log_statement needs a superuser, and the log must be readable here.
+ */
+export async function statementsUnavailable(
+  databaseUrl: string,
+  logFile: string,
+): Promise<string | undefined> {
+  if (!StatementMeter.readable(logFile))
+    return `not counted (${logFile} not readable; BENCH_PG_LOG names it)`;
+  const c = new pg.Client({ connectionString: databaseUrl, application_name: 'bench-harness' });
+  try {
+    await c.connect();
+    const r = await c.query<{ su: string }>("SELECT current_setting('is_superuser') AS su");
+    return r.rows[0]?.su === 'on' ? undefined : 'not counted (log_statement needs a superuser connection)';
+  } catch (err) {
+    return `not counted (${(err as Error).message})`;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
 export interface StatementScope {
   /** Only lines from sessions on this database. */
   database: string;

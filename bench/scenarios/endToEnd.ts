@@ -103,11 +103,10 @@ async function statementMeter(ctx: Ctx, sys: QueueSystem, m: Mode): Promise<Stat
   const metric = stmtMetric(m);
   const scope = sys.statementScope();
   let why: string | undefined;
-  if (!ctx.opts.statements) why = 'not counted (--no-statements)';
-  else if (sys.key === 'tidings:pglite') why = 'n/a (PGlite: no server log)';
+  if (sys.key === 'tidings:pglite') why = 'n/a (PGlite: no server log)';
   else if (sys.key === 'pipeline') why = 'n/a (no store)';
+  else if (ctx.statementsOff) why = ctx.statementsOff;
   else if (!scope) why = 'not counted (no sessions to follow)';
-  else if (!StatementMeter.readable(ctx.serverLog)) why = `not counted (${ctx.serverLog} not readable)`;
   if (why) {
     ctx.results.absent(sys.key, NAME, metric, '/event', why, false);
     return undefined;
@@ -126,7 +125,7 @@ async function runQueue(ctx: Ctx, sys: QueueSystem, m: Mode): Promise<void> {
   const pub = await sys.start(['/e2e/0'], {
     deliver: true,
     maxInFlight: ctx.sizes.concurrency,
-    logStatements: ctx.opts.statements,
+    logStatements: ctx.statementsOff === undefined,
     ...(profile ? { cpuProfDir: profile } : {}),
   });
   if (m.perRequest > 1 && !pub.batchPath) {
