@@ -4,15 +4,17 @@
 //
 // - publish: the ingest (node:http, single publishes and a batch path) group-commits: requests
 //   that arrive while an INSERT is in flight wait for the next one, which takes all of them in
-//   ONE multi-row INSERT (unnest of arrays). Up to `writers` INSERTs are in flight at once; a
-//   request is answered 202 once its INSERT has committed.
+//   ONE multi-row INSERT (unnest of arrays). Up to `writers` INSERTs are in flight at once (with
+//   one in flight, another starts once `eagerRows` rows wait); a request is answered 202 once
+//   its INSERT has committed.
 // - claim: ONE `UPDATE … WHERE id = ANY(ARRAY(SELECT … FOR UPDATE SKIP LOCKED LIMIT n)) RETURNING`
 //   per batch, run ahead of the free send slots (up to `prefetch` claimed rows wait for a slot;
-//   a claim goes once half the send slots' worth of room is free), one claim in flight. An INSERT that commits wakes the claimer at once (same process); an
-//   empty claim sleeps until then (or `idlePollMs`).
+//   a claim goes once half the send slots' worth of room is free), one claim in flight. An
+//   INSERT that commits wakes the claimer at once (same process); an empty claim sleeps until
+//   then (or `idlePollMs`).
 // - ack: results are grouped (each waits up to `ackDelayMs` for others); ONE UPDATE per group
-//   marks them delivered or failed, up to `ackers` acks in flight. A failed POST leaves its row failed: no retries, no fairness, no
-//   lease reaper. It is a floor, not a product.
+//   marks them delivered or failed, up to `ackers` acks in flight. A failed POST leaves its row
+//   failed: no retries, no fairness, no lease reaper. It is a floor, not a product.
 //
 // The sender is the one every system uses (bench/post.ts: the same undici pool, the same
 // concurrency, signed per request). Runs as its own process, like the service.
@@ -99,6 +101,7 @@ let writing = 0;
 
 function write(): void {
   while (writing < settings.writers && waiting.length > 0) {
+    if (writing > 0 && waiting.reduce((n, w) => n + w.msgIds.length, 0) < settings.eagerRows) return;
     let rows = 0;
     let n = 0;
     while (n < waiting.length && (n === 0 || rows + waiting[n]!.msgIds.length <= settings.insertRows)) {

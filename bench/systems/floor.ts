@@ -16,6 +16,8 @@ export interface FloorSettings {
   writers: number;
   /** Most rows one INSERT takes (a single request bigger than this goes alone). */
   insertRows: number;
+  /** With an INSERT in flight, another starts only once this many rows wait (or one ends). */
+  eagerRows: number;
   /** Ack UPDATEs in flight at once. */
   ackers: number;
   /** Most results one ack takes. */
@@ -36,6 +38,7 @@ export const DEFAULT_FLOOR_SETTINGS: FloorSettings = {
   claimBatch: 128,
   writers: 4,
   insertRows: 5000,
+  eagerRows: 16,
   ackers: 2,
   ackRows: 1000,
   ackDelayMs: 5,
@@ -65,7 +68,7 @@ export class DurableFloor extends HelperSystem {
     const s = this.tuned;
     return {
       store: 'one jobs table (one row per delivery, payload text inline) in a schema of its own per run',
-      publish: `one INSERT … SELECT unnest(…) per group of waiting requests (group commit), up to ${s.writers} in flight, up to ${s.insertRows} rows each`,
+      publish: `one INSERT … SELECT unnest(…) per group of waiting requests (group commit), up to ${s.writers} in flight (a second once ${s.eagerRows} rows wait), up to ${s.insertRows} rows each`,
       claim: `one UPDATE … WHERE id = ANY(ARRAY(SELECT … FOR UPDATE SKIP LOCKED LIMIT n)) RETURNING per batch of ${Math.ceil(s.concurrency / 2)} to ${s.claimBatch}, up to ${s.prefetch} claimed ahead of the ${s.concurrency} send slots, one in flight; an INSERT wakes it`,
       ack: `one UPDATE per group of results (a result waits up to ${s.ackDelayMs} ms for company), up to ${s.ackers} in flight, up to ${s.ackRows} rows each`,
       statements: 'prepared (named); autocommit; synchronous_commit as the server has it',
