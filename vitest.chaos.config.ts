@@ -6,6 +6,8 @@ export default defineConfig({
   test: {
     include: ['test/chaos/**/*.test.ts'],
     globalSetup: ['test/helpers/globalSetup.ts'],
+    // Child processes (bin/tidings.js) run the TypeScript sources, as the tests do, never a stale dist/.
+    env: { TIDINGS_DEV: '1' },
     pool: 'forks',
     maxWorkers: 1,
     fileParallelism: false,

@@ -1,7 +1,8 @@
 // `npm test`: the whole check, in the order that fails fastest.
-//   1. lint and format (biome), 2. types (tsc), 3. the suite (vitest: PGlite and PostgreSQL),
-//   4. the chaos suite (processes killed, PostgreSQL restarted) when it exists, alone, so that
-//      its restart of PostgreSQL cannot disturb other tests.
+//   1. lint and format (biome), 2. types (tsc), 3. the OpenAPI document (current, and
+//   accepted by Redocly's linter), 4. the suite (vitest: PGlite and PostgreSQL), 5. the chaos
+//   suite (processes killed, PostgreSQL restarted) when it exists, alone, so that its restart
+//   of PostgreSQL cannot disturb other tests.
 // Where no PostgreSQL answers, the suite runs on PGlite alone and says so loudly;
 // TIDINGS_REQUIRE_PG=1 (set by .ci/run) turns that into a failure.
 import { spawnSync } from 'node:child_process';
@@ -19,6 +20,7 @@ function run(label, cmd, args) {
 const bin = (name) => `node_modules/.bin/${name}`;
 run('lint', bin('biome'), ['check', '.']);
 run('types', bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']);
+run('openapi', bin('tsx'), ['scripts/openapi.ts', '--check']);
 run('tests', bin('vitest'), ['run']);
 if (existsSync('test/chaos') && readdirSync('test/chaos').some((f) => f.endsWith('.test.ts'))) {
   run('chaos tests', bin('vitest'), ['run', '--config', 'vitest.chaos.config.ts']);

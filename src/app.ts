@@ -12,11 +12,17 @@ import { describeLoad, loadCatalogFiles } from './catalog/load.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { circuitSettings } from './delivery/circuit.js';
+import { createDestinations, type Destinations } from './delivery/destinations/index.js';
+import { EndpointTargets } from './delivery/destinations/targets.js';
 import { registerOperatorEventTypes } from './delivery/operatorEvents.js';
 import { createOutboundAgent } from './delivery/pinnedAgent.js';
 import { createRetryPolicy } from './delivery/retryPolicy.js';
 import { Worker } from './delivery/worker.js';
 import { createLogger, type Logger } from './log.js';
+import { Observer } from './observability/deliveryObserver.js';
+import { instrumentDb } from './observability/instrumentDb.js';
+import { TidingsMetrics } from './observability/metrics.js';
+import { metricsRoute, type OpsServer, startOpsServer } from './observability/opsServer.js';
 import { withPortal } from './portal/plugin.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { openSecretCodec } from './security/keys.js';
@@ -27,6 +33,7 @@ import { ensureSchema, migrate } from './store/migrate.js';
 import { openPg } from './store/pg.js';
 import { openPglite } from './store/pglite.js';
 import type { SecretCodec } from './store/secrets.js';
+import { VERSION } from './version.js';
 
 export interface Tidings {
   config: Config;
@@ -38,6 +45,10 @@ export interface Tidings {
   scheduler?: Scheduler;
   api?: import('fastify').FastifyInstance;
   ctx: ApiContext;
+  /** Prometheus metrics (unless TIDINGS_METRICS=false). */
+  metrics?: TidingsMetrics;
+  /** The ops listener's address when TIDINGS_OPS_PORT is set. */
+  opsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -103,10 +114,19 @@ async function adminTokenHash(db: Db, config: Config, onCreated?: (token: string
 }
 
 export async function startTidings(config: Config, opts: StartOptions = {}): Promise<Tidings> {
-  const log = opts.log ?? createLogger(config.logLevel);
+  const log = opts.log ?? createLogger(config.logLevel, undefined, config.logFormat);
   const clock = opts.clock ?? systemClock;
   const unlock = !opts.db && !config.databaseUrl ? lockDataDir(config.dataDir) : () => {};
-  const db = opts.db ?? (await openStore(config));
+  const metrics = config.metrics
+    ? new TidingsMetrics({
+        version: VERSION,
+        tenantLabel: config.metricsTenantLabel,
+        circuitOpenAfter: circuitSettings(config.retryScheduleMs).openAfter,
+      })
+    : undefined;
+  const opened = opts.db ?? (await openStore(config));
+  // Every statement and transaction timed by name (tidings_store_statement_duration_seconds).
+  const db = metrics ? instrumentDb(opened, metrics) : opened;
   const applied = await migrate(db);
   if (applied.length > 0) log.info({ applied }, 'migrations applied');
   await registerOperatorEventTypes(db, clock.now());
@@ -125,7 +145,8 @@ export async function startTidings(config: Config, opts: StartOptions = {}): Pro
     unlock();
     throw err;
   });
-  const publisher = new Publisher(db, log);
+  const observer = new Observer({ db, clock, log, metrics, tracing: config.tracing, version: VERSION });
+  const publisher = new Publisher(db, log, { observer });
   const ctx: ApiContext = {
     db,
     codec,
@@ -137,16 +158,20 @@ export async function startTidings(config: Config, opts: StartOptions = {}): Pro
     adminTokenHash: await adminTokenHash(db, config, opts.onAdminTokenCreated),
   };
 
+  let ops: OpsServer | undefined;
   const t: Tidings = {
     config,
     db,
     log,
     ctx,
+    ...(metrics ? { metrics } : {}),
     async stop() {
       // Stop taking requests, then let in-flight deliveries finish and record them.
       await t.api?.close();
+      await ops?.app.close();
       await t.scheduler?.stop();
       await t.worker?.stop();
+      await destinations?.close();
       await ownedDispatcher?.close();
       if (!opts.db) await db.close();
       unlock();
@@ -154,22 +179,25 @@ export async function startTidings(config: Config, opts: StartOptions = {}): Pro
   };
 
   let ownedDispatcher: Dispatcher | undefined;
+  let destinations: Destinations | undefined;
   if (config.roles.includes('worker')) {
-    if (!opts.dispatcher) {
-      ownedDispatcher = createOutboundAgent({
-        allow: config.allowPrivateTargets,
-        connectTimeoutMs: Math.min(10_000, config.requestTimeoutMs),
-        keepAliveTimeoutMs: 30_000,
-        ...(config.httpProxy ? { proxyUrl: config.httpProxy } : {}),
-      });
-    }
+    const agent = {
+      allow: config.allowPrivateTargets,
+      connectTimeoutMs: Math.min(10_000, config.requestTimeoutMs),
+      keepAliveTimeoutMs: 30_000,
+      ...(config.httpProxy ? { proxyUrl: config.httpProxy } : {}),
+    };
+    if (!opts.dispatcher) ownedDispatcher = createOutboundAgent(agent);
     const dispatcher = opts.dispatcher ?? ownedDispatcher!;
+    destinations = createDestinations({ dispatcher, agent, log, tokenTimeoutMs: config.requestTimeoutMs });
     t.worker = new Worker({
       db,
       codec,
       clock,
       log,
-      dispatcher,
+      destinations,
+      // Kept by the endpoint version each claim names (its updated_at): loaded once per change.
+      targets: new EndpointTargets({ q: db, codec }),
       retry: createRetryPolicy(config.retryScheduleMs),
       concurrency: config.workerConcurrency,
       claimBatch: config.claimBatchSize,
@@ -185,6 +213,7 @@ export async function startTidings(config: Config, opts: StartOptions = {}): Pro
         disableAfterMs: config.disableAfterMs,
       },
       retention: { days: config.retentionDays },
+      observer,
     });
     await t.worker.start();
     // A publish in this process wakes this worker directly, without waiting for its NOTIFY.
@@ -198,15 +227,19 @@ export async function startTidings(config: Config, opts: StartOptions = {}): Pro
       log,
       config,
       ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
+      observer,
     });
     await t.scheduler.start();
   }
   if (config.roles.includes('api')) {
-    t.api = await buildServer(
-      ctx,
-      withPortal(ctx, { resolveToken: tenantTokenResolver(db, clock, log), ...opts.server }),
-    );
+    const server = withPortal(ctx, { resolveToken: tenantTokenResolver(db, clock, log), ...opts.server });
+    if (metrics) server.plugins = [...(server.plugins ?? []), metricsRoute(metrics, ctx)];
+    t.api = await buildServer(ctx, server);
     t.url = await t.api.listen({ port: config.port, host: config.host });
+  }
+  if (config.opsPort !== undefined) {
+    ops = await startOpsServer(ctx, metrics, { port: config.opsPort, host: config.opsHost });
+    t.opsUrl = ops.url;
   }
   return t;
 }

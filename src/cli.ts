@@ -1,15 +1,19 @@
 #!/usr/bin/env node
-// `tidings serve | migrate | catalog load FILE`
+// `tidings serve | migrate | catalog load FILE | keys …`, and the operator's commands through
+// the API (src/commands/): tenants, endpoints, events, deliveries, resend, recover.
 import { Command } from 'commander';
-import { lockDataDir, openStore, startTidings } from './app.js';
-import { CatalogError } from './catalog/load.js';
-import { catalogLoadCommand } from './catalog/loadCommand.js';
+import { registerOperatorCommands } from './commands/index.js';
 import { ConfigError, loadConfig } from './config.js';
-import { registerKeyCommands } from './security/keysCommand.js';
-import { migrate } from './store/migrate.js';
+import { shutdownTracing } from './observability/tracingShutdown.js';
+import { VERSION } from './version.js';
+
+// The operator's commands only talk to the API: they skip loading the service (its store,
+// server and worker take seconds to import), which the other commands need.
+const API_ONLY = new Set(['tenants', 'endpoints', 'events', 'deliveries', 'resend', 'recover']);
 
 const program = new Command('tidings')
   .description('Webhook delivery for financial products')
+  .version(VERSION, '-V, --version', 'print the version')
   .showHelpAfterError();
 
 function configOrExit(flags: Parameters<typeof loadConfig>[1]) {
@@ -24,73 +28,86 @@ function configOrExit(flags: Parameters<typeof loadConfig>[1]) {
   }
 }
 
-program
-  .command('serve')
-  .description('run the service (roles api, worker, scheduler; all by default)')
-  .option('--roles <roles>', 'comma-separated roles: api, worker, scheduler')
-  .option('--port <port>', 'HTTP port (TIDINGS_PORT)')
-  .option('--host <host>', 'listen address (TIDINGS_HOST)')
-  .option('--data-dir <dir>', 'embedded store folder (TIDINGS_DATA_DIR)')
-  .action(async (flags: { roles?: string; port?: string; host?: string; dataDir?: string }) => {
-    const config = configOrExit(flags);
-    const t = await startTidings(config, {
-      onAdminTokenCreated: (token) => {
-        process.stdout.write(
-          `\n  Admin token (shown once; store it, e.g. export TOKEN=...):\n\n    ${token}\n\n`,
-        );
-      },
-    }).catch((err: unknown) => {
-      // A bad TIDINGS_CATALOG file: the places of its problems, without a stack trace.
-      if (err instanceof CatalogError) {
-        console.error(`tidings: ${err.message}`);
-        process.exit(2);
-      }
-      throw err;
+async function registerServiceCommands(): Promise<void> {
+  const { lockDataDir, openStore, startTidings } = await import('./app.js');
+  const { CatalogError } = await import('./catalog/load.js');
+  const { catalogLoadCommand } = await import('./catalog/loadCommand.js');
+  const { registerKeyCommands } = await import('./security/keysCommand.js');
+  const { migrate } = await import('./store/migrate.js');
+
+  program
+    .command('serve')
+    .description('run the service (roles api, worker, scheduler; all by default)')
+    .option('--roles <roles>', 'comma-separated roles: api, worker, scheduler')
+    .option('--port <port>', 'HTTP port (TIDINGS_PORT)')
+    .option('--host <host>', 'listen address (TIDINGS_HOST)')
+    .option('--data-dir <dir>', 'embedded store folder (TIDINGS_DATA_DIR)')
+    .action(async (flags: { roles?: string; port?: string; host?: string; dataDir?: string }) => {
+      const config = configOrExit(flags);
+      const t = await startTidings(config, {
+        onAdminTokenCreated: (token) => {
+          process.stdout.write(
+            `\n  Admin token (shown once; store it, e.g. export TOKEN=...):\n\n    ${token}\n\n`,
+          );
+        },
+      }).catch((err: unknown) => {
+        // A bad TIDINGS_CATALOG file: the places of its problems, without a stack trace.
+        if (err instanceof CatalogError) {
+          console.error(`tidings: ${err.message}`);
+          process.exit(2);
+        }
+        throw err;
+      });
+      t.log.info(
+        {
+          url: t.url,
+          ...(t.opsUrl ? { ops: t.opsUrl } : {}),
+          roles: config.roles,
+          store: config.databaseUrl ? 'postgresql' : `pglite:${config.dataDir}`,
+        },
+        'tidings started',
+      );
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        t.log.info({ signal }, 'stopping: finishing in-flight deliveries');
+        await t.stop();
+        await shutdownTracing();
+        process.exit(0);
+      };
+      process.on('SIGTERM', () => void stop('SIGTERM'));
+      process.on('SIGINT', () => void stop('SIGINT'));
     });
-    t.log.info(
-      {
-        url: t.url,
-        roles: config.roles,
-        store: config.databaseUrl ? 'postgresql' : `pglite:${config.dataDir}`,
-      },
-      'tidings started',
-    );
-    let stopping = false;
-    const stop = async (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      t.log.info({ signal }, 'stopping: finishing in-flight deliveries');
-      await t.stop();
-      process.exit(0);
-    };
-    process.on('SIGTERM', () => void stop('SIGTERM'));
-    process.on('SIGINT', () => void stop('SIGINT'));
-  });
 
-program
-  .command('migrate')
-  .description('apply database migrations and exit')
-  .action(async () => {
-    const config = configOrExit({});
-    const unlock = config.databaseUrl ? () => {} : lockDataDir(config.dataDir);
-    const db = await openStore(config);
-    const applied = await migrate(db);
-    console.log(applied.length ? `applied migrations ${applied.join(', ')}` : 'schema is up to date');
-    await db.close();
-    unlock();
-  });
+  program
+    .command('migrate')
+    .description('apply database migrations and exit')
+    .action(async () => {
+      const config = configOrExit({});
+      const unlock = config.databaseUrl ? () => {} : lockDataDir(config.dataDir);
+      const db = await openStore(config);
+      const applied = await migrate(db);
+      console.log(applied.length ? `applied migrations ${applied.join(', ')}` : 'schema is up to date');
+      await db.close();
+      unlock();
+    });
 
-program
-  .command('catalog')
-  .description('the event type catalog')
-  .command('load <file>')
-  .description('validate a catalog file and upsert its event types (loading twice changes nothing)')
-  .option('--url <url>', "load through a running server's API instead of straight into the store")
-  .option('--token <token>', 'admin token for --url (default TIDINGS_ADMIN_TOKEN)')
-  .action(async (file: string, flags: { url?: string; token?: string }) => {
-    process.exitCode = await catalogLoadCommand(file, flags, () => configOrExit({}));
-  });
+  program
+    .command('catalog')
+    .description('the event type catalog')
+    .command('load <file>')
+    .description('validate a catalog file and upsert its event types (loading twice changes nothing)')
+    .option('--url <url>', "load through a running server's API instead of straight into the store")
+    .option('--token <token>', 'admin token for --url (default TIDINGS_ADMIN_TOKEN)')
+    .action(async (file: string, flags: { url?: string; token?: string }) => {
+      process.exitCode = await catalogLoadCommand(file, flags, () => configOrExit({}));
+    });
 
-registerKeyCommands(program, () => configOrExit({}));
+  registerKeyCommands(program, () => configOrExit({}));
+}
+
+if (!API_ONLY.has(process.argv[2] ?? '')) await registerServiceCommands();
+registerOperatorCommands(program);
 
 await program.parseAsync(process.argv);

@@ -46,6 +46,8 @@ export interface Config {
   requireHttps: boolean;
   /** Send deliveries through this HTTP proxy. */
   httpProxy: string | undefined;
+  /** URL schemes an endpoint may use (TIDINGS_DESTINATION_SCHEMES): http(s) and the brokers allowed. */
+  destinationSchemes: DestinationScheme[];
   /** Key material for secrets at rest (see security/secretBox.ts); unset: a key file in the data folder. */
   encryptionKey: string | undefined;
   /** An endpoint failing without a success this long is disabled (and the operator told). */
@@ -60,6 +62,17 @@ export interface Config {
   rateLimitPerS: number;
   /** The tenant portal: sign-in links, sessions, branding, embedding (TIDINGS_PORTAL_*). */
   portal: PortalSettings;
+  /** Port of the ops listener (/metrics, /healthz, /readyz) for any roles; unset: none. */
+  opsPort: number | undefined;
+  opsHost: string;
+  /** auto: pretty when stdout is a terminal, JSON otherwise. */
+  logFormat: 'auto' | 'json' | 'pretty';
+  /** Prometheus metrics (GET /metrics); off: none are kept. */
+  metrics: boolean;
+  /** A tenant label on the per-event counters (cardinality grows with the tenants). */
+  metricsTenantLabel: boolean;
+  /** OpenTelemetry tracing: on when an OTEL_* variable is set (the SDK reads them itself). */
+  tracing: boolean;
 }
 
 export class ConfigError extends Error {
@@ -144,6 +157,30 @@ function cidrs(src: Source): { parsed: Config['allowPrivateTargets']; text: stri
     }
   }
   return { parsed, text };
+}
+
+/** Every scheme a destination can have (delivery/destinations/); a deployment allows some. */
+export const DESTINATION_SCHEMES = ['https', 'http', 'nats', 'amqp', 'amqps', 'redis', 'rediss'] as const;
+export type DestinationScheme = (typeof DESTINATION_SCHEMES)[number];
+
+function destinationSchemes(src: Source): DestinationScheme[] {
+  const name = 'TIDINGS_DESTINATION_SCHEMES';
+  const list = (src[name]?.trim() || 'https,http')
+    .split(',')
+    .map((s) =>
+      s
+        .trim()
+        .toLowerCase()
+        .replace(/:(\/\/)?$/, ''),
+    )
+    .filter(Boolean);
+  for (const s of list) {
+    if (!(DESTINATION_SCHEMES as readonly string[]).includes(s)) {
+      throw new ConfigError(name, `unknown scheme "${s}" (known: ${DESTINATION_SCHEMES.join(', ')})`);
+    }
+  }
+  if (list.length === 0) throw new ConfigError(name, 'at least one scheme');
+  return [...new Set(list)] as DestinationScheme[];
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -233,12 +270,47 @@ export function loadConfig(env: Source = process.env, flags: ConfigFlags = {}): 
     publicUrl,
     requireHttps: bool(src, 'TIDINGS_REQUIRE_HTTPS', false),
     httpProxy,
+    destinationSchemes: destinationSchemes(src),
     encryptionKey: src.TIDINGS_ENCRYPTION_KEY?.trim() || undefined,
     ...endpointHealthSettings(src),
     retentionDays: int(src, 'TIDINGS_RETENTION_DAYS', 30, 0, 36_500),
     rateLimitPerS: int(src, 'TIDINGS_RATE_LIMIT_PER_S', 100, 0, 1_000_000),
     portal: portalSettings(src),
+    ...observabilitySettings(src),
   };
+}
+
+type ObservabilitySettings = Pick<
+  Config,
+  'opsPort' | 'opsHost' | 'logFormat' | 'metrics' | 'metricsTenantLabel' | 'tracing'
+>;
+
+function observabilitySettings(src: Source): ObservabilitySettings {
+  const raw = src.TIDINGS_OPS_PORT?.trim();
+  const opsPort = raw ? int(src, 'TIDINGS_OPS_PORT', 0, 0, 65535) : undefined;
+  const logFormat = (src.TIDINGS_LOG_FORMAT?.trim() || 'auto') as Config['logFormat'];
+  if (!['auto', 'json', 'pretty'].includes(logFormat)) {
+    throw new ConfigError('TIDINGS_LOG_FORMAT', 'expected auto, json or pretty');
+  }
+  return {
+    opsPort,
+    opsHost: src.TIDINGS_OPS_HOST?.trim() || '127.0.0.1',
+    logFormat,
+    metrics: bool(src, 'TIDINGS_METRICS', true),
+    metricsTenantLabel: bool(src, 'TIDINGS_METRICS_TENANT_LABEL', false),
+    tracing: tracingWanted(src),
+  };
+}
+
+/**
+ * Tracing is on when any OTEL_* variable is set (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME,
+ * …), unless OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none. bin/tidings.js asks this
+ * before anything else loads, to start the SDK ahead of the modules it instruments.
+ */
+export function tracingWanted(env: Source): boolean {
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return false;
+  if (env.OTEL_TRACES_EXPORTER?.trim().toLowerCase() === 'none') return false;
+  return Object.entries(env).some(([k, v]) => k.startsWith('OTEL_') && v !== undefined && v !== '');
 }
 
 function endpointHealthSettings(
@@ -320,6 +392,12 @@ export const SETTINGS: { name: string; default: string; meaning: string }[] = [
     meaning: 'send deliveries through this HTTP proxy (tunnelled to the checked address)',
   },
   {
+    name: 'TIDINGS_DESTINATION_SCHEMES',
+    default: 'https,http',
+    meaning:
+      'URL schemes endpoints may use: https, http, and the brokers nats (JetStream), amqp/amqps (RabbitMQ), redis/rediss (streams); see docs/destinations.md',
+  },
+  {
     name: 'TIDINGS_ENCRYPTION_KEY',
     default: '(generated key file)',
     meaning: 'AES-256 key(s) for secrets at rest: base64 of 32 bytes, or id:base64,… (first is active)',
@@ -353,6 +431,34 @@ export const SETTINGS: { name: string; default: string; meaning: string }[] = [
       'events, deliveries and attempts older than this are removed in small batches (0 keeps everything)',
   },
   { name: 'TIDINGS_LOG_LEVEL', default: 'info', meaning: 'fatal, error, warn, info, debug, trace or silent' },
+  {
+    name: 'TIDINGS_LOG_FORMAT',
+    default: 'auto',
+    meaning: 'auto (pretty, coloured lines when stdout is a terminal; JSON otherwise), json or pretty',
+  },
+  {
+    name: 'TIDINGS_OPS_PORT',
+    default: '(none)',
+    meaning:
+      'port of the ops listener: /metrics, /healthz and /readyz for any roles (a worker-only process too)',
+  },
+  { name: 'TIDINGS_OPS_HOST', default: '127.0.0.1', meaning: 'address the ops listener listens on' },
+  {
+    name: 'TIDINGS_METRICS',
+    default: 'true',
+    meaning: 'Prometheus metrics at /metrics (api role and ops listener); false keeps none',
+  },
+  {
+    name: 'TIDINGS_METRICS_TENANT_LABEL',
+    default: 'false',
+    meaning: 'add a tenant label to the per-event counters (one series per tenant: mind the cardinality)',
+  },
+  {
+    name: 'OTEL_*',
+    default: '(none: tracing off)',
+    meaning:
+      'OpenTelemetry tracing, on when any is set: OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME (default tidings), OTEL_TRACES_SAMPLER, … (docs/operations.md)',
+  },
   {
     name: 'TIDINGS_CATALOG',
     default: '(none)',

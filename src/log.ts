@@ -34,14 +34,37 @@ export const REDACT_PATHS = [
   'body.token',
 ];
 
-export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
-  return pino(
-    {
-      level,
-      base: { service: 'tidings' },
-      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-      timestamp: pino.stdTimeFunctions.isoTime,
-    },
-    destination,
-  );
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
+/** auto: pretty lines for a person at a terminal, JSON for a collector (a pipe, a file, a container log). */
+export function prettyLogs(format: LogFormat, isTTY = process.stdout.isTTY === true): boolean {
+  return format === 'pretty' || (format === 'auto' && isTTY);
+}
+
+/**
+ * The process's logger. With a destination (tests) it writes JSON there. Otherwise JSON to
+ * stdout, or, when `format` asks for it, coloured lines through pino-pretty, which runs as a
+ * pino transport in a worker thread so formatting never slows the service's own thread.
+ */
+export function createLogger(
+  level: string,
+  destination?: pino.DestinationStream,
+  format: LogFormat = 'json',
+): Logger {
+  const options: pino.LoggerOptions = {
+    level,
+    base: { service: 'tidings' },
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  if (!destination && prettyLogs(format)) {
+    return pino(
+      options,
+      pino.transport({
+        target: 'pino-pretty',
+        options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' },
+      }),
+    );
+  }
+  return pino(options, destination);
 }

@@ -78,7 +78,7 @@ export function checkProfileSigning(profile: string, scheme: SigningScheme): voi
 
 export function checkUrl(url: string | undefined, config: Config): void {
   if (url === undefined) return;
-  const problem = checkTargetUrl(url, config);
+  const problem = checkTargetUrl(url, config, config.destinationSchemes);
   if (problem) throw unprocessable('invalid_url', problem);
 }
 

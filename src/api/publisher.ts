@@ -3,6 +3,7 @@
 // answered only after the statement that holds its event has committed. A batch that fails
 // is written again one event at a time, so that one bad event cannot fail its neighbours.
 import { GroupCommit } from '../delivery/groupCommit.js';
+import { type DeliveryObserver, NOOP_OBSERVER } from '../delivery/observer.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import type { PublishInput, PublishOutcome } from '../store/events.js';
@@ -28,6 +29,8 @@ export interface PublisherOptions {
   writers?: number;
   /** Called after a commit that created deliveries, before the caller is answered: a local worker's wake-up. */
   onDeliveries?: () => void;
+  /** Metrics and traces of publishes (src/observability/); none by default. */
+  observer?: DeliveryObserver;
 }
 
 export class Publisher {
@@ -36,6 +39,7 @@ export class Publisher {
   private notifyAgain = false;
   readonly stats = { batches: 0, events: 0 };
   private onDeliveries: (() => void) | undefined;
+  readonly observer: DeliveryObserver;
 
   constructor(
     private readonly db: Db,
@@ -43,6 +47,7 @@ export class Publisher {
     o: PublisherOptions = {},
   ) {
     this.onDeliveries = o.onDeliveries;
+    this.observer = o.observer ?? NOOP_OBSERVER;
     this.commits = new GroupCommit({
       write: (inputs) => this.write(inputs),
       maxBatch: o.maxBatch ?? 500,
@@ -56,10 +61,12 @@ export class Publisher {
     this.onDeliveries = fn;
   }
 
-  async publish(input: PublishInput): Promise<PublishOutcome> {
-    const w = await this.commits.submit(input);
-    if (!w.ok) throw w.error;
-    return w.outcome;
+  publish(input: PublishInput): Promise<PublishOutcome> {
+    return this.observer.publish(input, async () => {
+      const w = await this.commits.submit(input);
+      if (!w.ok) throw w.error;
+      return w.outcome;
+    });
   }
 
   /**
@@ -68,21 +75,34 @@ export class Publisher {
    * names it.
    */
   async publishAll(inputs: PublishInput[]): Promise<PublishOutcome[]> {
-    const { outcomes, deliveries } = await this.db.tx(async (q) => {
-      const written = await publishEvents(q, inputs);
-      const bad = written.outcomes.findIndex((o) => o.kind === 'conflict' || o.kind === 'no_tenant');
-      if (bad >= 0) throw new BatchRefused(bad, written.outcomes[bad]!);
-      return written;
-    });
+    const traced = this.traced(inputs);
+    const { outcomes, deliveries } = await this.observer.publishBatch(traced, () =>
+      this.db.tx(async (q) => {
+        const written = await publishEvents(q, traced);
+        const bad = written.outcomes.findIndex((o) => o.kind === 'conflict' || o.kind === 'no_tenant');
+        if (bad >= 0) throw new BatchRefused(bad, written.outcomes[bad]!);
+        return written;
+      }),
+    );
     this.stats.batches += 1;
     this.stats.events += inputs.length;
     if (deliveries > 0) this.wakeWorkers();
     return outcomes;
   }
 
+  /** The inputs with their publish span's trace context, stored with each event (tracing only). */
+  private traced(inputs: PublishInput[]): PublishInput[] {
+    return inputs.map((i) => {
+      const traceContext = this.observer.traceContext(i);
+      return traceContext ? { ...i, traceContext } : i;
+    });
+  }
+
   private async write(inputs: PublishInput[]): Promise<Written[]> {
     try {
-      const { outcomes, deliveries } = await publishEvents(this.db, inputs);
+      const { outcomes, deliveries } = await this.observer.publishBatch(inputs, () =>
+        publishEvents(this.db, this.traced(inputs)),
+      );
       this.stats.batches += 1;
       this.stats.events += inputs.length;
       if (deliveries > 0) this.wakeWorkers();

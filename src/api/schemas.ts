@@ -1,18 +1,35 @@
 // Shapes shared by several routes. Route-specific schemas live next to their routes.
 import { type Static, Type } from 'typebox';
+import { PROFILE_NAMES } from '../delivery/profiles/index.js';
 
 export const ErrorBody = Type.Object(
   {
     error: Type.Object({
-      code: Type.String(),
-      message: Type.String(),
-      details: Type.Unknown(),
+      code: Type.String({ description: 'Stable; switch on it' }),
+      message: Type.String({ description: 'For people; the wording may change' }),
+      details: Type.Unknown({ description: 'More about the error (e.g. each invalid field), or null' }),
     }),
   },
   { $id: 'Error' },
 );
 
 export const Timestamp = Type.String({ format: 'date-time' });
+
+/** A delivery's states, in the order a delivery goes through them. */
+export const DELIVERY_STATES = ['pending', 'delivering', 'succeeded', 'failed', 'cancelled'] as const;
+
+export const DeliveryState = Type.Union(
+  DELIVERY_STATES.map((s) => Type.Literal(s)),
+  {
+    description:
+      'pending: waiting for its next attempt; delivering: an attempt is in flight; succeeded: a 2xx was received; failed: given up (resend or recover it); cancelled: skipped for good',
+  },
+);
+
+export const WireProfileName = Type.Union(
+  PROFILE_NAMES.map((s) => Type.Literal(s)),
+  { description: 'How deliveries are put on the wire (see the webhooks section)' },
+);
 export const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
 
 export const PageQuery = Type.Object({

@@ -10,12 +10,15 @@ import { registerAudit } from './audit.js';
 import { bearerToken, hashToken, type Principal, sameHash } from './auth.js';
 import type { ApiContext, App } from './context.js';
 import { ApiError } from './errors.js';
-import { frameworkErrors } from './frameworkErrors.js';
+import { frameworkError, frameworkErrors } from './frameworkErrors.js';
 import { registerInputGuard } from './inputGuard.js';
+import { swaggerOptions } from './openapi/document.js';
 import { registerRateLimit } from './rateLimit.js';
+import { registerRequestId, requestId } from './requestId.js';
 import { auditRoutes } from './routes/audit.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { Attempt, DeliveryDetail, deliveryRoutes } from './routes/deliveries.js';
+import { endpointCertificateRoutes } from './routes/endpointCertificates.js';
 import { EndpointView, EndpointWithSecret, endpointRoutes } from './routes/endpoints.js';
 import {
   BatchAnswer,
@@ -53,11 +56,13 @@ export interface ServerOptions {
 export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Promise<App> {
   const app = Fastify({
     loggerInstance: ctx.log,
-    logController: new LogController({ disableRequestLogging: true }),
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     bodyLimit: 1024 * 1024,
     trustProxy: false,
     frameworkErrors,
+    genReqId: requestId,
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+  registerRequestId(app);
 
   // Bodies are checked strictly (a number is not a string); query strings, path parameters
   // and headers arrive as text and are coerced to the declared types.
@@ -113,22 +118,15 @@ export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Pr
     app.addSchema(schema);
   }
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Tidings API',
-        version: '1',
-        description:
-          'Webhook delivery for financial products. Operator calls carry the admin token; tenant tokens reach only their own tenant.',
-      },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
-    refResolver: { buildLocalReference: (json, _base, _frag, i) => (json.$id as string) ?? `def-${i}` },
-  });
+  await app.register(swagger, swaggerOptions(ctx.config));
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // Without TIDINGS_PUBLIC_URL the document names the address it was fetched from.
+  app.get('/openapi.json', { schema: { hide: true } }, async (req) => ({
+    ...app.swagger(),
+    ...(ctx.config.publicUrl
+      ? {}
+      : { servers: [{ url: `${req.protocol}://${req.host}`, description: 'This deployment' }] }),
+  }));
 
   app.addHook('onRequest', async (req) => {
     const token = bearerToken(req);
@@ -175,16 +173,12 @@ export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Pr
         },
       });
     }
-    const status = err.statusCode ?? 500;
-    if (status === 413 || err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return reply.code(413).send({
-        error: { code: 'body_too_large', message: 'The request body is too large.', details: null },
-      });
-    }
-    if (status >= 400 && status < 500) {
-      return reply.code(status).send({
-        error: { code: (err.code ?? 'bad_request').toLowerCase(), message: err.message, details: null },
-      });
+    // Fastify's own 4xx errors (415, 413, a bad Content-Length) in our shape and with our codes.
+    const known = frameworkError(err);
+    if (known) {
+      return reply
+        .code(known.status)
+        .send({ error: { code: known.code, message: known.message, details: null } });
     }
     req.log.error({ err, url: req.url, method: req.method }, 'request failed');
     return reply
@@ -203,6 +197,7 @@ export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Pr
   await catalogRoutes(app, ctx);
   await tenantRoutes(app, ctx);
   await endpointRoutes(app, ctx);
+  await endpointCertificateRoutes(app, ctx);
   await eventRoutes(app, ctx);
   await deliveryRoutes(app, ctx);
   await recoveryRoutes(app, ctx);

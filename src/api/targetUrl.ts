@@ -3,7 +3,12 @@
 import type { Config } from '../config.js';
 import { checkUrl } from '../delivery/ssrf.js';
 
-export function checkTargetUrl(url: string, config: Config): string | undefined {
-  const r = checkUrl(url, { allow: config.allowPrivateTargets, requireHttps: config.requireHttps });
+export function checkTargetUrl(
+  url: string,
+  config: Config,
+  /** Endpoint URLs pass config.destinationSchemes; other outbound URLs are http(s) only. */
+  schemes: readonly string[] = ['http', 'https'],
+): string | undefined {
+  const r = checkUrl(url, { allow: config.allowPrivateTargets, requireHttps: config.requireHttps, schemes });
   return r.ok ? undefined : r.message;
 }

@@ -30,6 +30,17 @@ export interface PinnedAgentOptions {
   connections?: number;
   /** Replaces DNS (tests). */
   lookup?: LookupFn;
+  /** A client certificate (mutual TLS) and the CA bundle to trust, for an agent that serves one endpoint. */
+  tls?: ClientTls;
+}
+
+export interface ClientTls {
+  cert: string;
+  key: string;
+  /** Trusted instead of the system roots when given. */
+  ca?: string;
+  /** The endpoint's hostname: needed through a proxy, where the tunnel takes its TLS name from here. */
+  servername?: string;
 }
 
 export class BlockedAddressError extends Error {
@@ -48,7 +59,7 @@ export class BlockedAddressError extends Error {
   }
 }
 
-const systemLookup: LookupFn = (hostname) => dns.promises.lookup(hostname, { all: true });
+export const systemLookup: LookupFn = (hostname) => dns.promises.lookup(hostname, { all: true });
 
 // A name with several addresses is tried in order when a dial fails (as net.connect's own
 // happy-eyeballs would); bounded so an unreachable name cannot hold a worker for long.
@@ -140,7 +151,8 @@ export function pinnedConnector(
 
 /** A keep-alive agent (one pool per origin) whose every connection goes to a checked address. */
 export function createPinnedAgent(opts: PinnedAgentOptions): Agent {
-  const direct = buildConnector({ timeout: opts.connectTimeoutMs });
+  const tls = opts.tls && { cert: opts.tls.cert, key: opts.tls.key, ...(opts.tls.ca && { ca: opts.tls.ca }) };
+  const direct = buildConnector({ timeout: opts.connectTimeoutMs, ...tls });
   return new Agent({
     connect: pinnedConnector(direct, opts),
     ...(opts.keepAliveTimeoutMs !== undefined && { keepAliveTimeout: opts.keepAliveTimeoutMs }),
@@ -163,11 +175,14 @@ export function createProxyAgent(proxyUrl: string, opts: PinnedAgentOptions): Pr
     uri: proxyUrl,
     proxyTunnel: true,
     proxyTls: { timeout: opts.connectTimeoutMs },
+    // A client certificate goes in requestTls, with the endpoint's hostname as servername (see
+    // below): such an agent serves one endpoint, so its one origin names it.
+    ...(opts.tls && { requestTls: { ...opts.tls, timeout: opts.connectTimeoutMs } }),
     ...(opts.keepAliveTimeoutMs !== undefined && { keepAliveTimeout: opts.keepAliveTimeoutMs }),
     ...(opts.connections !== undefined && { connections: opts.connections }),
     // ProxyAgent hands each origin's pool its tunnel-opening connector in `connect`; wrap it.
-    // (`requestTls` must stay unset: when present, ProxyAgent takes the TLS servername from it
-    // and would drop the hostname we set.)
+    // (`requestTls` stays unset for the shared agent: when present, ProxyAgent takes the TLS
+    // servername from it and would drop the hostname we set.)
     factory: (origin, options) => {
       const tunnel = (options as { connect?: unknown }).connect;
       if (typeof tunnel !== 'function') throw new Error('undici ProxyAgent gave no tunnel connector');

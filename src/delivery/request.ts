@@ -27,7 +27,10 @@ export type BuiltRequest =
     };
 
 /** What a request is built from: a claimed delivery (`previous_secrets` may be absent). */
-export type ClaimedForSending = Omit<ClaimedDelivery, 'previous_secrets' | 'endpoint_sequence'> & {
+export type ClaimedForSending = Omit<
+  ClaimedDelivery,
+  'previous_secrets' | 'endpoint_sequence' | 'endpoint_updated_at' | 'trace_context'
+> & {
   previous_secrets?: string | null;
   endpoint_sequence?: number | null;
 };

@@ -6,7 +6,7 @@ import { type Dispatcher, request } from 'undici';
 export interface SendRequest {
   url: string;
   headers: Record<string, string>;
-  body: string;
+  body: string | Uint8Array;
   timeoutMs: number;
   /** Response bytes kept. */
   bodyLimit: number;

@@ -197,6 +197,8 @@ export interface CheckUrlOptions {
   allow: readonly Cidr[];
   /** Refuse plain http (TIDINGS_REQUIRE_HTTPS). */
   requireHttps?: boolean;
+  /** Schemes accepted, without the colon (default http and https; brokers where allowed). */
+  schemes?: readonly string[];
   /** Longest URL accepted, in characters (default 2048). */
   maxLength?: number;
 }
@@ -232,19 +234,33 @@ export function checkUrl(text: string, opts: CheckUrlOptions): UrlCheck {
   } catch {
     return { ok: false, code: 'URL_INVALID', message: 'not a valid absolute URL' };
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    return { ok: false, code: 'URL_SCHEME', message: 'URL scheme must be http or https' };
+  const schemes = opts.schemes ?? ['http', 'https'];
+  const scheme = url.protocol.slice(0, -1);
+  if (!schemes.includes(scheme)) {
+    return {
+      ok: false,
+      code: 'URL_SCHEME',
+      message:
+        schemes.length === 2 && schemes.includes('http') && schemes.includes('https')
+          ? 'URL scheme must be http or https'
+          : `URL scheme must be one of ${schemes.join(', ')}`,
+    };
   }
-  if (opts.requireHttps && url.protocol !== 'https:') {
+  if (opts.requireHttps && scheme === 'http') {
     return { ok: false, code: 'URL_SCHEME', message: 'URL scheme must be https (TIDINGS_REQUIRE_HTTPS)' };
   }
+  const web = scheme === 'http' || scheme === 'https';
   if (url.username !== '' || url.password !== '') {
     return {
       ok: false,
       code: 'URL_USERINFO',
-      message: 'URL must not contain credentials; use static headers instead',
+      message: web
+        ? 'URL must not contain credentials; use static headers instead'
+        : 'URL must not contain credentials; give them as broker.username and broker.password (stored encrypted)',
     };
   }
+  // A broker URL without a host (nats:orders) parses, but names nothing to connect to.
+  if (url.hostname === '') return { ok: false, code: 'URL_INVALID', message: 'URL has no host' };
   // The WHATWG parser has already turned every IPv4 spelling (127.1, 0x7f000001, 2130706433,
   // 0177.0.0.1) into dotted decimal and compressed IPv6, so a literal is recognised here.
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;

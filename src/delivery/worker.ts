@@ -17,7 +17,6 @@
 // away) is retried endpoint by endpoint and result by result; whatever still fails parks its
 // endpoint (store/faults.ts) and the rest goes on.
 import { hostname } from 'node:os';
-import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
@@ -34,13 +33,16 @@ import { describeStoreError, isStatementError } from '../store/errors.js';
 import { parkEndpoint } from '../store/faults.js';
 import type { SecretCodec } from '../store/secrets.js';
 import { WAKE_CHANNEL } from '../wakeup.js';
+import type { Destinations } from './destinations/index.js';
+import type { EndpointTargets } from './destinations/targets.js';
 import { GroupCommit } from './groupCommit.js';
 import { Maintenance, type MaintenanceOptions } from './maintenance.js';
+import { type DeliveryObserver, NOOP_OBSERVER } from './observer.js';
 import { cachingCodec } from './openedSecrets.js';
 import { decideOutcome } from './outcome.js';
 import { buildRequest } from './request.js';
 import type { RetryPolicy } from './retryPolicy.js';
-import { type SendResult, send } from './sender.js';
+import type { SendResult } from './sender.js';
 
 export { WAKE_CHANNEL };
 
@@ -49,7 +51,9 @@ export interface WorkerOptions {
   codec: SecretCodec;
   clock: Clock;
   log: Logger;
-  dispatcher: Dispatcher;
+  /** Where requests go (HTTP with mTLS/OAuth2, brokers), and each endpoint's opened settings (issue 17). */
+  destinations: Destinations;
+  targets: EndpointTargets;
   retry: RetryPolicy;
   concurrency: number;
   claimBatch: number;
@@ -67,6 +71,8 @@ export interface WorkerOptions {
   circuit?: CircuitSettings;
   health?: MaintenanceOptions['health'];
   retention?: MaintenanceOptions['retention'];
+  /** Metrics and traces of claims, attempts and acks (src/observability/); none by default. */
+  observer?: DeliveryObserver;
 }
 
 /** How a loop of this worker is doing, for /readyz. */
@@ -117,6 +123,7 @@ export class Worker {
   private readonly codec: SecretCodec;
   private readonly maintenance: Maintenance;
   private readonly target: number;
+  private readonly obs: DeliveryObserver;
   /** Counters for metrics and tests. */
   readonly stats: WorkerStats;
   readonly status: { claim: LoopStatus; ack: LoopStatus } = {
@@ -127,6 +134,7 @@ export class Worker {
   constructor(private readonly o: WorkerOptions) {
     this.id = o.workerId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
     this.codec = cachingCodec(o.codec);
+    this.obs = o.observer ?? NOOP_OBSERVER;
     this.target = o.concurrency + (o.prefetch ?? o.concurrency);
     this.acks = new GroupCommit({
       write: (results) => this.writeAcks(results),
@@ -237,7 +245,7 @@ export class Worker {
   private async claim(limit: number): Promise<void> {
     let claimed: ClaimedDelivery[];
     try {
-      claimed = await claimDeliveries(this.o.db, this.claimOptions(limit));
+      claimed = await this.obs.claim(limit, () => claimDeliveries(this.o.db, this.claimOptions(limit)));
     } catch (err) {
       if (isStatementError(err)) {
         claimed = await this.claimEndpointByEndpoint(limit, err);
@@ -347,15 +355,23 @@ export class Worker {
     const startedAt = this.o.clock.now();
     const attempt = d.attempts + 1;
     const built = buildRequest(d, this.codec, startedAt);
+    const observed = this.obs.attempt(d, attempt);
     let res: SendResult;
     if (built.ok) {
-      res = await send(this.o.dispatcher, {
+      // The endpoint's opened destination settings (mTLS, OAuth2, broker), cached by version.
+      const target = await this.o.targets.get(d.endpoint_id, {
         url: d.url,
-        headers: built.headers,
-        body: built.body,
-        timeoutMs: this.o.requestTimeoutMs,
-        bodyLimit: this.o.responseBodyLimit,
+        version: d.endpoint_updated_at.getTime(),
       });
+      res = await observed.run(() =>
+        this.o.destinations.send(target, {
+          headers: built.headers,
+          body: built.body,
+          timeoutMs: this.o.requestTimeoutMs,
+          bodyLimit: this.o.responseBodyLimit,
+          eventType: d.event_type,
+        }),
+      );
     } else {
       res = { ok: false, status: null, headers: null, body: null, error: built.error, durationMs: 0 };
     }
@@ -366,6 +382,7 @@ export class Worker {
       await this.park(d.endpoint_id, built.error);
       outcome = { next: 'retry', retryAt: this.o.clock.now(), gone: false };
     }
+    observed.end({ status: res.status, durationMs: res.durationMs, error: res.error, next: outcome.next });
     if (outcome.next === 'succeeded') this.stats.succeeded += 1;
     else this.stats.failed += 1;
     this.finished.set(d.endpoint_id, (this.finished.get(d.endpoint_id) ?? 0) + 1);
@@ -417,12 +434,8 @@ export class Worker {
     let failures = 0;
     for (;;) {
       try {
-        const out = await recordAttempts(
-          this.o.db,
-          results,
-          this.id,
-          this.o.clock.now(),
-          this.o.circuit ?? DEFAULT_CIRCUIT,
+        const out = await this.obs.ack(results, () =>
+          recordAttempts(this.o.db, results, this.id, this.o.clock.now(), this.o.circuit ?? DEFAULT_CIRCUIT),
         );
         this.status.ack.failingSince = null;
         return out.dueMarks > 0 || out.promoted.length > 0;

@@ -21,6 +21,16 @@ export interface EndpointJson {
     failing_since: string | null;
   };
   created_at: string;
+  /** Where deliveries go (http, nats, amqp, redis) and how; absent on servers before issue 17. */
+  destination?: string;
+  mtls?: { certificate: { subject: string; valid_to: string }; previous: { offered_until: string }[] } | null;
+  oauth?: { token_url: string; client_id: string } | null;
+  broker?: {
+    subject: string | null;
+    exchange: string | null;
+    routing_key: string | null;
+    stream: string | null;
+  } | null;
 }
 
 export interface EventTypeJson {

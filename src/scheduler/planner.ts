@@ -47,6 +47,9 @@ export interface BatchOptions {
 
 export interface FiredSlot extends SlotRef {
   event_id: string;
+  event_type: string;
+  /** When the slot was due (the fire lag is the time from here to the publish). */
+  due_at: Date;
   late: boolean;
 }
 
@@ -244,6 +247,8 @@ export async function processAnchors(q: Queryable, keys: AnchorKey[], o: BatchOp
             anchor_id: a.anchor_id,
             slot_key: s.key,
             event_id: eventId,
+            event_type: a.event_type,
+            due_at: s.at,
             late: s.late,
           });
         }

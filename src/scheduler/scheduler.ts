@@ -19,7 +19,7 @@ import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import { backOffSlots, claimDueAnchors, lockAnchors } from '../store/reminders.js';
 import { WAKE_CHANNEL, Wakeup } from '../wakeup.js';
-import { anchorRef, type BatchResult, processAnchors, type RefreshJob } from './planner.js';
+import { anchorRef, type BatchResult, type FiredSlot, processAnchors, type RefreshJob } from './planner.js';
 import { askProducer, createRefreshAgent, type RefreshAnswer, refreshBackoffMs } from './refresh.js';
 
 export interface SchedulerOptions {
@@ -43,6 +43,13 @@ export interface SchedulerOptions {
   /** refresh_url requests in flight at once. */
   refreshConcurrency?: number;
   schedulerId?: string;
+  /** Metrics of fired reminders (src/observability/); none when absent. */
+  observer?: ReminderObserver;
+}
+
+export interface ReminderObserver {
+  /** A batch fired these slots (published their events, which created `deliveries`) at `firedAt`. */
+  fired(slots: readonly FiredSlot[], deliveries: number, firedAt: Date): void;
 }
 
 export const DEFAULT_REMINDER_BATCH = 500;
@@ -141,7 +148,7 @@ export class Scheduler {
       });
     });
     if (!result) return { anchors: 0, fired: 0 };
-    this.record(result);
+    this.record(result, now);
     await this.wakeWorkers(result);
     let fired = result.fired.length;
     if (result.refresh.length > 0) fired += await this.refresh(result.refresh);
@@ -205,7 +212,7 @@ export class Scheduler {
         log: this.o.log,
       });
     });
-    this.record(result);
+    this.record(result, now);
     await this.wakeWorkers(result);
     return result.fired.length;
   }
@@ -216,7 +223,8 @@ export class Scheduler {
     return this.ownedDispatcher;
   }
 
-  private record(r: BatchResult): void {
+  private record(r: BatchResult, now: Date): void {
+    if (r.fired.length > 0) this.o.observer?.fired(r.fired, r.deliveries, now);
     this.stats.batches += 1;
     this.stats.fired += r.fired.length;
     this.stats.late += r.fired.filter((f) => f.late).length;

@@ -1,5 +1,6 @@
 import type { Queryable } from './db.js';
 import { markDue } from './deliveries/turns.js';
+import { type DestinationSettings, openDestinationSettings, sealSetting } from './endpointTargets.js';
 import { unparkEndpoint } from './faults.js';
 import { decodeCursor, type Page, pageOf } from './page.js';
 import type { SecretCodec } from './secrets.js';
@@ -14,7 +15,7 @@ export interface EndpointHealth {
 }
 
 /** An endpoint as the store holds it, secrets opened. The API decides what to show. */
-export interface Endpoint {
+export interface Endpoint extends DestinationSettings {
   id: string;
   tenant_id: string;
   url: string;
@@ -49,12 +50,19 @@ export interface EndpointInput {
   max_in_flight?: number;
   rate_limit_per_s?: number | null;
   ordering?: Ordering;
+  /** Destination settings (issue 17); null clears one. */
+  mtls?: DestinationSettings['mtls'];
+  oauth?: DestinationSettings['oauth'];
+  broker?: DestinationSettings['broker'];
 }
 
 export type EndpointPatch = Partial<Omit<EndpointInput, 'secret'>>;
 
-interface EndpointRow extends Omit<Endpoint, 'headers' | 'health'> {
+interface EndpointRow extends Omit<Endpoint, 'headers' | 'health' | keyof DestinationSettings> {
   headers: string | null;
+  mtls: string | null;
+  oauth: string | null;
+  broker: string | null;
   consecutive_failures: number | null;
   last_success_at: Date | null;
   last_failure_at: Date | null;
@@ -63,14 +71,25 @@ interface EndpointRow extends Omit<Endpoint, 'headers' | 'health'> {
 
 const SELECT = `SELECT e.id, e.tenant_id, e.url, e.description, e.event_types, e.channels, e.profile, e.secret, e.headers,
   e.disabled, e.disabled_reason, e.disabled_at, e.metadata, e.max_in_flight, e.rate_limit_per_s, e.ordering,
-  e.created_at, e.updated_at, s.consecutive_failures, s.last_success_at, s.last_failure_at, s.failing_since
+  e.created_at, e.updated_at, e.mtls, e.oauth, e.broker, s.consecutive_failures, s.last_success_at, s.last_failure_at, s.failing_since
   FROM endpoints e LEFT JOIN endpoint_state s ON s.endpoint_id = e.id`;
 
 function fromRow(r: EndpointRow, codec: SecretCodec): Endpoint {
-  const { consecutive_failures, last_success_at, last_failure_at, failing_since, headers, secret, ...rest } =
-    r;
+  const {
+    consecutive_failures,
+    last_success_at,
+    last_failure_at,
+    failing_since,
+    headers,
+    secret,
+    mtls,
+    oauth,
+    broker,
+    ...rest
+  } = r;
   return {
     ...rest,
+    ...openDestinationSettings({ mtls, oauth, broker }, codec),
     secret: codec.open(secret),
     headers: headers ? (JSON.parse(codec.open(headers)) as Record<string, string>) : {},
     health: {
@@ -96,8 +115,10 @@ export async function createEndpoint(
 ): Promise<Endpoint> {
   await q.query(
     `INSERT INTO endpoints (id, tenant_id, url, description, event_types, channels, profile, secret, headers,
-       disabled, disabled_at, metadata, max_in_flight, rate_limit_per_s, ordering, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $10 THEN $15::timestamptz END, $11, $12, $13, $14, $15, $15)`,
+       disabled, disabled_at, metadata, max_in_flight, rate_limit_per_s, ordering, created_at, updated_at,
+       mtls, oauth, broker)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $10 THEN $15::timestamptz END, $11, $12, $13, $14, $15, $15,
+       $16, $17, $18)`,
     [
       id,
       tenantId,
@@ -114,6 +135,9 @@ export async function createEndpoint(
       input.rate_limit_per_s ?? null,
       input.ordering ?? 'none',
       now,
+      sealSetting(input.mtls, codec),
+      sealSetting(input.oauth, codec),
+      sealSetting(input.broker, codec),
     ],
   );
   await q.query('INSERT INTO endpoint_state (endpoint_id) VALUES ($1)', [id]);
@@ -178,6 +202,9 @@ export async function updateEndpoint(
   if (patch.max_in_flight !== undefined) set('max_in_flight', patch.max_in_flight);
   if (patch.rate_limit_per_s !== undefined) set('rate_limit_per_s', patch.rate_limit_per_s);
   if (patch.ordering !== undefined) set('ordering', patch.ordering);
+  if (patch.mtls !== undefined) set('mtls', sealSetting(patch.mtls, codec));
+  if (patch.oauth !== undefined) set('oauth', sealSetting(patch.oauth, codec));
+  if (patch.broker !== undefined) set('broker', sealSetting(patch.broker, codec));
   if (patch.disabled !== undefined) {
     set('disabled', patch.disabled);
     sets.push(

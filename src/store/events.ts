@@ -17,6 +17,8 @@ export interface PublishInput {
   createdAt: Date;
   /** Addressed to this endpoint alone: the fan-out rules are not consulted (a test event). */
   endpointId?: string;
+  /** The publish's trace context (W3C traceparent), kept for the attempts to link to. */
+  traceContext?: string | null;
 }
 
 export interface StoredEvent {

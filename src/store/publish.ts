@@ -28,13 +28,14 @@ const PUBLISH: NamedSql = {
   text: `
 WITH i AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::json[], $5::json[], $6::text[], $7::text[], $8::text[],
-                       $9::text[], $10::timestamptz[], $11::text[]) WITH ORDINALITY
+                       $9::text[], $10::timestamptz[], $11::text[], $12::text[]) WITH ORDINALITY
     AS i(tenant_id, id, type, payload, channels, ordering_key, idempotency_key, request_hash, source, created_at,
-         target, ord)
+         target, trace_context, ord)
 ), ins AS (
-  INSERT INTO events (tenant_id, id, type, payload, channels, ordering_key, idempotency_key, request_hash, source, created_at)
+  INSERT INTO events (tenant_id, id, type, payload, channels, ordering_key, idempotency_key, request_hash, source,
+                      created_at, trace_context)
   SELECT i.tenant_id, i.id, i.type, i.payload, ARRAY(SELECT json_array_elements_text(i.channels)), i.ordering_key,
-         i.idempotency_key, i.request_hash, i.source, i.created_at
+         i.idempotency_key, i.request_hash, i.source, i.created_at, i.trace_context
   FROM i WHERE EXISTS (SELECT 1 FROM tenants t WHERE t.id = i.tenant_id)
   ORDER BY i.ord
   ON CONFLICT DO NOTHING
@@ -122,6 +123,7 @@ export async function publishEvents(
     inputs.map((i) => i.source),
     inputs.map((i) => i.createdAt),
     inputs.map((i) => i.endpointId ?? null),
+    inputs.map((i) => i.traceContext ?? null),
   ]);
   const byKey = new Map(inserted.map((e) => [`${e.tenant_id}\u0000${e.id}`, e]));
   const outcomes: PublishOutcome[] = [];

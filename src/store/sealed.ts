@@ -42,7 +42,7 @@ export interface ResealReport {
 
 // Columns that hold sealed values and may still hold clear text written before encryption
 // was switched on (legacy rows are sealed by the pass, not only re-keyed).
-const ENDPOINT_COLUMNS = ['secret', 'headers', 'previous_secrets'] as const;
+const ENDPOINT_COLUMNS = ['secret', 'headers', 'previous_secrets', 'mtls', 'oauth', 'broker'] as const;
 // Large tables that hold no secrets: scanning them would make a rotation take hours.
 const SKIPPED_TABLES = new Set([
   'endpoints',
@@ -73,7 +73,7 @@ export async function resealAll(q: Queryable, box: SecretBox): Promise<ResealRep
   let last = '';
   for (;;) {
     const rows = await q.query<Record<string, string | null> & { id: string }>(
-      `SELECT id, secret, headers, previous_secrets FROM endpoints WHERE id > $1 ORDER BY id LIMIT $2`,
+      `SELECT id, ${ENDPOINT_COLUMNS.join(', ')} FROM endpoints WHERE id > $1 ORDER BY id LIMIT $2`,
       [last, BATCH],
     );
     if (rows.length === 0) break;

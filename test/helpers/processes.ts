@@ -1,4 +1,5 @@
-// Tidings as a real child process (`node bin/tidings.js serve …`), to kill and restart.
+// Tidings as a real child process (`node bin/tidings.js serve …`), to kill and restart. It runs
+// the TypeScript sources: vitest sets TIDINGS_DEV=1 (vitest.config.ts), never a stale dist/.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 

@@ -38,7 +38,8 @@ function runCli(
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['bin/tidings.js', ...args], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', TIDINGS_LOG_LEVEL: 'silent', ...env },
+      // TIDINGS_DEV: the sources, as every test runs them (vitest.config.ts).
+      env: { PATH: process.env.PATH ?? '', TIDINGS_DEV: '1', TIDINGS_LOG_LEVEL: 'silent', ...env },
     });
     let out = '';
     let err = '';

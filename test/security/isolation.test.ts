@@ -40,6 +40,8 @@ const EXPECTED: Record<string, Expect> = {
   'DELETE /v1/tenants/{tid}/endpoints/{eid}': TENANT(204),
   'GET /v1/tenants/{tid}/endpoints/{eid}/secret': TENANT(200),
   'POST /v1/tenants/{tid}/endpoints/{eid}/secret/rotate': TENANT(200),
+  // The fixture endpoint has no client certificate: a valid body reaches the conflict.
+  'POST /v1/tenants/{tid}/endpoints/{eid}/mtls/rotate': TENANT(409),
   'POST /v1/tenants/{tid}/endpoints/{eid}/recover': TENANT(202),
   'GET /v1/tenants/{tid}/endpoints/{eid}/ordering-keys': TENANT(200),
   'GET /v1/tenants/{tid}/endpoints/{eid}/deliveries': TENANT(200),

@@ -2,6 +2,14 @@
 // refusal cannot hide behind a 422), and which routes use up what they act on.
 
 import type { TestApp } from '../helpers/app.js';
+import { type KeyPair, makeCa } from '../helpers/testCa.js';
+
+let clientCertificate: KeyPair | undefined;
+/** A valid client certificate, made once (openssl) when a test first needs one. */
+function aClientCertificate(): KeyPair {
+  clientCertificate ??= makeCa('Route fixtures CA').issue('route-fixtures');
+  return clientCertificate;
+}
 
 export interface Route {
   method: string;
@@ -22,6 +30,10 @@ export function request(route: Route): { body?: unknown; query?: string } {
       return { body: { description: 'patched' } };
     case 'POST /v1/tenants/{tid}/endpoints/{eid}/secret/rotate':
       return { body: { grace_period_s: 60 } };
+    case 'POST /v1/tenants/{tid}/endpoints/{eid}/mtls/rotate': {
+      const c = aClientCertificate();
+      return { body: { certificate: c.cert, key: c.key } };
+    }
     case 'POST /v1/tenants/{tid}/endpoints/{eid}/recover':
       return { body: { since: '2000-01-01T00:00:00Z' } };
     case 'POST /v1/tenants/{tid}/events':

@@ -6,7 +6,7 @@ import { attemptsOf, getDelivery } from '../../store/deliveries/views.js';
 import { requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
 import { conflict, notFound } from '../errors.js';
-import { errors, NullableTimestamp, Timestamp } from '../schemas.js';
+import { DeliveryState, errors, NullableTimestamp, Timestamp } from '../schemas.js';
 import { deliverySummary } from './events.js';
 
 const Attempt = Type.Object(
@@ -30,7 +30,7 @@ const DeliveryDetail = Type.Object(
     event_id: Type.String(),
     event_type: Type.String(),
     endpoint_id: Type.String(),
-    state: Type.String(),
+    state: DeliveryState,
     attempts: Type.Integer(),
     next_attempt_at: NullableTimestamp,
     last_status: Type.Union([Type.Integer(), Type.Null()]),
@@ -87,7 +87,10 @@ export async function deliveryRoutes(app: App, ctx: ApiContext): Promise<void> {
         tags: ['deliveries'],
         summary: 'Queue one more attempt now',
         params: Params,
-        response: { 202: Type.Object({ id: Type.String(), state: Type.String() }), ...errors(401, 404, 409) },
+        response: {
+          202: Type.Object({ id: Type.String(), state: Type.Literal('pending') }),
+          ...errors(401, 404, 409),
+        },
       },
     },
     async (req, reply) => {

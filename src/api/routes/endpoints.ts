@@ -26,6 +26,13 @@ import { tenantExists } from '../../store/tenants.js';
 import { requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
 import {
+  checkDestination,
+  type DestinationInput,
+  destinationFields,
+  destinationView,
+  destinationViewFields,
+} from '../endpointDestination.js';
+import {
   checkHeaders,
   checkProfile,
   checkProfileSigning,
@@ -42,6 +49,7 @@ import {
   pageOf,
   TenantParams,
   Timestamp,
+  WireProfileName,
 } from '../schemas.js';
 
 const Url = Type.String({
@@ -99,6 +107,8 @@ const endpointFields = {
   ),
   ordering: Type.Optional(Ordering),
   signing: Type.Optional(Signing),
+  // mtls, oauth, broker (issue 17): src/api/endpointDestination.ts
+  ...destinationFields,
 };
 
 const CreateEndpoint = Type.Object(
@@ -136,7 +146,7 @@ const EndpointView = Type.Object(
     description: Type.String(),
     event_types: Type.Union([Type.Array(Type.String()), Type.Null()]),
     channels: Type.Union([Type.Array(Type.String()), Type.Null()]),
-    profile: Type.String(),
+    profile: WireProfileName,
     headers: Type.Record(Type.String(), Type.String(), { description: 'Values masked' }),
     disabled: Type.Boolean(),
     disabled_reason: Type.Union([Type.String(), Type.Null()]),
@@ -144,12 +154,14 @@ const EndpointView = Type.Object(
     metadata: Metadata,
     max_in_flight: Type.Integer(),
     rate_limit_per_s: Type.Union([Type.Number(), Type.Null()]),
-    ordering: Type.String(),
-    signing: Type.String({ description: 'hmac or ed25519' }),
+    ordering: Ordering,
+    signing: Signing,
     public_key: Type.Union([Type.String(), Type.Null()], {
       description: 'whpk_ key receivers verify v1a signatures with (ed25519 endpoints)',
     }),
     health: Health,
+    // destination, mtls, oauth, broker (issue 17): src/api/endpointDestination.ts
+    ...destinationViewFields,
     created_at: Timestamp,
     updated_at: Timestamp,
   },
@@ -195,16 +207,16 @@ const RotateSecret = Type.Object(
 
 const SecretAnswer = Type.Object({
   secret: Type.String({ description: 'What receivers verify with (whsec_ secret or whpk_ public key)' }),
-  signing: Type.String(),
+  signing: Signing,
   public_key: Type.Union([Type.String(), Type.Null()]),
   previous_valid_until: Type.Array(Timestamp, {
     description: 'Until when each replaced secret still signs beside the current one',
   }),
 });
 
-/** How an endpoint is shown: no secret, static header values masked. */
+/** How an endpoint is shown: no secret, static header values masked, no key or password. */
 export function endpointView(e: Endpoint) {
-  const { secret, headers, health, ...rest } = e;
+  const { secret, headers, health, mtls, oauth, broker, ...rest } = e;
   const masked: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers)) masked[k] = maskSecret(v);
   const state: 'healthy' | 'failing' | 'open' = circuitOpen(health.consecutive_failures)
@@ -218,7 +230,16 @@ export function endpointView(e: Endpoint) {
     signing: schemeOf(secret),
     public_key: publicKeyOfSecret(secret),
     health: { state, ...health },
+    ...destinationView(e, new Date()),
   };
+}
+
+/** The body without its destination fields, and those fields (checked separately, then stored as settings). */
+function splitDestination<T extends DestinationInput>(
+  b: T,
+): [Omit<T, 'mtls' | 'oauth' | 'broker'>, DestinationInput] {
+  const { mtls, oauth, broker, ...rest } = b;
+  return [rest, { url: b.url, headers: b.headers, mtls, oauth, broker }];
 }
 
 function secretAnswer(current: string, previous: PreviousSecret[], now: Date) {
@@ -261,8 +282,17 @@ export async function endpointRoutes(app: App, ctx: ApiContext): Promise<void> {
       checkProfileSigning(b.profile ?? 'standard', scheme);
       checkTypeFilter(b.event_types, await knownTypes());
       const secret = b.secret ?? newSigningSecret(scheme);
+      const [plain, destinationInput] = splitDestination(fields);
+      const destination = checkDestination(destinationInput, undefined, ctx.config, ctx.clock.now());
       const e = await ctx.db.tx((q) =>
-        createEndpoint(q, ctx.codec, newId('ep'), req.params.tid, { ...fields, secret }, ctx.clock.now()),
+        createEndpoint(
+          q,
+          ctx.codec,
+          newId('ep'),
+          req.params.tid,
+          { ...plain, ...destination, secret },
+          ctx.clock.now(),
+        ),
       );
       return reply.code(201).send({ ...endpointView(e), secret: verificationKey(secret) });
     },
@@ -388,12 +418,14 @@ export async function endpointRoutes(app: App, ctx: ApiContext): Promise<void> {
       checkProfile(b.profile);
       checkHeaders(b.headers);
       if (b.event_types) checkTypeFilter(b.event_types, await knownTypes());
-      const { signing, ...patch } = b;
+      const { signing, ...fields } = b;
+      const [plain, destinationInput] = splitDestination(fields);
       const { tid, eid } = req.params;
       const e = await ctx.db.tx(async (q) => {
         const now = ctx.clock.now();
         const before = await getEndpoint(q, ctx.codec, tid, eid);
         if (!before) return undefined;
+        const patch = { ...plain, ...checkDestination(destinationInput, before, ctx.config, now) };
         const scheme = signing ?? schemeOf(before.secret);
         checkProfileSigning(patch.profile ?? before.profile, scheme);
         if (scheme !== schemeOf(before.secret)) {

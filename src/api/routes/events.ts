@@ -9,7 +9,15 @@ import type { ApiContext, App } from '../context.js';
 import { type ApiError, badRequest, conflict, notFound, unprocessable } from '../errors.js';
 import { BatchRefused } from '../publisher.js';
 import { PublishBody, preparePublishes } from '../publishRequest.js';
-import { errors, NullableTimestamp, PageQuery, pageOf, TenantParams, Timestamp } from '../schemas.js';
+import {
+  DeliveryState,
+  errors,
+  NullableTimestamp,
+  PageQuery,
+  pageOf,
+  TenantParams,
+  Timestamp,
+} from '../schemas.js';
 import { ensureTenant } from './endpoints.js';
 
 const PublishAnswer = Type.Object(
@@ -26,7 +34,7 @@ const DeliverySummary = Type.Object(
   {
     id: Type.String(),
     endpoint_id: Type.String(),
-    state: Type.String(),
+    state: DeliveryState,
     attempts: Type.Integer(),
     next_attempt_at: NullableTimestamp,
     last_status: Type.Union([Type.Integer(), Type.Null()]),

@@ -9,7 +9,7 @@ import { getEndpoint } from '../../store/endpoints.js';
 import { requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
 import { badRequest, notFound, unprocessable } from '../errors.js';
-import { errors, PageQuery, pageOf } from '../schemas.js';
+import { DeliveryState, errors, PageQuery, pageOf } from '../schemas.js';
 import { DeliverySummary, deliverySummary } from './events.js';
 
 const EndpointParams = Type.Object({
@@ -21,14 +21,12 @@ const DeliveryParams = Type.Object({
   did: Type.String({ maxLength: 40 }),
 });
 
-const States = ['pending', 'delivering', 'succeeded', 'failed', 'cancelled'] as const;
-
 const LogQuery = Type.Object({
   ...PageQuery.properties,
   failed: Type.Optional(
     Type.Boolean({ description: 'true: only deliveries whose last attempt failed (given up or retrying)' }),
   ),
-  state: Type.Optional(Type.Union(States.map((s) => Type.Literal(s)))),
+  state: Type.Optional(DeliveryState),
   event_type: Type.Optional(Type.String({ maxLength: 128 })),
   created_after: Type.Optional(Type.String({ format: 'date-time', description: 'inclusive' })),
   created_before: Type.Optional(Type.String({ format: 'date-time', description: 'exclusive' })),

@@ -39,7 +39,7 @@ const OrderingKey = Type.Object(
     head: Type.Object({
       delivery_id: Type.String(),
       sequence: Type.Integer(),
-      state: Type.String({
+      state: Type.Union([Type.Literal('pending'), Type.Literal('delivering'), Type.Literal('failed')], {
         description: 'pending, delivering, or failed (given up: resend it, or skip it to release the key)',
       }),
       attempts: Type.Integer(),
@@ -159,6 +159,7 @@ export async function recoveryRoutes(app: App, ctx: ApiContext): Promise<void> {
       if (outcome === 'finished') {
         throw conflict('delivery_finished', 'The delivery has already succeeded or been cancelled.');
       }
+      ctx.publisher.observer.cancelled(req.params.tid);
       return reply.code(202).send({ id: req.params.did, state: 'cancelled' as const });
     },
   );

@@ -104,7 +104,13 @@ type AnchorBody = Static<typeof AnchorBody>;
 const SlotView = Type.Object({
   key: Type.String(),
   due_at: Timestamp,
-  state: Type.String({ description: 'planned, fired, skipped or cancelled' }),
+  state: Type.Union(
+    ['planned', 'fired', 'skipped', 'cancelled'].map((s) => Type.Literal(s)),
+    {
+      description:
+        'planned: still to fire; fired: published as an event; skipped or cancelled: will not fire',
+    },
+  ),
   event_id: Type.Union([Type.String(), Type.Null()]),
   fired_at: NullableTimestamp,
   late: Type.Union([Type.Boolean(), Type.Null()]),

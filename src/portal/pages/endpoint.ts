@@ -3,6 +3,7 @@
 import type { DeliveryJson, EndpointJson, Page } from '../apiTypes.js';
 import { type Html, html } from '../html.js';
 import { csrfField, stateBadge, time } from '../layout.js';
+import { certificateLine, destinationLabel } from './destination.js';
 import { healthLine } from './endpoints.js';
 
 export interface LogFilter {
@@ -151,6 +152,9 @@ ${e.description ? html`<p>${e.description}</p>` : ''}
 <section class="card" aria-labelledby="config-h">
   <h2 id="config-h">Configuration</h2>
   <dl class="props">
+    <dt>Destination</dt><dd>${destinationLabel(e)}</dd>
+    ${certificateLine(e) ? html`<dt>Client certificate</dt><dd>${certificateLine(e)}</dd>` : ''}
+    ${e.oauth ? html`<dt>OAuth2</dt><dd>client <code>${e.oauth.client_id}</code> at <code>${e.oauth.token_url}</code></dd>` : ''}
     <dt>Payload format</dt><dd><code>${e.profile}</code></dd>
     <dt>Events</dt><dd>${
       e.event_types === null

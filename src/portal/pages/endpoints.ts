@@ -2,6 +2,7 @@
 import type { EndpointJson } from '../apiTypes.js';
 import { type Html, html } from '../html.js';
 import { time } from '../layout.js';
+import { destinationLabel } from './destination.js';
 
 export function healthLine(e: EndpointJson): Html {
   const h = e.health;
@@ -40,7 +41,7 @@ ${endpoints.map(
   <a class="endpoint-url" href="/portal/endpoints/${encodeURIComponent(e.id)}">${e.url}</a>
   ${e.description ? html`<p class="endpoint-desc">${e.description}</p>` : ''}
   <p class="health">${healthLine(e)}</p>
-  <p class="muted small">${e.profile} profile · ${
+  <p class="muted small">${destinationLabel(e)} · ${e.profile} profile · ${
     e.event_types === null
       ? 'every default event type'
       : `${e.event_types.length} event ${e.event_types.length === 1 ? 'type' : 'types'}`

@@ -80,13 +80,18 @@ WITH r AS (
   WHERE o.endpoint_id = k.endpoint_id AND o.key = k.key
   RETURNING o.endpoint_id, o.key, o.unfinished
 ), heads AS (
-  SELECT DISTINCT ON (k.endpoint_id, k.key) k.endpoint_id, k.key, q.delivery_id,
-         (q.state = 'pending' AND q.due_at IS NULL AND q.lease_owner IS NULL) AS waiting
-  FROM keys k
-  JOIN delivery_queue q ON q.endpoint_id = k.endpoint_id AND q.ordering_key = k.key AND q.sequence IS NOT NULL
+  -- One probe of delivery_queue_ordering per key: its first row that is not the head this
+  -- batch just finished (still in the snapshot) is the next head.
+  SELECT k.endpoint_id, k.key, h.delivery_id, h.waiting
+  FROM keys k CROSS JOIN LATERAL (
+    SELECT q.delivery_id, (q.state = 'pending' AND q.due_at IS NULL AND q.lease_owner IS NULL) AS waiting
+    FROM delivery_queue q
+    WHERE q.endpoint_id = k.endpoint_id AND q.ordering_key = k.key AND q.sequence IS NOT NULL
+      AND q.delivery_id NOT IN (SELECT delivery_id FROM own WHERE next = 'succeeded')
+    ORDER BY q.sequence
+    LIMIT 1
+  ) h
   WHERE k.unfinished > 0
-    AND q.delivery_id NOT IN (SELECT delivery_id FROM own WHERE next = 'succeeded')
-  ORDER BY k.endpoint_id, k.key, q.sequence
 ), promoted AS (
   UPDATE delivery_queue q SET due_at = $16
   FROM heads h

@@ -40,11 +40,12 @@ export interface ClaimOptions {
  * 3. plan: each endpoint's capacity, the same arithmetic as claimPlan.ts (disabled: none;
  *    circuit open: one probe, none before probe_after; max_in_flight less requests in flight;
  *    the GCRA rate limit), with the rate clamped so that a bad row cannot overflow a date.
- * 4. cand/take: up to capacity + 1 of each endpoint's due queue rows in time order
- *    (delivery_queue_due), FOR UPDATE SKIP LOCKED; round-robin across endpoints (every
- *    endpoint's first, then every second, …) up to the claim's limit. A row whose lease ran
- *    out is due like any other: that is the takeover of a dead worker's delivery. The extra
- *    row tells whether work is left behind.
+ * 4. cand/picked/locked: up to capacity + 1 of each endpoint's due queue rows in time order
+ *    (delivery_queue_due), read without locking; round-robin across endpoints (every
+ *    endpoint's first, then every second, …) up to the claim's limit; only those are locked
+ *    (FOR UPDATE SKIP LOCKED, re-checked). A row whose lease ran out is due like any other:
+ *    that is the takeover of a dead worker's delivery. The extra row tells whether work is
+ *    left behind.
  * 5. leased: the taken rows get the lease (due_at = its end, the owner) and, the first time,
  *    the endpoint's next gap-free sequence number.
  * 6. state: in-flight counter, sequence counter, rate-limit state, the probe's hold.
@@ -104,23 +105,31 @@ WITH marks AS (
               ELSE least(r.room, floor((r.now_ms + r.tau_ms - r.tat_ms) / r.t_ms)::int + 1) END AS cap
   FROM rated r
 ), cand AS (
-  SELECT p.endpoint_id, p.ord, x.delivery_id, x.due_at, x.lease_owner, x.endpoint_sequence
+  -- Read, not locked: only the rows taken below are locked (a row lock is a write).
+  SELECT p.endpoint_id, p.ord, x.delivery_id, x.rn
   FROM plan p CROSS JOIN LATERAL (
-    SELECT q.delivery_id, q.due_at, q.lease_owner, q.endpoint_sequence
+    SELECT q.delivery_id, row_number() OVER (ORDER BY q.due_at, q.delivery_id) AS rn
     FROM delivery_queue q
     WHERE q.endpoint_id = p.endpoint_id AND q.due_at <= $1 AND p.cap > 0
     ORDER BY q.due_at, q.delivery_id
     LIMIT p.cap + 1
-    FOR UPDATE OF q SKIP LOCKED
   ) x
-), ranked AS (
-  SELECT c.*, row_number() OVER (PARTITION BY c.endpoint_id ORDER BY c.due_at, c.delivery_id) AS rn
-  FROM cand c
-), take AS (
-  SELECT r.* FROM ranked r JOIN plan p ON p.endpoint_id = r.endpoint_id
-  WHERE r.rn <= p.cap
-  ORDER BY r.rn, r.ord
+), found AS (
+  SELECT endpoint_id, count(*)::int AS n FROM cand GROUP BY endpoint_id
+), picked AS (
+  SELECT c.* FROM cand c JOIN plan p ON p.endpoint_id = c.endpoint_id
+  WHERE c.rn <= p.cap
+  ORDER BY c.rn, c.ord
   LIMIT $4
+), locked AS (
+  -- Re-checked on the row's latest version: one that changed since the snapshot (a resend,
+  -- a late ack of a lease that ran out) is skipped, not taken twice.
+  SELECT q.delivery_id, q.lease_owner, q.endpoint_sequence FROM delivery_queue q
+  WHERE q.delivery_id IN (SELECT delivery_id FROM picked) AND q.due_at <= $1
+  FOR UPDATE OF q SKIP LOCKED
+), take AS (
+  SELECT p.endpoint_id, p.ord, p.delivery_id, p.rn, l.lease_owner, l.endpoint_sequence
+  FROM picked p JOIN locked l ON l.delivery_id = p.delivery_id
 ), numbered AS (
   SELECT t.delivery_id, t.endpoint_id, t.lease_owner, t.endpoint_sequence IS NULL AS first,
          coalesce(t.endpoint_sequence,
@@ -136,9 +145,9 @@ WITH marks AS (
 ), ends AS (
   SELECT p.endpoint_id, p.off, p.open, p.room, p.cap, p.busy, p.probe_after, p.tau_ms, p.rate, p.in_flight,
          coalesce(c.taken, 0) AS taken, coalesce(c.fresh, 0) AS fresh, coalesce(c.numbered, 0) AS numbered,
-         (SELECT count(*) FROM ranked r WHERE r.endpoint_id = p.endpoint_id) > coalesce(c.taken, 0) AS more,
+         coalesce(f.n, 0) > coalesce(c.taken, 0) AS more,
          p.tat_ms + coalesce(c.taken, 0) * p.t_ms AS new_tat_ms
-  FROM plan p LEFT JOIN counts c ON c.endpoint_id = p.endpoint_id
+  FROM plan p LEFT JOIN counts c ON c.endpoint_id = p.endpoint_id LEFT JOIN found f ON f.endpoint_id = p.endpoint_id
 ), leased AS (
   UPDATE delivery_queue q SET due_at = $2, lease_owner = $3, endpoint_sequence = n.endpoint_sequence
   FROM numbered n WHERE q.delivery_id = n.delivery_id
@@ -186,8 +195,8 @@ WITH marks AS (
   WHERE x.mark_at IS NOT NULL
 )
 SELECT l.delivery_id AS id, d.attempts, d.tenant_id, l.endpoint_id, e.url, e.profile, e.secret, e.headers,
-       e.previous_secrets, ev.id AS event_id, ev.type AS event_type, ev.created_at AS event_created_at,
-       ev.payload::text AS payload, l.ordering_key, l.sequence, l.endpoint_sequence
+       e.previous_secrets, e.updated_at AS endpoint_updated_at, ev.id AS event_id, ev.type AS event_type, ev.created_at AS event_created_at,
+       ev.payload::text AS payload, ev.trace_context, l.ordering_key, l.sequence, l.endpoint_sequence
 FROM leased l
 JOIN deliveries d ON d.id = l.delivery_id
 JOIN events ev ON ev.seq = d.event_seq

@@ -16,10 +16,14 @@ export interface ClaimedDelivery {
   secret: string;
   headers: string | null;
   previous_secrets: string | null;
+  /** The endpoint's updated_at: the version its cached destination settings are keyed by. */
+  endpoint_updated_at: Date;
   event_id: string;
   event_type: string;
   event_created_at: Date;
   payload: string;
+  /** The publish's trace context, when it was traced. */
+  trace_context: string | null;
   ordering_key: string | null;
   sequence: number | null;
   /** Gap-free per endpoint, in the order of first sending (webhook-endpoint-sequence). */

@@ -22,9 +22,9 @@ const db = await openPg(url, { schema, max: 4 });
 await migrate(db);
 
 const ENDPOINTS = 2000;
-const HISTORY = 1_000_000;
+const HISTORY = Number(process.env.HISTORY ?? 1_000_000);
 /** Publish rounds of 500 events (5 per tenant); each event fans out to its tenant's 20 endpoints. */
-const BACKLOG_ROUNDS = 100;
+const BACKLOG_ROUNDS = Number(process.env.ROUNDS ?? 100);
 const t0 = Date.now();
 await db.exec(`
   INSERT INTO event_types (name) VALUES ('x.y');

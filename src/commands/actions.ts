@@ -1,0 +1,126 @@
+// `tidings resend` and `tidings recover`: acting on deliveries through the API. Both may
+// touch many deliveries, so they show a progress bar on a terminal; with --json they print
+// what happened to each.
+import type { Command } from 'commander';
+import { ApiFailure, seg } from './api.js';
+import { type Out, progress } from './output.js';
+import { listDeliveries } from './resources.js';
+import { type ApiFlags, apiCommand } from './run.js';
+
+interface Resent {
+  id: string;
+  state?: string;
+  error?: { status: number; code: string; message: string };
+}
+
+export function registerActionCommands(program: Command, out: Out): void {
+  apiCommand(
+    program
+      .command('resend [did...]')
+      .description(
+        'queue one more attempt now for each delivery given, or for every failed one of an endpoint',
+      )
+      .requiredOption('--tenant <tid>', 'the tenant')
+      .option('--failed-of <eid>', 'every given-up (failed) delivery of this endpoint'),
+    out,
+    async (api, f: ApiFlags & { tenant: string; failedOf?: string }, ids: string[] = []) => {
+      const targets = [...ids];
+      if (f.failedOf) {
+        const failed = await listDeliveries(api, f.tenant, f.failedOf, { state: 'failed' });
+        targets.push(...failed.map((d) => d.id));
+      }
+      if (targets.length === 0 && !f.failedOf) {
+        out.err('tidings: name deliveries to resend, or --failed-of ENDPOINT');
+        process.exitCode = 2;
+        return;
+      }
+      const bar = progress(out, 'resending', targets.length);
+      const results: Resent[] = [];
+      for (const id of targets) {
+        try {
+          const r = await api.call<{ state: string }>(
+            'POST',
+            `/v1/tenants/${seg(f.tenant)}/deliveries/${seg(id)}/resend`,
+          );
+          results.push({ id, state: r.state });
+        } catch (err) {
+          if (!(err instanceof ApiFailure)) throw err;
+          results.push({ id, error: { status: err.status, code: err.code, message: err.message } });
+        }
+        bar.update(results.length);
+      }
+      bar.stop();
+      const failed = results.filter((r) => r.error);
+      if (f.json) out.line(JSON.stringify(results, null, 2));
+      else {
+        out.line(
+          `queued ${results.length - failed.length} of ${results.length} deliveries for another attempt`,
+        );
+        for (const r of failed) out.line(`  ${r.id}: ${r.error!.message}`);
+      }
+      if (failed.length > 0) process.exitCode = 1;
+    },
+  );
+
+  apiCommand(
+    program
+      .command('recover')
+      .description('queue again every failed delivery of an endpoint since a time')
+      .requiredOption('--tenant <tid>', 'the tenant')
+      .requiredOption('--endpoint <eid>', 'the endpoint')
+      .requiredOption('--since <time>', 'ISO time: deliveries created at or after it')
+      .option('--wait', 'follow them until none is still to be sent (progress bar on a terminal)')
+      .option('--timeout <s>', 'with --wait: give up waiting after this many seconds', '600'),
+    out,
+    async (
+      api,
+      f: ApiFlags & { tenant: string; endpoint: string; since: string; wait?: boolean; timeout: string },
+    ) => {
+      const since = new Date(f.since);
+      if (Number.isNaN(since.getTime())) {
+        out.err(`tidings: --since ${f.since} is not a time (e.g. 2026-11-24T00:00:00Z)`);
+        process.exitCode = 2;
+        return;
+      }
+      const { requeued } = await api.call<{ requeued: number }>(
+        'POST',
+        `/v1/tenants/${seg(f.tenant)}/endpoints/${seg(f.endpoint)}/recover`,
+        { since: since.toISOString() },
+      );
+      let remaining = 0;
+      let states: Record<string, number> = {};
+      if (f.wait && requeued > 0) {
+        const bar = progress(out, 'recovering', requeued);
+        const deadline = Date.now() + Number(f.timeout) * 1000;
+        for (;;) {
+          const rows = await listDeliveries(api, f.tenant, f.endpoint, {
+            created_after: since.toISOString(),
+          });
+          states = {};
+          for (const d of rows) states[d.state] = (states[d.state] ?? 0) + 1;
+          remaining = (states.pending ?? 0) + (states.delivering ?? 0);
+          bar.update(Math.max(0, requeued - remaining));
+          if (remaining === 0 || Date.now() > deadline) break;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+        bar.stop();
+      }
+      const result = { requeued, ...(f.wait ? { remaining, states } : {}) };
+      if (f.json) out.line(JSON.stringify(result, null, 2));
+      else {
+        out.line(`queued ${requeued} failed deliveries again`);
+        if (f.wait) {
+          const summary = Object.entries(states)
+            .map(([s, n]) => `${n} ${s}`)
+            .join(', ');
+          out.line(
+            remaining === 0
+              ? `all sent: ${summary}`
+              : `still ${remaining} to send after ${f.timeout} s: ${summary}`,
+          );
+        }
+      }
+      if (f.wait && remaining > 0) process.exitCode = 1;
+    },
+  );
+}
