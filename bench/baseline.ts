@@ -1,8 +1,8 @@
-// The baseline: what a team would otherwise build. pg-boss 10 on the same PostgreSQL (its own
-// schema, dropped before each run), one job per delivery, a node:http ingest that enqueues, and
+// The baseline: what a team would otherwise build. pg-boss 10 on the same PostgreSQL (a schema of
+// its own per run, dropped after it), one job per delivery, a node:http ingest that enqueues, and
 // workers that sign and POST each job with undici. Runs as its own process, like the service.
 //
-// Settings (written into every results file; see DEFAULT_BASELINE_SETTINGS):
+// Settings (written into every results file; see DEFAULT_BASELINE_SETTINGS in systems/pgBoss.ts):
 // - `work()` called `workers` times, each fetching `batchSize` jobs per poll. pg-boss 10 has no
 //   per-worker concurrency option: a worker fetches a batch, hands it to the handler and only
 //   fetches again when the handler's promise settles, then sleeps what is left of
@@ -13,33 +13,15 @@
 //   pg-boss complete the rest.
 // - retries: 7 with backoff from 5 s (the service's 8 attempts); expiry 60 s.
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import pg from 'pg';
+import type http from 'node:http';
 import PgBoss from 'pg-boss';
 import type { Pool } from 'undici';
+import { accepted, close, eventsOf, ingestServer, listen, NO_EVENTS, NOT_FOUND } from './ingest.js';
 import { serve } from './ipc.js';
 import { deliveryPool, postWebhook } from './post.js';
-
-export interface BaselineSettings {
-  workers: number;
-  batchSize: number;
-  pollingIntervalSeconds: number;
-  /** Connections in pg-boss's pg pool. */
-  poolMax: number;
-  /** Connections to the receiver (in-flight requests). */
-  concurrency: number;
-  timeoutMs: number;
-}
-
-export const DEFAULT_BASELINE_SETTINGS: BaselineSettings = {
-  workers: 8,
-  batchSize: 250,
-  pollingIntervalSeconds: 0.5,
-  poolMax: 16,
-  concurrency: 64,
-  timeoutMs: 15_000,
-};
+import { logStatementOptions } from './statements.js';
+import { dropSchema, type StoredStartArgs } from './systems/helperSystem.js';
+import { type BaselineSettings, DEFAULT_BASELINE_SETTINGS } from './systems/pgBoss.js';
 
 const QUEUE = 'deliveries';
 
@@ -51,6 +33,7 @@ interface JobData {
 }
 
 let boss: PgBoss | undefined;
+let where: { databaseUrl: string; schema: string } | undefined;
 let http_: http.Server | undefined;
 let endpoints: string[] = [];
 let settings = DEFAULT_BASELINE_SETTINGS;
@@ -70,41 +53,19 @@ async function enqueue(jobs: JobData[]): Promise<void> {
   else if (jobs.length > 1) await b.insert(jobs.map((data) => ({ name: QUEUE, data })));
 }
 
-function ingestServer(): http.Server {
-  return http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', async () => {
-      const reply = (status: number, body: unknown) => {
-        const text = JSON.stringify(body);
-        res.writeHead(status, {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(text),
-        });
-        res.end(text);
-      };
-      try {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-          payload?: unknown;
-          events?: { payload?: unknown }[];
-        };
-        const now = new Date().toISOString();
-        if (req.url === '/events/batch' && Array.isArray(body.events)) {
-          const made = body.events.map((e) => jobsFor(e, now));
-          const jobs = made.flatMap((m) => m.jobs);
-          await enqueue(jobs);
-          reply(202, { ids: made.map((m) => m.id), deliveries: jobs.length });
-        } else if (req.url === '/events') {
-          const { id, jobs } = jobsFor(body, now);
-          await enqueue(jobs);
-          reply(202, { id, deliveries: jobs.length });
-        } else {
-          reply(404, { error: 'not found' });
-        }
-      } catch (err) {
-        reply(500, { error: (err as Error).message });
-      }
-    });
+function ingest(): http.Server {
+  return ingestServer(async (path, body) => {
+    if (path !== '/events' && path !== '/events/batch') return NOT_FOUND;
+    const events = eventsOf(path, body);
+    if (!events || events.length === 0) return NO_EVENTS;
+    const now = new Date().toISOString();
+    const made = events.map((e) => jobsFor(e, now));
+    await enqueue(made.flatMap((m) => m.jobs));
+    return accepted(
+      path,
+      made.map((m) => m.id),
+      endpoints.length,
+    );
   });
 }
 
@@ -121,26 +82,21 @@ async function handle(jobs: PgBoss.Job<JobData>[]): Promise<void> {
 }
 
 serve({
-  start: async (args: {
-    databaseUrl: string;
-    schema: string;
-    receiverOrigin: string;
-    paths: string[];
-    settings: BaselineSettings;
-  }) => {
+  start: async (args: StoredStartArgs<BaselineSettings>) => {
     settings = args.settings;
     endpoints = args.paths;
-    const admin = new pg.Client({ connectionString: args.databaseUrl });
-    await admin.connect();
-    await admin.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(args.schema)} CASCADE`);
-    await admin.end();
-    boss = new PgBoss({
+    where = { databaseUrl: args.databaseUrl, schema: args.schema };
+    await dropSchema(args.databaseUrl, args.schema);
+    // pg-boss hands its whole config to pg.Pool: `options` reaches every connection it opens.
+    const config: PgBoss.ConstructorOptions & { options?: string } = {
       connectionString: args.databaseUrl,
       schema: args.schema,
       max: settings.poolMax,
       schedule: false,
       application_name: 'bench-pgboss',
-    });
+      ...(args.logStatements ? { options: logStatementOptions() } : {}),
+    };
+    boss = new PgBoss(config);
     boss.on('error', (err) => console.error('[baseline] pg-boss error:', err.message));
     await boss.start();
     await boss.createQueue(QUEUE, {
@@ -151,10 +107,8 @@ serve({
       expireInSeconds: 60,
     });
     sender = deliveryPool(args.receiverOrigin, settings.concurrency, settings.timeoutMs);
-    http_ = ingestServer();
-    http_.keepAliveTimeout = 65_000;
-    await new Promise<void>((resolve) => http_!.listen(0, '127.0.0.1', resolve));
-    return { origin: `http://127.0.0.1:${(http_.address() as AddressInfo).port}` };
+    http_ = ingest();
+    return { origin: await listen(http_) };
   },
   work: async () => {
     for (let i = 0; i < settings.workers; i++) {
@@ -172,11 +126,11 @@ serve({
   },
   counts: async () => ({ delivered, failed, queued: await boss!.getQueueSize(QUEUE) }),
   stop: async () => {
-    http_?.closeAllConnections();
-    await new Promise((r) => (http_ ? http_.close(r) : r(undefined)));
+    await close(http_);
     await boss?.stop({ graceful: false, wait: true, close: true });
     await sender?.close();
     boss = undefined;
+    if (where) await dropSchema(where.databaseUrl, where.schema);
     return true;
   },
 });

@@ -3,8 +3,8 @@
 // bodies to the same receiver, with no store. For the publish scenario it also offers a
 // no-store ingest: node:http parsing each body and answering 202.
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import { accepted, close, eventsOf, ingestServer, listen, NO_EVENTS } from './ingest.js';
 import { serve } from './ipc.js';
 import { closedLoop, type LoadResult, openLoop, Recorder } from './loops.js';
 import { deliveryPool, postWebhook } from './post.js';
@@ -53,31 +53,20 @@ serve({
     return rec.result();
   },
   startIngest: async () => {
-    ingest = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        let events = 1;
-        try {
-          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { events?: unknown[] };
-          if (Array.isArray(body.events)) events = body.events.length;
-        } catch {
-          res.writeHead(400).end();
-          return;
-        }
-        const text = JSON.stringify({ id: `msg_ing_${++ingestSeq}`, deliveries: events });
-        res.writeHead(202, { 'content-type': 'application/json', 'content-length': String(text.length) });
-        res.end(text);
-      });
+    ingest = ingestServer((path, body) => {
+      const events = eventsOf(path, body);
+      if (!events) return NO_EVENTS;
+      return accepted(
+        path,
+        events.map(() => `msg_ing_${++ingestSeq}`),
+        1,
+      );
     });
-    ingest.keepAliveTimeout = 65_000;
-    await new Promise<void>((resolve) => ingest!.listen(0, '127.0.0.1', resolve));
-    return { origin: `http://127.0.0.1:${(ingest.address() as AddressInfo).port}` };
+    return { origin: await listen(ingest) };
   },
   stopIngest: async () => {
     if (!ingest) return false;
-    ingest.closeAllConnections();
-    await new Promise((r) => ingest!.close(r));
+    await close(ingest);
     ingest = undefined;
     return true;
   },

@@ -12,9 +12,10 @@ export const SCENARIOS = [
   'isolation',
   'backlog',
   'reminders',
+  'scaleout',
 ] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
-export const SYSTEMS = ['ceiling', 'baseline', 'tidings'] as const;
+export const SYSTEMS = ['ceiling', 'pipeline', 'floor', 'baseline', 'tidings'] as const;
 export type SystemKind = (typeof SYSTEMS)[number];
 
 export interface Sizes {
@@ -28,6 +29,9 @@ export interface Sizes {
   batchEvents: number;
   batchCount: number;
   e2eEvents: number;
+  /** Events per request in the batch-publish end-to-end run, and the clients sending them. */
+  e2eBatchEvents: number;
+  e2eBatchClients: number;
   fanoutEndpoints: number;
   fanoutEvents: number;
   fanoutClients: number;
@@ -42,6 +46,9 @@ export interface Sizes {
   backlogEndpoints: number;
   remindersCount: number;
   remindersCountPglite: number;
+  /** Scale-out: events published (in batches of e2eBatchEvents) per run, and the most worker processes. */
+  scaleoutEvents: number;
+  scaleoutWorkers: number;
   /** Give up waiting for a drain after this long and report what was reached. */
   drainLimitMs: number;
   /** Give up waiting for any delivery scenario after this long. */
@@ -57,6 +64,8 @@ export const FULL: Sizes = {
   batchEvents: 100,
   batchCount: 200,
   e2eEvents: 50_000,
+  e2eBatchEvents: 100,
+  e2eBatchClients: 16,
   fanoutEndpoints: 100,
   fanoutEvents: 500,
   fanoutClients: 16,
@@ -69,6 +78,8 @@ export const FULL: Sizes = {
   backlogEndpoints: 100,
   remindersCount: 100_000,
   remindersCountPglite: 100_000,
+  scaleoutEvents: 50_000,
+  scaleoutWorkers: 3,
   drainLimitMs: 20 * 60_000,
   waitLimitMs: 10 * 60_000,
 };
@@ -82,6 +93,8 @@ export const QUICK: Sizes = {
   batchEvents: 10,
   batchCount: 20,
   e2eEvents: 200,
+  e2eBatchEvents: 10,
+  e2eBatchClients: 4,
   fanoutEndpoints: 100,
   fanoutEvents: 2,
   fanoutClients: 2,
@@ -94,6 +107,8 @@ export const QUICK: Sizes = {
   backlogEndpoints: 100,
   remindersCount: 200,
   remindersCountPglite: 200,
+  scaleoutEvents: 200,
+  scaleoutWorkers: 2,
   drainLimitMs: 60_000,
   waitLimitMs: 60_000,
 };
@@ -110,6 +125,11 @@ export interface Options {
   cpuProf: boolean;
   /** Log the plans of the service's slow statements (auto_explain); slows PostgreSQL down. */
   explain: boolean;
+  /**
+   * Count the statements of the system under test in the end-to-end runs (log_statement on its
+   * sessions, read back from the server log). `--no-statements` turns it off.
+   */
+  statements: boolean;
   /** Print the service's own output. */
   verbose: boolean;
   /** Copy the ceiling's and the baseline's figures from an earlier results JSON instead of measuring them. */
@@ -123,7 +143,8 @@ export interface Options {
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
 const USAGE = `usage: tsx bench/run.ts [--quick] [--engine pg|pglite|both] [--only scenario,...]
-                          [--systems ceiling,baseline,tidings] [--out dir] [--cpu-prof] [--explain] [--verbose]
+                          [--systems ceiling,pipeline,floor,baseline,tidings] [--out dir] [--cpu-prof] [--explain]
+                          [--no-statements] [--verbose]
                           [--backlog deliveries] [--size NAME=number ...] [--tidings-env TIDINGS_NAME=value ...]
                           [--reuse-from earlier-results.json]
 scenarios: ${SCENARIOS.join(', ')}`;
@@ -148,6 +169,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
   let outDir: string | undefined;
   let cpuProf = false;
   let explain = false;
+  let statements = true;
   let reuseFrom: string | undefined;
   let verbose = false;
   let backlog: number | undefined;
@@ -168,6 +190,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     else if (a === '--out') outDir = value();
     else if (a === '--cpu-prof') cpuProf = true;
     else if (a === '--explain') explain = true;
+    else if (a === '--no-statements') statements = false;
     else if (a === '--reuse-from') reuseFrom = path.resolve(value());
     else if (a === '--verbose') verbose = true;
     else if (a === '--tidings-env') {
@@ -205,6 +228,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     outDir: path.resolve(outDir ?? path.join(REPO_DIR, quick ? 'bench/.work/results' : 'bench/results')),
     cpuProf,
     explain,
+    statements,
     reuseFrom,
     verbose,
     tidingsEnv,

@@ -5,6 +5,8 @@ import { percentile } from './stats.js';
 
 export const COLORS: Record<SystemKey, string> = {
   ceiling: '#7f7f7f',
+  pipeline: '#bcbd22',
+  floor: '#9467bd',
   baseline: '#d62728',
   'tidings:pg': '#1f77b4',
   'tidings:pglite': '#2ca02c',
@@ -12,6 +14,8 @@ export const COLORS: Record<SystemKey, string> = {
 
 export const LABELS: Record<SystemKey, string> = {
   ceiling: 'ceiling (raw undici)',
+  pipeline: 'pipeline ceiling (no store)',
+  floor: 'durable floor (raw PostgreSQL)',
   baseline: 'baseline (pg-boss 10)',
   'tidings:pg': 'Tidings on PostgreSQL',
   'tidings:pglite': 'Tidings on PGlite',

@@ -1,9 +1,20 @@
-// Everything one run measured, keyed by system: `ceiling`, `baseline`, `tidings:pg`,
-// `tidings:pglite`. The ceiling and the baseline run once and appear in every engine's file.
+// Everything one run measured, keyed by system: the references `ceiling` (raw signed sender),
+// `pipeline` (store-less ingest + in-memory queue + the same sender), `floor` (the least a
+// PostgreSQL design can do), `baseline` (pg-boss), then `tidings:pg` and `tidings:pglite`. The
+// references run once and appear in every engine's file.
 import type { CpuUse } from './procStats.js';
 import type { Percentiles } from './stats.js';
 
-export type SystemKey = 'ceiling' | 'baseline' | 'tidings:pg' | 'tidings:pglite';
+export type SystemKey = 'ceiling' | 'pipeline' | 'floor' | 'baseline' | 'tidings:pg' | 'tidings:pglite';
+
+/** The reference systems, in the order the tables show them (Tidings is compared to each). */
+export const REFERENCES = [
+  'ceiling',
+  'pipeline',
+  'floor',
+  'baseline',
+] as const satisfies readonly SystemKey[];
+export type ReferenceKey = (typeof REFERENCES)[number];
 
 export interface Figure {
   scenario: string;
@@ -25,6 +36,27 @@ export interface BacklogSample {
   rssMb: number;
 }
 
+/** The statements one system sent during one run, counted from the server log. */
+export interface StatementRecord {
+  system: SystemKey;
+  run: string;
+  delivered: number;
+  total: number;
+  byName: Record<string, number>;
+}
+
+/** One scale-out run: one api process and `workers` worker processes on one PostgreSQL. */
+export interface ScaleOutRun {
+  workers: number;
+  delivered: number;
+  perSecond: number;
+  /** CPU µs per delivery: the api process, all worker processes, all PostgreSQL processes. */
+  apiUs: number;
+  workersUs: number;
+  postgresUs: number;
+  machineBusy: number;
+}
+
 export class Results {
   readonly figures: Figure[] = [];
   readonly cpu: { system: SystemKey; scenario: string; use: CpuUse }[] = [];
@@ -32,6 +64,8 @@ export class Results {
   readonly latency = new Map<SystemKey, { sorted: Float64Array; pct: Percentiles; rate: number }>();
   readonly backlog = new Map<SystemKey, BacklogSample[]>();
   readonly errors: { system: SystemKey; scenario: string; message: string }[] = [];
+  readonly statements: StatementRecord[] = [];
+  readonly scaleOut = new Map<SystemKey, ScaleOutRun[]>();
 
   private figure(scenario: string, metric: string, unit: string, higherIsBetter: boolean): Figure {
     let f = this.figures.find((x) => x.scenario === scenario && x.metric === metric);

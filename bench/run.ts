@@ -1,7 +1,8 @@
 // The benchmark harness: `npm run bench [-- --quick] [--engine pg|pglite|both] [--only …]`.
 // Starts the receiver, the load generator and the ceiling sender in their own processes, runs
-// every scenario for the ceiling, the pg-boss baseline and Tidings (on each engine asked for),
-// and writes bench/results/<date>-<engine>.md (+ .json and SVG plots) for each engine.
+// every scenario for the references (the raw sender ceiling, the pipeline ceiling, the durable
+// floor, the pg-boss baseline) and Tidings (on each engine asked for), and writes
+// bench/results/<date>-<engine>.md (+ .json and SVG plots) for each engine.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Ctx } from './context.js';
@@ -11,7 +12,7 @@ import { describeMachine, postgresVersion } from './machine.js';
 import { type EngineChoice, type Options, parseArgs, type ScenarioName } from './options.js';
 import { backlogSvg, latencySvg } from './plot.js';
 import { figuresTable, reportMarkdown } from './report.js';
-import { Results, type SystemKey } from './results.js';
+import { REFERENCES, Results, type SystemKey } from './results.js';
 import { backlog } from './scenarios/backlog.js';
 import type { Scenario } from './scenarios/common.js';
 import { endToEnd } from './scenarios/endToEnd.js';
@@ -20,7 +21,12 @@ import { isolation } from './scenarios/isolation.js';
 import { latency } from './scenarios/latency.js';
 import { publish } from './scenarios/publish.js';
 import { reminders } from './scenarios/reminders.js';
+import { scaleout } from './scenarios/scaleout.js';
+import { statementsUnavailable } from './statements.js';
+import { DurableFloor } from './systems/floor.js';
+import { cleanUpSchemas } from './systems/helperSystem.js';
 import { PgBossBaseline } from './systems/pgBoss.js';
+import { PipelineCeiling } from './systems/pipeline.js';
 import { cleanUpTidings, DB_PREFIX, TidingsService } from './systems/tidings.js';
 import type { QueueSystem } from './systems/types.js';
 
@@ -32,6 +38,7 @@ const ALL: Record<ScenarioName, Scenario> = {
   isolation,
   backlog,
   reminders,
+  scaleout,
 };
 
 export interface RunOutcome {
@@ -52,15 +59,15 @@ function tidingsMissing(): string | undefined {
 }
 
 /**
- * Copies the ceiling's and the baseline's figures (and the baseline's backlog samples) from an
- * earlier results JSON of the same machine, so a run of Tidings alone still shows its ratios.
+ * Copies the references' figures (and their backlog samples) from an earlier results JSON of
+ * the same machine, so a run of Tidings alone still shows its ratios.
  */
 function reuseEarlier(results: Results, file: string): SystemKey[] {
   const earlier = JSON.parse(readFileSync(file, 'utf8')) as {
     figures: Results['figures'];
     backlog?: Record<string, Results['backlog'] extends Map<SystemKey, infer V> ? V : never>;
   };
-  const keys: SystemKey[] = ['ceiling', 'baseline'];
+  const keys: SystemKey[] = [...REFERENCES];
   for (const f of earlier.figures) {
     for (const k of keys) {
       const v = f.values[k];
@@ -75,7 +82,7 @@ function reuseEarlier(results: Results, file: string): SystemKey[] {
   results.note(
     'all',
     'all',
-    `ceiling and baseline figures copied from ${path.relative(REPO_DIR, file)} (an earlier run on this machine, at its sizes)`,
+    `reference figures copied from ${path.relative(REPO_DIR, file)} (an earlier run on this machine, at its sizes)`,
   );
   return keys;
 }
@@ -117,14 +124,36 @@ export async function runBenchmark(opts: Options): Promise<RunOutcome> {
     Helper.start('ceiling.ts'),
   ]);
   const { url: receiverOrigin } = await receiver.call<{ url: string }>('info');
-  const ctx: Ctx = { opts, sizes: opts.sizes, results, receiver, load, ceiling, receiverOrigin, log };
+  const ctx: Ctx = {
+    opts,
+    sizes: opts.sizes,
+    results,
+    receiver,
+    load,
+    ceiling,
+    receiverOrigin,
+    serverLog,
+    statementsOff: !opts.statements
+      ? 'not counted (--no-statements)'
+      : pgOk
+        ? await statementsUnavailable(opts.databaseUrl, serverLog)
+        : 'not counted (no PostgreSQL)',
+    log,
+  };
+  if (ctx.statementsOff && opts.statements) log(`statements: ${ctx.statementsOff}`);
 
   const reused = opts.reuseFrom ? reuseEarlier(results, opts.reuseFrom) : [];
   const skipped = new Map<SystemKey, string>();
   const queues: QueueSystem[] = [];
-  if (opts.systems.includes('baseline') && !reused.includes('baseline')) {
-    if (pgOk) queues.push(new PgBossBaseline(ctx));
-    else skipped.set('baseline', `PostgreSQL at ${opts.databaseUrl} not reachable`);
+  const wanted = (k: 'pipeline' | 'floor' | 'baseline') => opts.systems.includes(k) && !reused.includes(k);
+  if (wanted('pipeline')) queues.push(new PipelineCeiling(ctx));
+  for (const [k, make] of [
+    ['floor', () => new DurableFloor(ctx)],
+    ['baseline', () => new PgBossBaseline(ctx)],
+  ] as const) {
+    if (!wanted(k)) continue;
+    if (pgOk) queues.push(make());
+    else skipped.set(k, `PostgreSQL at ${opts.databaseUrl} not reachable`);
   }
   const missing = tidingsMissing();
   for (const e of opts.engines) {
@@ -184,6 +213,8 @@ export async function runBenchmark(opts: Options): Promise<RunOutcome> {
   mkdirSync(opts.outDir, { recursive: true });
   const files: string[] = [];
   const settings = {
+    pipeline: new PipelineCeiling(ctx).settings(),
+    floor: new DurableFloor(ctx).settings(),
     baseline: new PgBossBaseline(ctx).settings(),
     tidings: new TidingsService(ctx, 'pg').settings(),
   };
@@ -196,7 +227,7 @@ export async function runBenchmark(opts: Options): Promise<RunOutcome> {
   }
   for (const engine of opts.engines) {
     const base = `${opts.date}-${engine}${opts.quick ? '-quick' : ''}`;
-    const shown: SystemKey[] = ['ceiling', 'baseline', tidingsKey(engine)];
+    const shown: SystemKey[] = [...REFERENCES, tidingsKey(engine)];
     const plots = { latency: `${base}-latency.svg`, backlog: `${base}-backlog.svg` };
     writeFileSync(path.join(opts.outDir, plots.latency), latencySvg(results, shown));
     writeFileSync(path.join(opts.outDir, plots.backlog), backlogSvg(results, shown));
@@ -219,6 +250,8 @@ export async function runBenchmark(opts: Options): Promise<RunOutcome> {
           cpu: results.cpu,
           notes: results.notes,
           errors: results.errors,
+          statements: results.statements,
+          scaleOut: Object.fromEntries(results.scaleOut),
           latency: Object.fromEntries([...results.latency].map(([k, v]) => [k, { rate: v.rate, ...v.pct }])),
           backlog: Object.fromEntries(results.backlog),
         },
@@ -243,7 +276,9 @@ if (isMain) {
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.on(sig, () => {
       const limit = new Promise((r) => setTimeout(r, 10_000));
-      void Promise.race([cleanUpTidings(), limit]).finally(() => process.exit(130));
+      void Promise.race([Promise.all([cleanUpTidings(), cleanUpSchemas()]), limit]).finally(() =>
+        process.exit(130),
+      );
     });
   }
   let opts: Options;

@@ -29,6 +29,25 @@ export function target(pub: Publisher, body: string, recordIds = false): Publish
   return { origin: pub.origin, path: pub.path, headers: pub.headers, body, recordIds };
 }
 
+/** Batches of `events` on the system's batch path (the caller checks it has one). */
+export function batchTarget(ctx: Ctx, pub: Publisher, events: number): PublishTarget {
+  return { ...target(pub, batchBody(ctx, events)), path: pub.batchPath! };
+}
+
+/** A figure a system has no value for: [metric, unit, higherIsBetter]. */
+export type FigureSpec = [metric: string, unit: string, higherIsBetter?: boolean];
+
+/**
+ * When the system has nothing to show in this scenario (its `lacks`), records why against each
+ * figure and returns true; the scenario then skips it.
+ */
+export function lacking(ctx: Ctx, sys: QueueSystem, name: ScenarioName, figures: FigureSpec[]): boolean {
+  const why = sys.lacks?.[name];
+  if (!why) return false;
+  for (const [metric, unit, higher] of figures) ctx.results.absent(sys.key, name, metric, unit, why, higher);
+  return true;
+}
+
 /** Publishes `count` times with `concurrency` clients (closed loop). */
 export function publishClosed(
   ctx: Ctx,

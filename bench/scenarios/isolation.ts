@@ -6,6 +6,7 @@ import { CpuMeter, type Ctx } from '../context.js';
 import type { QueueSystem } from '../systems/types.js';
 import {
   arrivals,
+  lacking,
   noteFailures,
   nowMs,
   paths,
@@ -72,6 +73,14 @@ export const isolation: Scenario = {
   },
   async queue(ctx, sys) {
     const [a, b, c] = metrics(ctx);
+    if (
+      lacking(ctx, sys, NAME, [
+        [a, '/s'],
+        [b, '/s'],
+        [c, '×'],
+      ])
+    )
+      return;
     const without = await healthyRate(ctx, sys, false);
     const withHang = await healthyRate(ctx, sys, true);
     ctx.results.set(sys.key, NAME, a, without, '/s');

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { CpuMeter, type Ctx } from '../context.js';
 import { REPO_DIR } from '../ipc.js';
 import type { SystemKey } from '../results.js';
-import type { Scenario } from './common.js';
+import { lacking, type Scenario } from './common.js';
 
 const NAME = 'reminders';
 const SCRIPT = 'bench/reminders.ts';
@@ -68,10 +68,7 @@ export const reminders: Scenario = {
     ctx.results.absent('ceiling', NAME, metric(ctx), '/s', 'n/a (no scheduler)');
   },
   async queue(ctx, sys) {
-    if (sys.key === 'baseline') {
-      ctx.results.absent(sys.key, NAME, metric(ctx), '/s', 'n/a (pg-boss has no per-subject reminders)');
-      return;
-    }
+    if (lacking(ctx, sys, NAME, [[metric(ctx), '/s']])) return;
     if (!existsSync(path.join(REPO_DIR, SCRIPT))) {
       ctx.results.absent(sys.key, NAME, metric(ctx), '/s', 'not available: no reminders bench yet');
       return;

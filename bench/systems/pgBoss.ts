@@ -1,21 +1,52 @@
-// The pg-boss baseline as the scenarios see it: a fresh bench/baseline.ts process per run, its
-// schema dropped and recreated, its ingest on 127.0.0.1.
-import type { BaselineSettings } from '../baseline.js';
-import { DEFAULT_BASELINE_SETTINGS } from '../baseline.js';
+// The pg-boss baseline as the scenarios see it: a fresh bench/baseline.ts process per run, on a
+// schema of its own in the DATABASE_URL database (created at start, dropped at stop), its
+// ingest on 127.0.0.1.
 import type { Ctx } from '../context.js';
-import { Helper } from '../ipc.js';
-import type { Publisher, QueueSystem, StartOptions } from './types.js';
+import { HelperSystem } from './helperSystem.js';
+import type { StartOptions } from './types.js';
 
-export const BASELINE_SCHEMA = 'pgboss_bench';
+export interface BaselineSettings {
+  workers: number;
+  batchSize: number;
+  pollingIntervalSeconds: number;
+  /** Connections in pg-boss's pg pool. */
+  poolMax: number;
+  /** Connections to the receiver (in-flight requests). */
+  concurrency: number;
+  timeoutMs: number;
+}
 
-export class PgBossBaseline implements QueueSystem {
+export const DEFAULT_BASELINE_SETTINGS: BaselineSettings = {
+  workers: 8,
+  batchSize: 250,
+  pollingIntervalSeconds: 0.5,
+  poolMax: 16,
+  concurrency: 64,
+  timeoutMs: 15_000,
+};
+
+function envNumber(name: string): number | undefined {
+  const v = process.env[name];
+  return v === undefined || v === '' ? undefined : Number(v);
+}
+
+export class PgBossBaseline extends HelperSystem {
   readonly key = 'baseline' as const;
-  private helper: Helper | undefined;
+  override readonly lacks = {
+    reminders: 'n/a (pg-boss has no per-subject reminders)',
+    scaleout: 'n/a (one process)',
+  };
+  protected override readonly applicationName = 'bench-pgboss';
   private readonly tuned: BaselineSettings;
 
-  constructor(private readonly ctx: Ctx) {
+  constructor(ctx: Ctx) {
+    super(ctx, 'baseline.ts');
+    const d = DEFAULT_BASELINE_SETTINGS;
     this.tuned = {
-      ...DEFAULT_BASELINE_SETTINGS,
+      workers: envNumber('BENCH_PGBOSS_WORKERS') ?? d.workers,
+      batchSize: envNumber('BENCH_PGBOSS_BATCH') ?? d.batchSize,
+      pollingIntervalSeconds: envNumber('BENCH_PGBOSS_POLL_S') ?? d.pollingIntervalSeconds,
+      poolMax: envNumber('BENCH_PGBOSS_POOL') ?? d.poolMax,
       concurrency: ctx.sizes.concurrency,
       timeoutMs: ctx.sizes.timeoutMs,
     };
@@ -24,7 +55,7 @@ export class PgBossBaseline implements QueueSystem {
   settings(): Record<string, string> {
     const s = this.tuned;
     return {
-      'pg-boss': '10 (node_modules/pg-boss), schema pgboss_bench dropped before each run',
+      'pg-boss': '10 (node_modules/pg-boss), a schema of its own per run (pgboss_bench_…), dropped after it',
       workers: `${s.workers} × work() each fetching batchSize ${s.batchSize}`,
       pollingIntervalSeconds: String(s.pollingIntervalSeconds),
       'pg pool max': String(s.poolMax),
@@ -35,36 +66,7 @@ export class PgBossBaseline implements QueueSystem {
     };
   }
 
-  pid(): number {
-    return this.helper?.pid ?? 0;
-  }
-
-  async start(paths: string[], opts: StartOptions): Promise<Publisher> {
-    this.helper = await Helper.start('baseline.ts');
-    const { origin } = await this.helper.call<{ origin: string }>('start', {
-      databaseUrl: this.ctx.opts.databaseUrl,
-      schema: BASELINE_SCHEMA,
-      receiverOrigin: this.ctx.receiverOrigin,
-      paths,
-      settings: this.tuned,
-    });
-    if (opts.deliver) await this.helper.call('work');
-    return {
-      origin,
-      path: '/events',
-      batchPath: '/events/batch',
-      headers: { 'content-type': 'application/json' },
-    };
-  }
-
-  async deliver(): Promise<void> {
-    await this.helper!.call('work');
-  }
-
-  async stop(): Promise<void> {
-    if (!this.helper) return;
-    await this.helper.call('stop').catch(() => {});
-    await this.helper.stop();
-    this.helper = undefined;
+  protected startArgs(opts: StartOptions): Record<string, unknown> {
+    return this.storeArgs('pgboss_bench', this.tuned, opts);
   }
 }

@@ -8,7 +8,10 @@ import { recordAudit } from '../store/audit.js';
 import type { ApiContext, App } from './context.js';
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-const DATA_PLANE = [/^POST \/v1\/tenants\/:tid\/events$/, /^(PUT|POST) \/v1\/tenants\/:tid\/anchors(\/|$)/];
+const DATA_PLANE = [
+  /^POST \/v1\/tenants\/:tid\/events(\/batch)?$/,
+  /^(PUT|POST) \/v1\/tenants\/:tid\/anchors(\/|$)/,
+];
 const SENSITIVE_READS = [/^GET \/v1\/.*\/secret$/];
 
 export function auditAction(method: string, route: string): string | undefined {

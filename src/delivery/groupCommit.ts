@@ -1,7 +1,9 @@
 // Group commit: items submitted one at a time are written in batches, each batch one
 // statement, with a few batches in flight at once. The publisher writes events this way and
 // the worker its acks. Under load a batch fills while the previous one is being written, so
-// the store's commit rate is not the ceiling; alone, an item waits for nobody.
+// the store's commit rate is not the ceiling. A batch started from idle first lets the event
+// loop finish its turn (one setImmediate, no timer): the requests parsed in the same turn go
+// together instead of one statement each, and an item alone waits for nothing but that.
 
 export interface GroupCommitOptions<T, R> {
   /** Writes one batch; returns one result per item, in order. A throw fails every item. */
@@ -26,6 +28,7 @@ interface Waiting<T, R> {
 export class GroupCommit<T, R> {
   private queue: Waiting<T, R>[] = [];
   private inFlight = 0;
+  private lingering = false;
   private readonly idle: (() => void)[] = [];
   readonly stats = { batches: 0, items: 0 };
 
@@ -50,6 +53,19 @@ export class GroupCommit<T, R> {
   }
 
   private pump(): void {
+    if (this.lingering) return;
+    if (this.inFlight === 0 && this.queue.length > 0 && this.queue.length < (this.o.eagerAt ?? 1)) {
+      this.lingering = true;
+      setImmediate(() => {
+        this.lingering = false;
+        this.drainQueue();
+      });
+      return;
+    }
+    this.drainQueue();
+  }
+
+  private drainQueue(): void {
     while (this.queue.length > 0 && this.inFlight < this.o.maxInFlight) {
       if (this.inFlight > 0 && this.queue.length < (this.o.eagerAt ?? 1)) return;
       const batch = this.queue.splice(0, this.o.maxBatch);

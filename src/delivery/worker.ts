@@ -21,7 +21,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import { recordAttempts } from '../store/deliveries/ack.js';
-import { claimDeliveries } from '../store/deliveries/claim.js';
+import { type Claim, claimDeliveries } from '../store/deliveries/claim.js';
 import { dueEndpoints } from '../store/deliveries/turns.js';
 import {
   type AttemptResult,
@@ -259,7 +259,9 @@ export class Worker {
     this.stats.claims += 1;
     this.stats.claimed += claimed.length;
     if (claimed.length === 0) this.stats.emptyClaims += 1;
-    this.more = claimed.length >= limit;
+    // More may be waiting: the claim filled its limit, or left due work behind (an endpoint's
+    // share of one claim, or the claim's own limit across endpoints).
+    this.more = claimed.length >= limit || (claimed as Claim).leftDue === true;
     for (const d of claimed) {
       // Our own lease ran out while we still hold the delivery (a stalled event loop, or a
       // clock moved forward in a test): the claim took it over for us again. It is being

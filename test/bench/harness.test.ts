@@ -1,6 +1,6 @@
 // The benchmark harness, run end to end in --quick mode on tiny sizes so the bench code cannot
-// rot. It checks that every system produced figures and that the results files were written;
-// it never looks at how fast anything was.
+// rot. It checks that every system (the four references and Tidings) produced figures and that
+// the results files were written; it never looks at how fast anything was.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -19,6 +19,8 @@ interface ResultsJson {
   figures: Figure[];
   errors: { system: string; scenario: string; message: string }[];
   cpu: { system: string; scenario: string }[];
+  statements: { system: string; run: string; delivered: number; total: number }[];
+  scaleOut: Record<string, { workers: number; perSecond: number }[]>;
 }
 
 function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string; err: string }> {
@@ -26,7 +28,7 @@ function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; ou
     execFile(
       process.execPath,
       ['--import', 'tsx', 'bench/run.ts', ...args],
-      { cwd: REPO, env: { ...process.env, ...env }, maxBuffer: 32 * 1024 * 1024, timeout: 170_000 },
+      { cwd: REPO, env: { ...process.env, ...env }, maxBuffer: 32 * 1024 * 1024, timeout: 290_000 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
         resolve({ code, out: stdout, err: stderr });
@@ -39,11 +41,12 @@ const out = mkdtempSync(path.join(os.tmpdir(), 'bench-test-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 describe('bench/run.ts --quick', () => {
-  it('measures the ceiling, the pg-boss baseline and Tidings and writes the results file', async () => {
+  it('measures the references and Tidings and writes the results file', async () => {
     const pgUrl = inject('pgUrl');
-    // pg-boss needs a real PostgreSQL; without one, the ceiling and Tidings on PGlite still run.
+    // The floor and pg-boss need a real PostgreSQL; without one, the store-less references and
+    // Tidings on PGlite still run.
     const engine = pgUrl ? 'pg' : 'pglite';
-    const systems = pgUrl ? 'ceiling,baseline,tidings' : 'ceiling,tidings';
+    const systems = pgUrl ? 'ceiling,pipeline,floor,baseline,tidings' : 'ceiling,pipeline,tidings';
     const r = await run(
       [
         '--quick',
@@ -52,7 +55,7 @@ describe('bench/run.ts --quick', () => {
         '--systems',
         systems,
         '--only',
-        'publish,e2e,fanout,latency,isolation,backlog',
+        'publish,e2e,fanout,latency,isolation,backlog,scaleout',
         '--out',
         out,
       ],
@@ -85,27 +88,49 @@ describe('bench/run.ts --quick', () => {
       expect(Number.isFinite(v)).toBe(true);
       expect(v).toBeGreaterThan(0);
     };
-    const queues = pgUrl ? ['baseline', tidings] : [tidings];
+    const stored = pgUrl ? ['floor', 'baseline', tidings] : [tidings];
+    const queues = ['pipeline', ...stored];
     for (const system of ['ceiling', ...queues]) {
       expectFigure(system, 'publish', /publishes\/s$/);
-      expectFigure(system, 'e2e', /^deliveries\/s/);
+      expectFigure(system, 'publish', /^batches of \d+: events\/s$/);
+      expectFigure(system, 'e2e', /^deliveries\/s \(1 endpoint/);
+      expectFigure(system, 'e2e', /^deliveries\/s, batch publish/);
+      expectFigure(system, 'e2e', /^single publishes: service CPU per delivery$/);
       expectFigure(system, 'fanout', /^deliveries\/s/);
       expectFigure(system, 'latency', /p99$/);
     }
-    for (const system of queues) {
-      expectFigure(system, 'isolation', /^isolation ratio/);
+    for (const system of stored) {
       expectFigure(system, 'backlog', /^drain: deliveries\/s overall/);
       expectFigure(system, 'backlog', /^RSS max/);
+    }
+    for (const system of pgUrl ? ['baseline', tidings] : [tidings]) {
+      expectFigure(system, 'isolation', /^isolation ratio/);
+    }
+    if (pgUrl) {
+      // Counted from the server log, for every system with PostgreSQL sessions.
+      for (const system of stored) {
+        expectFigure(system, 'e2e', /^single publishes: statements per delivered event$/);
+        expectFigure(system, 'e2e', /^batch publish: statements per delivered event$/);
+        expectFigure(system, 'e2e', /^batch publish: PostgreSQL CPU per delivery$/);
+      }
+      expect(results.statements.map((s) => s.system)).toEqual(expect.arrayContaining(stored));
+      // One api process and 1…2 worker processes on one database.
+      expectFigure(tidings, 'scaleout', /^deliveries\/s, 1 api \+ 1 worker process$/);
+      expectFigure(tidings, 'scaleout', /^deliveries\/s, 1 api \+ 2 worker processes$/);
+      expect(results.scaleOut[tidings]?.map((r) => r.workers)).toEqual([1, 2]);
     }
     // The harness accounts for the CPU of its own processes in every run.
     expect(results.cpu.length).toBeGreaterThan(5);
 
     const text = readFileSync(path.join(out, md!), 'utf8');
     expect(text).toContain('## Machine');
-    expect(text).toContain('| scenario | figure | ceiling | baseline (pg-boss) |');
-    expect(text).toContain('Tidings/ceiling');
+    expect(text).toContain(
+      '| scenario | figure | raw sender ceiling | pipeline ceiling | durable floor | baseline (pg-boss) |',
+    );
+    for (const ratio of ['Tidings/ceiling', 'Tidings/pipeline', 'Tidings/floor', 'Tidings/pg-boss'])
+      expect(text).toContain(ratio);
     expect(text).toMatch(/The harness's own processes used [\d.]+ CPU seconds/);
     // A quick run never overwrites the recorded results.
     expect(existsSync(path.join(REPO, 'bench/results', md!))).toBe(false);
-  }, 180_000);
+  }, 300_000);
 });

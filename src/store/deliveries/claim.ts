@@ -193,10 +193,13 @@ WITH marks AS (
     FROM ends e
   ) x
   WHERE x.mark_at IS NOT NULL
+  RETURNING due_at
 )
 SELECT l.delivery_id AS id, d.attempts, d.tenant_id, l.endpoint_id, e.url, e.profile, e.secret, e.headers,
        e.previous_secrets, e.updated_at AS endpoint_updated_at, ev.id AS event_id, ev.type AS event_type, ev.created_at AS event_created_at,
-       ev.payload::text AS payload, ev.trace_context, l.ordering_key, l.sequence, l.endpoint_sequence
+       ev.payload::text AS payload, ev.trace_context, l.ordering_key, l.sequence, l.endpoint_sequence,
+       -- Work this claim left due now (a mark at once): the worker claims again without waiting.
+       (SELECT count(*) FROM next WHERE due_at <= $1)::int AS left_due
 FROM leased l
 JOIN deliveries d ON d.id = l.delivery_id
 JOIN events ev ON ev.seq = d.event_seq
@@ -204,10 +207,19 @@ JOIN endpoints e ON e.id = l.endpoint_id
 ORDER BY l.delivery_id`,
 };
 
-/** Claims due deliveries fairly across endpoints (see CLAIM), in one statement. */
-export async function claimDeliveries(q: Queryable, o: ClaimOptions): Promise<ClaimedDelivery[]> {
+/** What a claim took, and whether it left due work behind (its limit, an endpoint's share). */
+export interface Claim extends Array<ClaimedDelivery> {
+  leftDue?: boolean;
+}
+
+/**
+ * Claims due deliveries fairly across endpoints (see CLAIM), in one statement. `leftDue` on
+ * the answer says that work is due already beyond what was taken (another claim now would
+ * find some): set when at least one delivery was taken.
+ */
+export async function claimDeliveries(q: Queryable, o: ClaimOptions): Promise<Claim> {
   const finished = [...(o.finished ?? new Map<string, number>()).entries()].filter(([, n]) => n > 0);
-  return q.query<ClaimedDelivery>(CLAIM, [
+  const rows = await q.query<ClaimedDelivery & { left_due?: number }>(CLAIM, [
     o.now,
     o.leaseUntil,
     o.workerId,
@@ -219,4 +231,8 @@ export async function claimDeliveries(q: Queryable, o: ClaimOptions): Promise<Cl
     finished.map(([, n]) => n),
     o.onlyEndpoint ?? null,
   ]);
+  const claim: Claim = rows;
+  claim.leftDue = (rows[0]?.left_due ?? 0) > 0;
+  for (const r of rows) delete r.left_due;
+  return claim;
 }
