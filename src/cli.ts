@@ -79,10 +79,16 @@ async function registerServiceCommands(): Promise<void> {
           'no terminal to show the generated admin token on: it was written to this file (readable by this user only); read it, keep it somewhere safe, then delete the file',
         );
       }
+      // The service runs until it is told to stop. Its own timers do not hold the process (they
+      // are unref'd so that tests can stop it): a worker-only process whose store connections
+      // all dropped at once (a PostgreSQL restart) would otherwise find nothing left to wait on
+      // and exit 0 while it should be reconnecting.
+      const running = setInterval(() => {}, 1 << 30);
       let stopping = false;
       const stop = async (signal: string) => {
         if (stopping) return;
         stopping = true;
+        clearInterval(running);
         t.log.info({ signal }, 'stopping: finishing in-flight deliveries');
         await t.stop();
         await shutdownTracing();

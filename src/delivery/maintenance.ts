@@ -110,7 +110,7 @@ export class Maintenance {
     return this.shared('health', 'endpoint health sweep', async () => {
       const r = await sweepEndpointHealth({ db: this.o.db, clock: this.o.clock, log: this.o.log, ...h });
       // Operator events were published: their deliveries are due.
-      if (r.failing + r.disabled + r.recovered > 0) this.o.onWork();
+      if (r.failing + r.disabled + r.recovered + (r.faulted ?? 0) > 0) this.o.onWork();
       return r;
     });
   }

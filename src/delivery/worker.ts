@@ -311,7 +311,8 @@ export class Worker {
         failing.push({ endpoint, err });
       }
     }
-    if (failing.length > 0 && failing.length === endpoints.length && !dataError(first)) {
+    // Nothing to try one by one, or every endpoint fails alike: the statement, not the data.
+    if (endpoints.length === 0 || (failing.length === endpoints.length && !dataError(first))) {
       this.claimFailed(first);
       return claimed;
     }
