@@ -4,7 +4,7 @@
 // scripts/openapi.ts writes it to docs/openapi.json; test/api/openapi.test.ts checks that it
 // matches what a running server serves.
 import type { ApiContext } from './api/context.js';
-import { EventTypeCache } from './api/eventTypeCache.js';
+import { EventTypeCache } from './publishing/eventTypeCache.js';
 import { Publisher } from './api/publisher.js';
 import { buildServer } from './api/server.js';
 import { systemClock } from './clock.js';

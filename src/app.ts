@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Dispatcher } from 'undici';
 import { hashToken } from './api/auth.js';
 import type { ApiContext } from './api/context.js';
-import { EventTypeCache } from './api/eventTypeCache.js';
+import { EventTypeCache } from './publishing/eventTypeCache.js';
 import { Publisher } from './api/publisher.js';
 import { buildServer, type ServerOptions } from './api/server.js';
 import { describeLoad, loadCatalogFiles } from './catalog/load.js';

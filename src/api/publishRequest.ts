@@ -4,7 +4,7 @@
 // route, so that an item of a batch is checked exactly like a single publish.
 import { createHash } from 'node:crypto';
 import { type Static, Type } from 'typebox';
-import { attachChanges } from '../catalog/changes.js';
+import { attachChanges } from '../publishing/changes.js';
 import { CALLER_ID_PATTERN, newId } from '../ids.js';
 import type { PublishInput } from '../store/events.js';
 import type { ApiContext } from './context.js';

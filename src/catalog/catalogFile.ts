@@ -8,7 +8,7 @@ import { PROFILE_NAMES } from '../delivery/profiles/index.js';
 import { type JsonPath, lineColumn, scanJson } from '../json/scan.js';
 import { validateReminderSettings } from '../scheduler/rules.js';
 import { readReminderSettings } from '../scheduler/settings.js';
-import { payloadSchemaProblem } from './payloadSchema.js';
+import { payloadSchemaProblem } from '../publishing/payloadSchema.js';
 
 export type JsonSchema = Record<string, unknown>;
 

@@ -13,7 +13,7 @@
 // batches (PGlite otherwise starves timers and sockets).
 import { hostname } from 'node:os';
 import type { Dispatcher } from 'undici';
-import { EventTypeCache } from '../api/eventTypeCache.js';
+import { EventTypeCache } from '../publishing/eventTypeCache.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';

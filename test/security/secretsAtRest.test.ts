@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTidings, type Tidings } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { newKeyPair } from '../../src/delivery/signEd25519.js';
+import { newKeyPair } from '../../src/signing/ed25519.js';
 import { createLogger } from '../../src/log.js';
 import {
   createSecretBox,

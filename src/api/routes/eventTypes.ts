@@ -5,7 +5,7 @@ import { deleteEventType, listEventTypes, upsertEventType } from '../../store/ev
 import { requireAdmin } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
 import { ApiError, notFound, unprocessable } from '../errors.js';
-import { checkSchema } from '../eventTypeCache.js';
+import { checkSchema } from '../../publishing/eventTypeCache.js';
 import { errors, Timestamp } from '../schemas.js';
 
 export const EVENT_TYPE_NAME = '^[A-Za-z][A-Za-z0-9_.-]{0,127}$';

@@ -3,7 +3,7 @@
 import { type Static, Type } from 'typebox';
 import { getProfile } from '../../delivery/profiles/index.js';
 import { deliveryRef, parseDeliveryRef } from '../../ids.js';
-import { bodySigningKey } from '../../security/signingSecrets.js';
+import { bodySigningKey } from '../../signing/secrets.js';
 import { deliverySource, listEndpointDeliveries } from '../../store/endpointDeliveries.js';
 import { getEndpoint } from '../../store/endpoints.js';
 import { requireTenant } from '../auth.js';

@@ -29,7 +29,7 @@ import type { ApiContext, App } from '../context.js';
 import { withinRange } from '../dates.js';
 import { ApiError, badRequest, notFound, unprocessable } from '../errors.js';
 import { countCreated } from '../quotas.js';
-import { memberText, scanTopLevel } from '../rawJson.js';
+import { memberText, scanTopLevel } from '../../json/raw.js';
 import {
   checkRefreshUrl,
   checkRule,

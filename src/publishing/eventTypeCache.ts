@@ -8,7 +8,7 @@ import {
   payloadSchemaProblem,
   type SchemaProblem,
   schemaProblem,
-} from '../catalog/payloadSchema.js';
+} from './payloadSchema.js';
 import type { Clock } from '../clock.js';
 import type { Db } from '../store/db.js';
 import { type EventType, getEventTypes } from '../store/eventTypes.js';
@@ -20,7 +20,7 @@ export interface CompiledType {
   validate: ((payload: unknown) => SchemaProblem[]) | undefined;
 }
 
-/** Whether a JSON Schema compiles as a payload schema (see catalog/payloadSchema.ts); the message says why not. */
+/** Whether a JSON Schema compiles as a payload schema (see publishing/payloadSchema.ts); the message says why not. */
 export function checkSchema(schema: unknown): string | undefined {
   if (typeof schema !== 'object' || schema === null || Array.isArray(schema))
     return 'a schema is a JSON object';

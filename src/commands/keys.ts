@@ -12,8 +12,8 @@ import type { Config } from '../config.js';
 import { createLogger, type Logger } from '../log.js';
 import { migrate } from '../store/migrate.js';
 import { resealAll } from '../store/sealed.js';
-import { keyFilePath, loadSecretBox, readKeyFile } from './keys.js';
-import { generateKey, keyFingerprint, parseKeyMaterial } from './secretBox.js';
+import { keyFilePath, loadSecretBox, readKeyFile } from '../security/keys.js';
+import { generateKey, keyFingerprint, parseKeyMaterial } from '../security/secretBox.js';
 
 function writeKeyFile(file: string, keys: string[]): void {
   const tmp = `${file}.${process.pid}.tmp`;

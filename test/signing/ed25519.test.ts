@@ -5,7 +5,7 @@ import {
   publicKeyOf,
   signEd25519,
   verifyEd25519,
-} from '../../src/delivery/signEd25519.js';
+} from '../../src/signing/ed25519.js';
 
 // The Standard Webhooks specification's asymmetric test vector.
 const SPEC = {

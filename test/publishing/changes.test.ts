@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { attachChanges, type Change, computeChanges } from '../../src/catalog/changes.js';
+import { attachChanges, type Change, computeChanges } from '../../src/publishing/changes.js';
 import { objectMembers } from '../../src/json/scan.js';
 
 interface Doc {

@@ -2,7 +2,7 @@
 // text (key order, number formatting, big integers kept). The scanning itself is
 // src/json/scan.ts, the one JSON scanner of the project; nesting depth is checked where
 // bodies are parsed (server.ts, MAX_JSON_DEPTH).
-import { objectMembers } from '../json/scan.js';
+import { objectMembers } from './scan.js';
 
 export interface Scan {
   /** Key → [start, end) of its value's text; a repeated key keeps the last, as JSON.parse does. */
