@@ -3,7 +3,7 @@
 import path from 'node:path';
 import ipaddr from 'ipaddr.js';
 import { QUOTA_MAX, QUOTAS, type Quotas } from './limits.js';
-import { type PortalSettings, portalSettings } from './portal/settings.js';
+import { type PortalSettings, portalSettings } from './config/portal.js';
 
 export type Role = 'api' | 'worker' | 'scheduler';
 export const ALL_ROLES: readonly Role[] = ['api', 'worker', 'scheduler'];

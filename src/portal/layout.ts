@@ -3,7 +3,7 @@
 
 import { type Html, html } from './html.js';
 import { CSRF_FIELD } from './session.js';
-import type { PortalSettings } from './settings.js';
+import type { PortalSettings } from '../config/portal.js';
 
 export interface Signed {
   csrf: string;

@@ -5,7 +5,7 @@ import { endpointBody, endpointFormValues, localTime, parseForm } from '../../sr
 import { portalHeaders } from '../../src/portal/headers.js';
 import { html } from '../../src/portal/html.js';
 import { csrfFor, csrfMatches, sessionCookie } from '../../src/portal/session.js';
-import { portalSettings } from '../../src/portal/settings.js';
+import { portalSettings } from '../../src/config/portal.js';
 
 describe('portal settings', () => {
   it('has defaults: 15 minute links, 8 hour sessions, no framing', () => {

@@ -4,7 +4,7 @@
 import type { LinkProblem } from '../../store/portal.js';
 import { type Html, html } from '../html.js';
 import { page, time } from '../layout.js';
-import type { PortalSettings } from '../settings.js';
+import type { PortalSettings } from '../../config/portal.js';
 
 export function signInPage(settings: PortalSettings, token: string, expiresAt: Date): string {
   return page({
