@@ -1,7 +1,5 @@
 // Boots Tidings: configuration → store → migrations → the roles this process runs.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Dispatcher } from 'undici';
 import { hashToken } from './api/auth.js';
 import type { ApiContext } from './api/context.js';
@@ -30,9 +28,8 @@ import { openSecretCodec } from './security/keys.js';
 import { tenantTokenResolver } from './security/tenantTokens.js';
 import type { Db } from './store/db.js';
 import { getMeta, putMetaOnce } from './store/meta.js';
-import { ensureSchema, migrate } from './store/migrate.js';
-import { openPg } from './store/pg.js';
-import { openPglite } from './store/pglite.js';
+import { migrate } from './store/migrate.js';
+import { lockDataDir, openStore } from './store/open.js';
 import type { SecretCodec } from './store/secrets.js';
 import { VERSION } from './version.js';
 
@@ -62,44 +59,6 @@ export interface StartOptions {
   server?: ServerOptions;
   /** Called with a generated admin token (printed once by the CLI). */
   onAdminTokenCreated?: (token: string) => void;
-}
-
-export async function openStore(config: Config): Promise<Db> {
-  if (config.databaseUrl) {
-    const db = await openPg(config.databaseUrl, {
-      max: 10,
-      ...(config.dbSchema ? { schema: config.dbSchema } : {}),
-    });
-    if (config.dbSchema) await ensureSchema(db, config.dbSchema);
-    return db;
-  }
-  return openPglite(config.dataDir);
-}
-
-/**
- * The embedded store belongs to one process: two processes on one data folder would
- * corrupt it. A lock file with our pid keeps a second one out.
- */
-export function lockDataDir(dir: string): () => void {
-  mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, 'tidings.pid');
-  try {
-    const pid = Number(readFileSync(file, 'utf8'));
-    if (pid && pid !== process.pid) {
-      try {
-        process.kill(pid, 0);
-        throw new Error(
-          `${dir} is in use by process ${pid}. The embedded store serves one process; run more processes on PostgreSQL (DATABASE_URL).`,
-        );
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
-      }
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  writeFileSync(file, String(process.pid));
-  return () => rmSync(file, { force: true });
 }
 
 /** The operator token's hash: from the configuration, or generated once and stored. */

@@ -3,7 +3,10 @@
 import path from 'node:path';
 import ipaddr from 'ipaddr.js';
 import { QUOTA_MAX, QUOTAS, type Quotas } from './limits.js';
+import { bool, ConfigError, durationSetting, int, parseDuration, type Source } from './config/parse.js';
 import { type PortalSettings, portalSettings } from './config/portal.js';
+
+export { ConfigError, parseDuration };
 
 export type Role = 'api' | 'worker' | 'scheduler';
 export const ALL_ROLES: readonly Role[] = ['api', 'worker', 'scheduler'];
@@ -80,52 +83,6 @@ export interface Config {
   metricsTenantLabel: boolean;
   /** OpenTelemetry tracing: on when an OTEL_* variable is set (the SDK reads them itself). */
   tracing: boolean;
-}
-
-export class ConfigError extends Error {
-  constructor(
-    readonly setting: string,
-    message: string,
-  ) {
-    super(`${setting}: ${message}`);
-    this.name = 'ConfigError';
-  }
-}
-
-type Source = Record<string, string | undefined>;
-
-function int(src: Source, name: string, def: number, min: number, max: number): number {
-  const raw = src[name];
-  if (raw === undefined || raw === '') return def;
-  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `expected a whole number, got "${raw}"`);
-  const n = Number(raw);
-  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
-  return n;
-}
-
-const DURATION_UNITS: Record<string, number> = {
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  min: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-};
-
-/** Parses "500ms", "5s", "30m", "2h", "1d" (a bare number is seconds). */
-export function parseDuration(text: string): number | undefined {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$/.exec(text);
-  if (!m) return undefined;
-  const unit = DURATION_UNITS[m[2] ?? 's'];
-  return unit === undefined ? undefined : Math.round(Number(m[1]) * unit);
-}
-
-function durationSetting(src: Source, name: string, def: string): number {
-  const raw = src[name]?.trim() || def;
-  const ms = parseDuration(raw);
-  if (ms === undefined || ms <= 0)
-    throw new ConfigError(name, `"${raw}" is not a duration such as 12h or 5d`);
-  return ms;
 }
 
 export const DEFAULT_RETRY_SCHEDULE = '5s,5m,30m,2h,5h,10h,10h';
@@ -340,14 +297,6 @@ function endpointHealthSettings(
     throw new ConfigError('TIDINGS_OPERATOR_TENANT', 'must be a tenant id: letters, digits and _.:-');
   }
   return { disableAfterMs, failingNoticeAfterMs, operatorTenant };
-}
-
-function bool(src: Source, name: string, def: boolean): boolean {
-  const raw = src[name]?.trim().toLowerCase();
-  if (raw === undefined || raw === '') return def;
-  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
-  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
-  throw new ConfigError(name, `expected true or false, got "${src[name]}"`);
 }
 
 /** The settings table the README shows; kept here so it cannot drift from the parser. */

@@ -38,11 +38,9 @@ import { tokenRoutes } from './routes/tokens.js';
 import { ErrorBody } from './schemas.js';
 import { storeRefusal } from './storeErrors.js';
 import { registerTenantScope } from './tenantScope.js';
+import { jsonDepth, MAX_JSON_DEPTH } from '../json/depth.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
-
-/** Deepest JSON nesting accepted in a request body. */
-export const MAX_JSON_DEPTH = 64;
 
 /** Resolves a non-admin token (tenant tokens); none by default. */
 export type TokenResolver = (tokenHash: string, req: FastifyRequest) => Promise<Principal | null>;
@@ -248,19 +246,4 @@ function validatorAjv(coerceTypes: false | 'array'): Ajv {
   // date-time as both engines can store it (see dates.ts).
   ajv.addFormat('date-time', { type: 'string', validate: isStorableDateTime });
   return ajv;
-}
-
-function jsonDepth(v: unknown): number {
-  // Iterative: a hostile body must not blow the stack.
-  let max = 0;
-  const stack: [unknown, number][] = [[v, 0]];
-  while (stack.length > 0) {
-    const [x, d] = stack.pop()!;
-    if (x === null || typeof x !== 'object') continue;
-    const depth = d + 1;
-    if (depth > max) max = depth;
-    if (max > MAX_JSON_DEPTH) return max;
-    for (const child of Object.values(x)) stack.push([child, depth]);
-  }
-  return max;
 }

@@ -3,7 +3,7 @@
 // that has it open. Either way the file is validated here first, and a refused file changes
 // nothing.
 import { readFileSync } from 'node:fs';
-import { lockDataDir, openStore } from '../app.js';
+import { lockDataDir, openStore } from '../store/open.js';
 import type { Config } from '../config.js';
 import { migrate } from '../store/migrate.js';
 import { parseCatalog } from '../catalog/catalogFile.js';

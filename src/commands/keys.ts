@@ -7,7 +7,7 @@
 // first in the file, re-seals everything, and drops the old key once nothing needs it.
 import { renameSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { lockDataDir, openStore } from '../app.js';
+import { lockDataDir, openStore } from '../store/open.js';
 import type { Config } from '../config.js';
 import { createLogger, type Logger } from '../log.js';
 import { migrate } from '../store/migrate.js';

@@ -1,5 +1,5 @@
 // The portal's settings (TIDINGS_PORTAL_*), parsed with the rest of the configuration.
-import { ConfigError, parseDuration } from '../config.js';
+import { ConfigError, parseDuration, type Source } from './parse.js';
 
 export interface PortalSettings {
   /** How long a sign-in link may wait before it is opened. */
@@ -14,8 +14,6 @@ export interface PortalSettings {
   /** CSP frame-ancestors sources allowed to embed the portal; empty: nobody. */
   frameAncestors: string[];
 }
-
-type Source = Record<string, string | undefined>;
 
 function duration(src: Source, name: string, def: string, minMs: number, maxMs: number): number {
   const raw = src[name]?.trim() || def;

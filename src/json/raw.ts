@@ -1,7 +1,7 @@
 // The top-level members of a JSON object text, as spans, for code that splices a payload's
 // text (key order, number formatting, big integers kept). The scanning itself is
 // src/json/scan.ts, the one JSON scanner of the project; nesting depth is checked where
-// bodies are parsed (server.ts, MAX_JSON_DEPTH).
+// bodies are parsed (server.ts, json/depth.ts).
 import { objectMembers } from './scan.js';
 
 export interface Scan {

@@ -11,7 +11,8 @@ import { checkPortalLink, consumePortalLink, endSessionsBeyond } from '../../sto
 import { type FormData, field } from '../form.js';
 import { html } from '../html.js';
 import { linkProblemPage, notice, signedOutPage, signInPage } from '../pages/access.js';
-import { clearedCookie, cookiesSecure, newToken, sessionCookie } from '../session.js';
+import { newToken } from '../../security/principal.js';
+import { clearedCookie, cookiesSecure, sessionCookie } from '../session.js';
 import { isForm, sendHtml, signedIn } from '../signed.js';
 
 const LINK_PROBLEM_STATUS = { unknown: 404, used: 410, expired: 410 } as const;
