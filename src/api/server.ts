@@ -39,6 +39,7 @@ import { ErrorBody } from './schemas.js';
 import { storeRefusal } from './storeErrors.js';
 import { registerTenantScope } from './tenantScope.js';
 import { jsonDepth, MAX_JSON_DEPTH } from '../json/depth.js';
+import { PublishRefused } from '../publishing/publish.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
@@ -148,7 +149,10 @@ export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Pr
   registerAudit(app, ctx);
   registerInputGuard(app);
 
-  app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
+  app.setErrorHandler((err: FastifyError | ApiError | PublishRefused, req, reply) => {
+    if (err instanceof PublishRefused) {
+      return reply.code(err.status).send({ error: { code: err.code, message: err.message, details: err.details } });
+    }
     if (err instanceof ApiError) {
       return reply
         .code(err.status)

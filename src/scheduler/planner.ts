@@ -3,8 +3,8 @@
 // else writes these slots meanwhile. The API calls it to plan only; the scheduler to fire
 // what is due: the events are written by publishEvents in the same transaction that marks
 // their slots fired, so a slot publishes exactly once whatever crashes when.
-import { createHash } from 'node:crypto';
 import type { Logger } from '../log.js';
+import { publishInput } from '../publishing/publish.js';
 import type { Queryable } from '../store/db.js';
 import type { PublishInput } from '../store/events.js';
 import { publishEvents } from '../store/publish.js';
@@ -219,20 +219,19 @@ export async function processAnchors(q: Queryable, keys: AnchorKey[], o: BatchOp
             firedAt: o.now,
             late: s.late,
           });
-          events.push({
-            tenantId: a.tenant_id,
-            id: eventId,
-            type: a.event_type,
-            payloadJson,
-            channels: a.channels,
-            orderingKey: null,
-            idempotencyKey: null,
-            requestHash: createHash('sha256')
-              .update(JSON.stringify([a.event_type, payloadJson, [...a.channels].sort(), null]))
-              .digest('base64'),
-            source: 'reminder',
-            createdAt: o.now,
-          });
+          events.push(
+            publishInput({
+              tenantId: a.tenant_id,
+              id: eventId,
+              type: a.event_type,
+              payloadJson,
+              channels: a.channels,
+              orderingKey: null,
+              idempotencyKey: null,
+              source: 'reminder',
+              createdAt: o.now,
+            }),
+          );
           byKey.set(s.key, {
             ...row(s.key),
             slot_key: s.key,

@@ -30,6 +30,7 @@ import { withinRange } from '../dates.js';
 import { ApiError, badRequest, notFound, unprocessable } from '../errors.js';
 import { countCreated } from '../quotas.js';
 import { memberText, scanTopLevel } from '../../json/raw.js';
+import { checkPayloadSchema, checkPayloadSize } from '../../publishing/publish.js';
 import {
   checkRefreshUrl,
   checkRule,
@@ -400,14 +401,7 @@ export async function reminderRoutes(app: App, ctx: ApiContext): Promise<void> {
         );
       }
       const payload = payloadText(req.rawBody, b.payload);
-      const size = Buffer.byteLength(payload);
-      if (size > ctx.config.maxPayloadBytes) {
-        throw new ApiError(
-          413,
-          'payload_too_large',
-          `The payload is ${size} bytes; the limit is ${ctx.config.maxPayloadBytes} bytes (TIDINGS_MAX_PAYLOAD_BYTES).`,
-        );
-      }
+      checkPayloadSize(payload, ctx.config.maxPayloadBytes);
       await checkPayload(ctx, b.event_type, payload, at, zone);
       const now = ctx.clock.now();
       const { anchor, created, slots } = await ctx.db.tx(async (q) => {
@@ -609,14 +603,7 @@ async function checkPayload(
       late: false,
     }),
   ) as unknown;
-  const problems = compiled.validate(sample);
-  if (problems.length > 0) {
-    throw unprocessable(
-      'payload_invalid',
-      `The payload does not match the schema of "${type}" (time_stamp and the day counts are added when a reminder fires): ${problems
-        .map((p) => `${p.path} ${p.message}`)
-        .join('; ')}.`,
-      { errors: problems },
-    );
-  }
+  checkPayloadSchema(compiled, sample, {
+    note: 'time_stamp and the day counts are added when a reminder fires',
+  });
 }
