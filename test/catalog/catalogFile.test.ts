@@ -226,6 +226,21 @@ ${types}
     });
   });
 
+  it('refuses a reminder window that does not parse or runs backwards (validateReminderSettings)', () => {
+    const withWindow = (window: string) =>
+      good(
+        `    { "name": "bill.due", "description": "d", "default_enabled": false, "reminder": { "anchor": "due date", "negative_offsets": true, "periodic": false, "window": ${window} } }`,
+      );
+    expect(parseCatalog(withWindow('{ "start": "-31 days", "end": "31 days" }'), 'demo.json').ok).toBe(true);
+    const unparsable = refused(withWindow('{ "start": "soon", "end": "31 days" }'));
+    expect(unparsable).toHaveLength(1);
+    expect(unparsable[0]).toContain('event_types[0].reminder.window');
+    expect(unparsable[0]).toContain('reminder.window.start');
+    const backwards = refused(withWindow('{ "start": "31 days", "end": "-31 days" }'));
+    expect(backwards).toHaveLength(1);
+    expect(backwards[0]).toContain('start "31 days" is after end "-31 days"');
+  });
+
   it('points at a syntax error by line and column', () => {
     // The mistake of Highline's own examples: a comma before a closing brace.
     const text = '{\n  "name": "demo",\n  "event_types": [],\n}';
