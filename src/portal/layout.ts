@@ -10,8 +10,6 @@ export interface Signed {
   /** `/v1/tenants/{tid}`: where the page's script sends its API calls. */
   apiBase: string;
   tenantName: string;
-  /** Whether the server has reminder settings (a second page in the menu). */
-  reminders: boolean;
   /** The menu entry of this page. */
   section: 'endpoints' | 'reminders';
 }
@@ -56,7 +54,7 @@ ${o.signed ? html`<meta name="csrf-token" content="${o.signed.csrf}"><meta name=
     }
   </div>
   ${
-    o.signed?.reminders
+    o.signed
       ? html`<nav class="wrap nav" aria-label="Sections"><a href="/portal"${o.signed.section === 'endpoints' ? html` aria-current="page"` : ''}>Endpoints</a><a href="/portal/reminders"${o.signed.section === 'reminders' ? html` aria-current="page"` : ''}>Reminders</a></nav>`
       : ''
   }
