@@ -2,7 +2,6 @@
 import type { ApiContext, App } from '../../api/context.js';
 import type { EventTypeJson } from '../apiTypes.js';
 import { field } from '../form.js';
-import { html } from '../html.js';
 import { type ReminderTypeProblem, type RuleJson, remindersPage } from '../pages/reminders.js';
 import { signedIn, type Visit } from '../signed.js';
 
