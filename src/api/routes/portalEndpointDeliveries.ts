@@ -32,7 +32,7 @@ const LogQuery = Type.Object({
   created_before: Type.Optional(Type.String({ format: 'date-time', description: 'exclusive' })),
 });
 
-const LogEntry = Type.Object({
+export const LogEntry = Type.Object({
   ...DeliverySummary.properties,
   event_id: Type.String(),
   event_type: Type.String(),
