@@ -13,7 +13,7 @@ import { circuitSettings } from './delivery/circuit.js';
 import { createDestinations, type Destinations } from './delivery/destinations/index.js';
 import { EndpointTargets } from './delivery/destinations/targets.js';
 import { registerOperatorEventTypes } from './delivery/operatorEvents.js';
-import { createOutboundAgent } from './delivery/pinnedAgent.js';
+import { createOutboundAgent, outboundAgentOptions } from './delivery/pinnedAgent.js';
 import { createRetryPolicy } from './delivery/retryPolicy.js';
 import { Worker } from './delivery/worker.js';
 import { createLogger, type Logger } from './log.js';
@@ -143,12 +143,7 @@ export async function startTidings(config: Config, opts: StartOptions = {}): Pro
   let ownedDispatcher: Dispatcher | undefined;
   let destinations: Destinations | undefined;
   if (config.roles.includes('worker')) {
-    const agent = {
-      allow: config.allowPrivateTargets,
-      connectTimeoutMs: Math.min(10_000, config.requestTimeoutMs),
-      keepAliveTimeoutMs: 30_000,
-      ...(config.httpProxy ? { proxyUrl: config.httpProxy } : {}),
-    };
+    const agent = outboundAgentOptions(config);
     if (!opts.dispatcher) ownedDispatcher = createOutboundAgent(agent);
     const dispatcher = opts.dispatcher ?? ownedDispatcher!;
     destinations = createDestinations({ dispatcher, agent, log, tokenTimeoutMs: config.requestTimeoutMs });

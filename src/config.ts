@@ -64,6 +64,15 @@ export function loadConfig(env: Source = process.env, flags: ConfigFlags = {}): 
   };
 }
 
+/**
+ * Until when a claim holds what it took (a delivery, a reminder slot): the request it makes
+ * may take the whole timeout, and the margin covers the rest of the round. Past it, another
+ * worker or scheduler takes over.
+ */
+export function leaseUntil(now: Date, c: Pick<Config, 'requestTimeoutMs' | 'leaseMarginMs'>): Date {
+  return new Date(now.getTime() + c.requestTimeoutMs + c.leaseMarginMs);
+}
+
 /** The README's configuration table, row by row: every setting, the quotas and the portal's. */
 export function settingRows(): { name: string; default: string; meaning: string }[] {
   const row = (s: Setting<unknown>) => ({ name: s.name, default: s.shown, meaning: s.meaning });

@@ -13,7 +13,7 @@
 import type { Dispatcher } from 'undici';
 import { memberText, scanTopLevel } from '../json/raw.js';
 import type { Config } from '../config.js';
-import { createOutboundAgent } from '../delivery/pinnedAgent.js';
+import { createOutboundAgent, outboundAgentOptions } from '../delivery/pinnedAgent.js';
 import { send } from '../delivery/sender.js';
 
 export type RefreshAnswer =
@@ -40,12 +40,7 @@ export const REFRESH_ANSWER_HELP = 'answer {"payload": {...}}, {"resolved": true
 export function createRefreshAgent(
   config: Pick<Config, 'allowPrivateTargets' | 'requestTimeoutMs' | 'httpProxy'>,
 ): Dispatcher {
-  return createOutboundAgent({
-    allow: config.allowPrivateTargets,
-    connectTimeoutMs: Math.min(10_000, config.requestTimeoutMs),
-    keepAliveTimeoutMs: 30_000,
-    ...(config.httpProxy ? { proxyUrl: config.httpProxy } : {}),
-  });
+  return createOutboundAgent(outboundAgentOptions(config));
 }
 
 export async function askProducer(
