@@ -11,14 +11,9 @@ import {
 import { readReminderSettings } from '../scheduler/settings.js';
 import type { Queryable } from '../store/db.js';
 import { addUsage } from '../store/quotas.js';
-import {
-  type AnchorKey,
-  deleteRule,
-  getRule,
-  lockAnchorsOfRule,
-  putRule,
-  type StoredRule,
-} from '../store/reminders.js';
+import { lockAnchorsOfRule } from '../store/reminders/anchors.js';
+import { deleteRule, getRule, putRule } from '../store/reminders/rules.js';
+import { type AnchorKey, type StoredRule } from '../store/reminders/types.js';
 import type { Principal } from './auth.js';
 import type { ApiContext } from './context.js';
 import { ApiError, unprocessable } from './errors.js';

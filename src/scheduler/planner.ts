@@ -9,22 +9,9 @@ import type { Queryable } from '../store/db.js';
 import type { PublishInput } from '../store/events.js';
 import { publishEvents } from '../store/publish.js';
 import { addUsage } from '../store/quotas.js';
-import {
-  type AnchorInput,
-  type AnchorKey,
-  backOffSlots,
-  insertAnchors,
-  leaseSlots,
-  loadPlanningAnchors,
-  loadSlots,
-  resolveAnchors,
-  type SlotRef,
-  type SlotWrite,
-  type StoredCalendar,
-  type StoredRule,
-  type StoredSlot,
-  writeSlots,
-} from '../store/reminders.js';
+import { insertAnchors, loadPlanningAnchors, resolveAnchors } from '../store/reminders/anchors.js';
+import { backOffSlots, leaseSlots, loadSlots, type SlotRef, writeSlots } from '../store/reminders/slots.js';
+import { type AnchorInput, type AnchorKey, type SlotWrite, type StoredCalendar, type StoredRule, type StoredSlot } from '../store/reminders/types.js';
 import type { BusinessCalendar } from './calendar.js';
 import { firePayload, reminderEventId } from './payload.js';
 import type { RefreshAnswer, RefreshQuestion } from './refresh.js';

@@ -11,19 +11,11 @@ import { isValidTimeZone, validateCalendar } from '../../scheduler/calendar.js';
 import { firePayload } from '../../scheduler/payload.js';
 import { processAnchors } from '../../scheduler/planner.js';
 import type { RuleInput } from '../../scheduler/rules.js';
-import {
-  type Anchor,
-  getAnchor,
-  getCalendar,
-  listAnchors,
-  listRulesPage,
-  lockOpenAnchorsOfTenant,
-  putCalendar,
-  resolveAnchors,
-  type StoredSlot,
-  slotsOfAnchor,
-  upsertAnchor,
-} from '../../store/reminders.js';
+import { getAnchor, listAnchors, lockOpenAnchorsOfTenant, resolveAnchors, upsertAnchor } from '../../store/reminders/anchors.js';
+import { getCalendar, putCalendar } from '../../store/reminders/calendars.js';
+import { listRulesPage } from '../../store/reminders/rules.js';
+import { slotsOfAnchor } from '../../store/reminders/slots.js';
+import { type Anchor, type StoredSlot } from '../../store/reminders/types.js';
 import { requireAdmin, requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
 import { withinRange } from '../dates.js';
