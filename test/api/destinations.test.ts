@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import { Connection } from 'rabbitmq-client';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { until } from '../delivery/wait.js';
+import { until } from '../helpers/wait.js';
 import { startApp, type TestApp } from '../helpers/app.js';
 import { engines } from '../helpers/engines.js';
 import { type MtlsReceiver, startMtlsReceiver } from '../helpers/mtlsReceiver.js';

@@ -6,7 +6,7 @@ import { startApp, type TestApp } from '../helpers/app.js';
 import { engines } from '../helpers/engines.js';
 import { type Received, type Receiver, startReceiver } from '../helpers/receiver.js';
 import { captureLog } from './appLog.js';
-import { until } from './wait.js';
+import { until } from '../helpers/wait.js';
 
 interface OrderingKey {
   key: string;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { until } from '../delivery/wait.js';
+import { until } from '../helpers/wait.js';
 import { type Played, parseDockerfile, playDockerfile, type Stage } from '../helpers/dockerfile.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROFILE_NAMES } from '../../src/delivery/profiles/index.js';
 import { newSecret } from '../../src/signing/hmac.js';
 import { newKeyPair } from '../../src/signing/ed25519.js';
-import { until } from '../delivery/wait.js';
+import { until } from '../helpers/wait.js';
 import { startApp, type TestApp } from '../helpers/app.js';
 
 const DIR = path.resolve('docs/receiving');

@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { until } from '../delivery/wait.js';
+import { until } from '../helpers/wait.js';
 import { ADMIN_TOKEN, startApp, type TestApp } from '../helpers/app.js';
 import { engines } from '../helpers/engines.js';
 import { type Scrape, scrape } from '../helpers/metrics.js';
