@@ -8,7 +8,7 @@ import { DEFAULT_CIRCUIT } from '../../src/store/deliveries/types.js';
 import { getEndpoint, updateEndpoint } from '../../src/store/endpoints.js';
 import { plainCodec } from '../../src/store/secrets.js';
 import { engines } from '../helpers/engines.js';
-import { at, type Kit, kit } from './kit.js';
+import { at, type Kit, kit } from '../helpers/kit.js';
 
 describe.each(engines())('circuit breaker and rate limit in the store (%s)', (engine) => {
   let k: Kit;
