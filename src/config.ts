@@ -2,12 +2,20 @@
 // command-line flags. A bad value stops the program with a message naming the setting.
 // Each setting is declared once, in config/settings.ts (the portal's in config/portal.ts);
 // this file reads the tables and adds what no single setting says.
-import { QUOTA_MAX, QUOTAS, type Quotas } from './limits.js';
-import { ConfigError, parseDuration, readSettings, type Setting, type SettingValues, type Source, wholeNumber } from './config/parse.js';
+
+import {
+  ConfigError,
+  parseDuration,
+  readSettings,
+  type Setting,
+  type SettingValues,
+  type Source,
+  wholeNumber,
+} from './config/parse.js';
 import { PORTAL_SETTINGS, type PortalSettings, portalSettings } from './config/portal.js';
 import { SETTINGS } from './config/settings.js';
+import { QUOTA_MAX, QUOTAS, type Quotas } from './limits.js';
 
-export { ConfigError, parseDuration };
 export {
   ALL_ROLES,
   DEFAULT_RETRY_SCHEDULE,
@@ -16,6 +24,7 @@ export {
   type Role,
   tracingWanted,
 } from './config/settings.js';
+export { ConfigError, parseDuration };
 
 export type Config = SettingValues<typeof SETTINGS> & {
   /** TIDINGS_ALLOW_PRIVATE_TARGETS as written, one range a string (for messages). */
@@ -59,7 +68,10 @@ export function loadConfig(env: Source = process.env, flags: ConfigFlags = {}): 
     responseBodyLimitBytes: 4096,
     portal: portalSettings(src),
     quotas: Object.fromEntries(
-      QUOTAS.map((q) => [q.kind, wholeNumber(1, QUOTA_MAX)(src[q.setting]?.trim() || String(q.default), q.setting, src)]),
+      QUOTAS.map((q) => [
+        q.kind,
+        wholeNumber(1, QUOTA_MAX)(src[q.setting]?.trim() || String(q.default), q.setting, src),
+      ]),
     ) as Quotas,
   };
 }

@@ -33,7 +33,8 @@ describe('architecture', () => {
   it('a tree that runs down the floors passes', () => {
     const root = fixture({
       'api/routes.ts': "import { send } from '../delivery/worker.js';\nexport const r = send;\n",
-      'delivery/worker.ts': "import type { Row } from '../store/rows.js';\nexport const send = (r?: Row) => r;\n",
+      'delivery/worker.ts':
+        "import type { Row } from '../store/rows.js';\nexport const send = (r?: Row) => r;\n",
       'store/rows.ts': "import { LIMIT } from '../config.js';\nexport type Row = { n: typeof LIMIT };\n",
       'config.ts': 'export const LIMIT = 1;\n',
     });
@@ -62,7 +63,9 @@ describe('architecture', () => {
   });
 
   it('fails on a new top-level room that is on no floor', () => {
-    const root = fixture({ 'newthing/x.ts': "import { LIMIT } from '../config.js';\nexport const x = LIMIT;\n" });
+    const root = fixture({
+      'newthing/x.ts': "import { LIMIT } from '../config.js';\nexport const x = LIMIT;\n",
+    });
     const problems = checkArchitecture(root, FIXTURE_FLOORS);
     expect(problems.map((p) => p.kind)).toEqual(['unplaced']);
   });

@@ -3,9 +3,9 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { LoopHealth } from '../loopHealth.js';
+import type { EventTypeCache } from '../publishing/eventTypeCache.js';
 import type { Db } from '../store/db.js';
 import type { SecretCodec } from '../store/secrets.js';
-import type { EventTypeCache } from '../publishing/eventTypeCache.js';
 import type { Publisher } from './publisher.js';
 
 export interface ApiContext {

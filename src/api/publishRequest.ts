@@ -30,7 +30,11 @@ export type PublishBody = Static<typeof PublishBody>;
 export type { PublishItem };
 
 /** The checks of publishing/publish.ts, with this API's catalog cache, clock and size limit. */
-export function preparePublishes(ctx: ApiContext, tenantId: string, items: PublishItem[]): Promise<PublishInput[]> {
+export function preparePublishes(
+  ctx: ApiContext,
+  tenantId: string,
+  items: PublishItem[],
+): Promise<PublishInput[]> {
   return prepare(
     { eventTypes: ctx.eventTypes, maxPayloadBytes: ctx.config.maxPayloadBytes, now: ctx.clock.now() },
     tenantId,

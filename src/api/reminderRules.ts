@@ -14,7 +14,7 @@ import type { Queryable } from '../store/db.js';
 import { addUsage } from '../store/quotas.js';
 import { lockAnchorsOfRule } from '../store/reminders/anchors.js';
 import { deleteRule, getRule, putRule } from '../store/reminders/rules.js';
-import { type AnchorKey, type StoredRule } from '../store/reminders/types.js';
+import type { AnchorKey, StoredRule } from '../store/reminders/types.js';
 import type { Principal } from './auth.js';
 import type { ApiContext } from './context.js';
 import { ApiError, unprocessable } from './errors.js';

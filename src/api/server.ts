@@ -6,6 +6,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import Fastify, { type FastifyError, type FastifyRequest, LogController } from 'fastify';
+import { jsonDepth, MAX_JSON_DEPTH } from '../json/depth.js';
+import { PublishRefused } from '../publishing/publish.js';
 import { registerAudit } from './audit.js';
 import { bearerToken, hashToken, type Principal, sameHash } from './auth.js';
 import type { ApiContext, App } from './context.js';
@@ -38,8 +40,6 @@ import { tokenRoutes } from './routes/tokens.js';
 import { ErrorBody } from './schemas.js';
 import { storeRefusal } from './storeErrors.js';
 import { registerTenantScope } from './tenantScope.js';
-import { jsonDepth, MAX_JSON_DEPTH } from '../json/depth.js';
-import { PublishRefused } from '../publishing/publish.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
@@ -151,7 +151,9 @@ export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Pr
 
   app.setErrorHandler((err: FastifyError | ApiError | PublishRefused, req, reply) => {
     if (err instanceof PublishRefused) {
-      return reply.code(err.status).send({ error: { code: err.code, message: err.message, details: err.details } });
+      return reply
+        .code(err.status)
+        .send({ error: { code: err.code, message: err.message, details: err.details } });
     }
     if (err instanceof ApiError) {
       return reply

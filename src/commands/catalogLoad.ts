@@ -3,11 +3,11 @@
 // that has it open. Either way the file is validated here first, and a refused file changes
 // nothing.
 import { readFileSync } from 'node:fs';
-import { lockDataDir, openStore } from '../store/open.js';
-import type { Config } from '../config.js';
-import { migrate } from '../store/migrate.js';
 import { parseCatalog } from '../catalog/catalogFile.js';
 import { type CatalogLoadSummary, describeLoad, loadCatalogIntoStore } from '../catalog/load.js';
+import type { Config } from '../config.js';
+import { migrate } from '../store/migrate.js';
+import { lockDataDir, openStore } from '../store/open.js';
 
 export interface CatalogLoadOptions {
   url?: string;

@@ -27,16 +27,26 @@ export interface Setting<T> {
   readonly read: Reader<T>;
 }
 
-export function setting<T>(name: string, def: string, meaning: string, read: Reader<T>, shown?: string): Setting<T> {
+export function setting<T>(
+  name: string,
+  def: string,
+  meaning: string,
+  read: Reader<T>,
+  shown?: string,
+): Setting<T> {
   return { name, default: def, shown: shown ?? def, meaning, read };
 }
 
 /** The values of a table of settings, by key. */
 export type SettingValues<T> = { -readonly [K in keyof T]: T[K] extends Setting<infer V> ? V : never };
 
-export function readSettings<T extends Record<string, Setting<unknown>>>(table: T, src: Source): SettingValues<T> {
+export function readSettings<T extends Record<string, Setting<unknown>>>(
+  table: T,
+  src: Source,
+): SettingValues<T> {
   const out: Record<string, unknown> = {};
-  for (const [key, s] of Object.entries(table)) out[key] = s.read(src[s.name]?.trim() || s.default, s.name, src);
+  for (const [key, s] of Object.entries(table))
+    out[key] = s.read(src[s.name]?.trim() || s.default, s.name, src);
   return out as SettingValues<T>;
 }
 
@@ -75,7 +85,8 @@ export const optionalWholeNumber =
 /** A positive duration ("12h", "5d"). */
 export const duration = (): Reader<number> => (text, name) => {
   const ms = parseDuration(text);
-  if (ms === undefined || ms <= 0) throw new ConfigError(name, `"${text}" is not a duration such as 12h or 5d`);
+  if (ms === undefined || ms <= 0)
+    throw new ConfigError(name, `"${text}" is not a duration such as 12h or 5d`);
   return ms;
 };
 
@@ -86,7 +97,10 @@ export const durationBetween =
     const ms = parseDuration(text);
     if (ms === undefined) throw new ConfigError(name, `"${text}" is not a duration such as 15m, 8h, 1d`);
     if (ms < minMs || ms > maxMs) {
-      throw new ConfigError(name, `must be between ${minMs / 1000} s and ${maxMs / 3_600_000} h, got ${text}`);
+      throw new ConfigError(
+        name,
+        `must be between ${minMs / 1000} s and ${maxMs / 3_600_000} h, got ${text}`,
+      );
     }
     return ms;
   };

@@ -56,7 +56,10 @@ export const PORTAL_SETTINGS = {
     'TIDINGS_PORTAL_LOGO_URL',
     '',
     'logo shown on the portal (URL or /path)',
-    optionalMatching(/^(https?:\/\/[^\s"'<>]+|\/[^\s"'<>]*)$/, 'must be an http(s):// URL or a path starting with /'),
+    optionalMatching(
+      /^(https?:\/\/[^\s"'<>]+|\/[^\s"'<>]*)$/,
+      'must be an http(s):// URL or a path starting with /',
+    ),
     '(none)',
   ),
   /** CSS colour (#rgb or #rrggbb) of buttons and links. */

@@ -61,7 +61,9 @@ const retrySchedule: Reader<number[]> = (t, name) => {
 const cidrs: Reader<Cidr[]> = (t, name) =>
   list()(t, name, {}).map((c): Cidr => {
     try {
-      return c.includes('/') ? ipaddr.parseCIDR(c) : [ipaddr.parse(c), ipaddr.parse(c).kind() === 'ipv4' ? 32 : 128];
+      return c.includes('/')
+        ? ipaddr.parseCIDR(c)
+        : [ipaddr.parse(c), ipaddr.parse(c).kind() === 'ipv4' ? 32 : 128];
     } catch {
       throw new ConfigError(name, `"${c}" is not an IP address or CIDR range`);
     }
@@ -177,7 +179,12 @@ export const SETTINGS = {
     '(none)',
   ),
   /** Refuse plain-http endpoint URLs. */
-  requireHttps: setting('TIDINGS_REQUIRE_HTTPS', 'false', 'refuse endpoint URLs that are not https://', flag()),
+  requireHttps: setting(
+    'TIDINGS_REQUIRE_HTTPS',
+    'false',
+    'refuse endpoint URLs that are not https://',
+    flag(),
+  ),
   /** Send deliveries through this HTTP proxy. */
   httpProxy: setting(
     'TIDINGS_HTTP_PROXY',
@@ -289,7 +296,13 @@ export const SETTINGS = {
     '(none: tracing off)',
   ),
   /** Catalog file(s) upserted at boot. */
-  catalogFiles: setting('TIDINGS_CATALOG', '', 'catalog file(s) upserted at boot, comma-separated', list(), '(none)'),
+  catalogFiles: setting(
+    'TIDINGS_CATALOG',
+    '',
+    'catalog file(s) upserted at boot, comma-separated',
+    list(),
+    '(none)',
+  ),
   /** Public base URL, used in links (portal). */
   publicUrl: setting(
     'TIDINGS_PUBLIC_URL',
@@ -312,7 +325,12 @@ export const SETTINGS = {
     wholeNumber(1_000, 3_600_000),
   ),
   /** Largest number of deliveries one claim takes. */
-  claimBatchSize: setting('TIDINGS_CLAIM_BATCH', '200', 'most deliveries one claim takes', wholeNumber(1, 5_000)),
+  claimBatchSize: setting(
+    'TIDINGS_CLAIM_BATCH',
+    '200',
+    'most deliveries one claim takes',
+    wholeNumber(1, 5_000),
+  ),
   /** Most deliveries per endpoint in one claim (fairness). */
   claimPerEndpoint: setting(
     'TIDINGS_CLAIM_PER_ENDPOINT',

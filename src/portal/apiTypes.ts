@@ -6,7 +6,8 @@ import type { EndpointView } from '../api/routes/endpoints.js';
 import type { EventTypeView } from '../api/routes/eventTypes.js';
 import type { LogEntry } from '../api/routes/portalEndpointDeliveries.js';
 
-export type EndpointJson = Static<typeof EndpointView>;
+/** The profile's union is built from the profile registry at run time, so Static cannot name its members. */
+export type EndpointJson = Omit<Static<typeof EndpointView>, 'profile'> & { profile: string };
 
 export type EventTypeJson = Static<typeof EventTypeView>;
 
@@ -16,7 +17,9 @@ export type DeliveryJson = Static<typeof LogEntry>;
 export type AttemptJson = Static<typeof Attempt>;
 
 /** A delivery with its attempts; the schema refers to Attempt by $ref, which Static cannot follow. */
-export type DeliveryDetailJson = Omit<Static<typeof DeliveryDetail>, 'attempt_log'> & { attempt_log: AttemptJson[] };
+export type DeliveryDetailJson = Omit<Static<typeof DeliveryDetail>, 'attempt_log'> & {
+  attempt_log: AttemptJson[];
+};
 
 export interface Page<T> {
   data: T[];

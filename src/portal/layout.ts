@@ -1,9 +1,9 @@
 // The page shell and the small pieces every page uses. No external asset: styles and the
 // script come from /portal/assets, the accent colour from /portal/assets/theme.css.
 
+import type { PortalSettings } from '../config/portal.js';
 import { type Html, html } from './html.js';
 import { CSRF_FIELD } from './session.js';
-import type { PortalSettings } from '../config/portal.js';
 
 export interface Signed {
   csrf: string;

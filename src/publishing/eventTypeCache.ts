@@ -3,15 +3,16 @@
 // type rows themselves are re-read at most every second so that a catalog change made by
 // another process takes effect within that second. The re-read is single-flight: publishes
 // that find a type stale at the same moment wait for one query, not one each.
+
+import type { Clock } from '../clock.js';
+import type { Db } from '../store/db.js';
+import { type EventType, getEventTypes } from '../store/eventTypes.js';
 import {
   compilePayloadSchema,
   payloadSchemaProblem,
   type SchemaProblem,
   schemaProblem,
 } from './payloadSchema.js';
-import type { Clock } from '../clock.js';
-import type { Db } from '../store/db.js';
-import { type EventType, getEventTypes } from '../store/eventTypes.js';
 
 export type { SchemaProblem };
 

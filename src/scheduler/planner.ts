@@ -11,7 +11,15 @@ import { publishEvents } from '../store/publish.js';
 import { addUsage } from '../store/quotas.js';
 import { insertAnchors, loadPlanningAnchors, resolveAnchors } from '../store/reminders/anchors.js';
 import { backOffSlots, leaseSlots, loadSlots, type SlotRef, writeSlots } from '../store/reminders/slots.js';
-import { type AnchorInput, type AnchorKey, type PlanningAnchor, type SlotWrite, type StoredCalendar, type StoredRule, type StoredSlot } from '../store/reminders/types.js';
+import type {
+  AnchorInput,
+  AnchorKey,
+  PlanningAnchor,
+  SlotWrite,
+  StoredCalendar,
+  StoredRule,
+  StoredSlot,
+} from '../store/reminders/types.js';
 import type { BusinessCalendar } from './calendar.js';
 import { firePayload, reminderEventId } from './payload.js';
 import type { RefreshAnswer, RefreshQuestion } from './refresh.js';
@@ -172,7 +180,11 @@ function planAnchors(
 }
 
 /** The anchors' stored slots, by anchorRef (periodic ones from PERIODIC_LOOKBACK_MS back). */
-async function slotsByAnchor(q: Queryable, anchors: PlanningAnchor[], now: Date): Promise<Map<string, StoredSlot[]>> {
+async function slotsByAnchor(
+  q: Queryable,
+  anchors: PlanningAnchor[],
+  now: Date,
+): Promise<Map<string, StoredSlot[]>> {
   const known = new Map<string, StoredSlot[]>();
   for (const s of await loadSlots(q, anchors, new Date(now.getTime() - PERIODIC_LOOKBACK_MS))) {
     const ref = anchorRef(s);
@@ -302,7 +314,12 @@ function reminderEvent(
 }
 
 /** The batch's writes, in the caller's transaction: slots, leases, back-offs, then the events. */
-async function writeBatch(q: Queryable, out: BatchWrites, o: BatchOptions, result: BatchResult): Promise<void> {
+async function writeBatch(
+  q: Queryable,
+  out: BatchWrites,
+  o: BatchOptions,
+  result: BatchResult,
+): Promise<void> {
   await writeSlots(q, out.writes, o.now);
   if (out.leases.length > 0) {
     if (!o.leaseUntil || !o.schedulerId)

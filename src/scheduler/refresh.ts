@@ -11,10 +11,10 @@
 //   404 or 410                  the anchor is gone: resolve it
 //   anything else, or no answer try again later (the slot backs off; nothing fires stale)
 import type { Dispatcher } from 'undici';
-import { memberText, scanTopLevel } from '../json/raw.js';
 import type { Config } from '../config.js';
 import { createOutboundAgent, outboundAgentOptions } from '../delivery/pinnedAgent.js';
 import { send } from '../delivery/sender.js';
+import { memberText, scanTopLevel } from '../json/raw.js';
 
 export type RefreshAnswer =
   | { kind: 'payload'; payloadText: string }

@@ -13,11 +13,11 @@
 // batches (PGlite otherwise starves timers and sockets).
 import { hostname } from 'node:os';
 import type { Dispatcher } from 'undici';
-import { EventTypeCache } from '../publishing/eventTypeCache.js';
 import type { Clock } from '../clock.js';
 import { type Config, leaseUntil } from '../config.js';
 import type { Logger } from '../log.js';
 import type { LoopHealth } from '../loopHealth.js';
+import { EventTypeCache } from '../publishing/eventTypeCache.js';
 import type { Db } from '../store/db.js';
 import { lockAnchors } from '../store/reminders/anchors.js';
 import { backOffSlots, claimDueAnchors } from '../store/reminders/slots.js';

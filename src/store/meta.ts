@@ -15,4 +15,3 @@ export async function putMetaOnce(q: Queryable, key: string, value: string): Pro
   );
   return rows[0]!.value;
 }
-

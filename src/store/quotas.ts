@@ -72,4 +72,3 @@ export async function addUsage(q: Queryable, tenantId: string, kind: CountedKind
     [tenantId, kind, n],
   );
 }
-

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type Catalog, formatJsonPath, parseCatalog } from '../../src/catalog/catalogFile.js';
-import { createPayloadAjv } from '../../src/publishing/payloadSchema.js';
 import { scanJson } from '../../src/json/scan.js';
+import { createPayloadAjv } from '../../src/publishing/payloadSchema.js';
 import { PAYMENT_DUE_DATE_SAMPLE } from '../providers/support.js';
 
 function shipped(name: string): Catalog {

@@ -12,22 +12,27 @@ describe('settings in the docs', () => {
   const rows = readdirSync('docs')
     .filter((f) => f.endsWith('.md'))
     .flatMap((f) =>
-      [...readFileSync(`docs/${f}`, 'utf8').matchAll(/^\| `(TIDINGS_[A-Z0-9_]+)` \| ([^|]+) \|/gm)].map((m) => ({
-        file: f,
-        name: m[1]!,
-        shown: m[2]!.trim(),
-      })),
+      [...readFileSync(`docs/${f}`, 'utf8').matchAll(/^\| `(TIDINGS_[A-Z0-9_]+)` \| ([^|]+) \|/gm)].map(
+        (m) => ({
+          file: f,
+          name: m[1]!,
+          shown: m[2]!.trim(),
+        }),
+      ),
     );
 
   it('finds the quoted settings', () => {
     expect(rows.length).toBeGreaterThan(10);
   });
 
-  it.each(rows.map((r) => [r.file, r.name, r.shown] as const))('%s: %s default "%s" is the declared one', (_f, name, shown) => {
-    const declared = byName.get(name);
-    expect(declared, `${name} is not a setting`).toBeDefined();
-    const d = declared!.default;
-    if (d.startsWith('(')) expect(shown).toMatch(/none|unset|generated|\(/i);
-    else expect(norm(shown)).toContain(norm(d));
-  });
+  it.each(rows.map((r) => [r.file, r.name, r.shown] as const))(
+    '%s: %s default "%s" is the declared one',
+    (_f, name, shown) => {
+      const declared = byName.get(name);
+      expect(declared, `${name} is not a setting`).toBeDefined();
+      const d = declared!.default;
+      if (d.startsWith('(')) expect(shown).toMatch(/none|unset|generated|\(/i);
+      else expect(norm(shown)).toContain(norm(d));
+    },
+  );
 });

@@ -75,7 +75,11 @@ describe('checks', () => {
   it('refuses a payload over the limit with 413 naming the batch item', () => {
     expect(() => checkPayloadSize('{"a":1}', 7)).not.toThrow();
     const single = refusal(() => checkPayloadSize('{"a":12}', 7));
-    expect([single.status, single.code, single.details]).toEqual([413, 'payload_too_large', { size: 8, limit: 7 }]);
+    expect([single.status, single.code, single.details]).toEqual([
+      413,
+      'payload_too_large',
+      { size: 8, limit: 7 },
+    ]);
     expect(single.message).toBe('The payload is 8 bytes; the limit is 7 bytes (TIDINGS_MAX_PAYLOAD_BYTES).');
     const item = refusal(() => checkPayloadSize('{"a":12}', 7, 'events[2]'));
     expect(item.details).toEqual({ size: 8, limit: 7, path: 'events[2].payload' });
@@ -85,7 +89,8 @@ describe('checks', () => {
   it('refuses an unknown type and a payload its schema does not allow with 422', () => {
     const compiled: CompiledType = {
       type: { name: 'bill.paid' } as CompiledType['type'],
-      validate: (p) => ((p as { amount?: unknown }).amount === undefined ? [{ path: '/amount', message: 'is required' }] : []),
+      validate: (p) =>
+        (p as { amount?: unknown }).amount === undefined ? [{ path: '/amount', message: 'is required' }] : [],
     };
     const types = new Map([['bill.paid', compiled]]);
     expect(knownType(types, 'bill.paid')).toBe(compiled);
@@ -98,8 +103,13 @@ describe('checks', () => {
     expect(() => checkPayloadSchema(compiled, { amount: 1 })).not.toThrow();
     const bad = refusal(() => checkPayloadSchema(compiled, {}, { path: 'events[1]' }));
     expect([bad.status, bad.code]).toEqual([422, 'payload_invalid']);
-    expect(bad.details).toEqual({ errors: [{ path: 'events[1].payload.amount', message: 'is required' }], path: 'events[1].payload.amount' });
+    expect(bad.details).toEqual({
+      errors: [{ path: 'events[1].payload.amount', message: 'is required' }],
+      path: 'events[1].payload.amount',
+    });
     const noted = refusal(() => checkPayloadSchema(compiled, {}, { note: 'fields are added' }));
-    expect(noted.message).toBe('The payload does not match the schema of "bill.paid" (fields are added): /amount is required.');
+    expect(noted.message).toBe(
+      'The payload does not match the schema of "bill.paid" (fields are added): /amount is required.',
+    );
   });
 });

@@ -9,10 +9,8 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { until } from '../helpers/wait.js';
 import { startTidings, type Tidings } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { newKeyPair } from '../../src/signing/ed25519.js';
 import { createLogger } from '../../src/log.js';
 import {
   createSecretBox,
@@ -20,11 +18,13 @@ import {
   keyFingerprint,
   parseKeyMaterial,
 } from '../../src/security/secretBox.js';
+import { newKeyPair } from '../../src/signing/ed25519.js';
 import type { Queryable } from '../../src/store/db.js';
 import { KeyMismatchError, resealAll } from '../../src/store/sealed.js';
 import { ADMIN_TOKEN, startApp, type TestApp } from '../helpers/app.js';
 import { engines, freshDb } from '../helpers/engines.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { until } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 const BIN = fileURLToPath(new URL('../../bin/tidings.js', import.meta.url));

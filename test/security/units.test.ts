@@ -7,8 +7,8 @@ import { checkHeaders } from '../../src/api/endpointInput.js';
 import type { ApiError } from '../../src/api/errors.js';
 import { holdsNul } from '../../src/api/inputGuard.js';
 import { buildRequest } from '../../src/delivery/request.js';
-import { newSecret } from '../../src/signing/hmac.js';
 import { newKeyPair, verifyEd25519 } from '../../src/signing/ed25519.js';
+import { newSecret } from '../../src/signing/hmac.js';
 import {
   afterRotation,
   MAX_PREVIOUS_SECRETS,

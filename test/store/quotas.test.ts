@@ -12,10 +12,10 @@ describe.each(engines())('tenant usage counters (%s)', (engine) => {
   const used = async (kind: string) =>
     Number(
       (
-        await t.db.query<{ used: string }>('SELECT used FROM tenant_usage WHERE tenant_id = $1 AND kind = $2', [
-          'acme',
-          kind,
-        ])
+        await t.db.query<{ used: string }>(
+          'SELECT used FROM tenant_usage WHERE tenant_id = $1 AND kind = $2',
+          ['acme', kind],
+        )
       )[0]?.used ?? 0,
     );
   beforeAll(async () => {

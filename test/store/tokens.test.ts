@@ -18,7 +18,11 @@ describe.each(engines())('tenant tokens (%s)', (engine) => {
       ['tok_b', new Date('2026-03-01T12:00:00Z')],
       ['tok_c', null],
     ] as const) {
-      await createToken(t.db, { id, tenantId: 'acme', name: id, sha256: `sha_${id}`, hint: 'abcd', expiresAt }, now);
+      await createToken(
+        t.db,
+        { id, tenantId: 'acme', name: id, sha256: `sha_${id}`, hint: 'abcd', expiresAt },
+        now,
+      );
     }
   });
   afterAll(() => t?.drop());

@@ -3,24 +3,23 @@
 // Every write re-plans the anchor in the same transaction, under its row lock.
 import { type Static, Type } from 'typebox';
 import { CALLER_ID_PATTERN } from '../../ids.js';
+import { memberText, scanTopLevel } from '../../json/raw.js';
+import { checkPayloadSchema, checkPayloadSize } from '../../publishing/publish.js';
 import { isValidTimeZone } from '../../scheduler/calendar.js';
 import { firePayload } from '../../scheduler/payload.js';
 import { processAnchors } from '../../scheduler/planner.js';
 import { getAnchor, listAnchors, resolveAnchors, upsertAnchor } from '../../store/reminders/anchors.js';
 import { getCalendar } from '../../store/reminders/calendars.js';
 import { slotsOfAnchor } from '../../store/reminders/slots.js';
-import { type Anchor, type StoredSlot } from '../../store/reminders/types.js';
+import type { Anchor, StoredSlot } from '../../store/reminders/types.js';
 import { requireAdmin, requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
 import { withinRange } from '../dates.js';
 import { badRequest, notFound, unprocessable } from '../errors.js';
 import { countCreated } from '../quotas.js';
-import { memberText, scanTopLevel } from '../../json/raw.js';
-import { checkPayloadSchema, checkPayloadSize } from '../../publishing/publish.js';
-import { reminderSettingsOf } from '../reminderRules.js';
+import { EventTypeName, reminderSettingsOf, Subject } from '../reminderRules.js';
 import { errors, NullableTimestamp, PageQuery, pageOf, TenantParams, Timestamp } from '../schemas.js';
 import { ensureTenant } from './endpoints.js';
-import { EventTypeName, Subject } from '../reminderRules.js';
 
 /** Offsets reach about ten years (scheduler/offsets.ts); an anchor leaves room for them. */
 const ANCHOR_MARGIN_MS = 11 * 366 * 86_400_000;

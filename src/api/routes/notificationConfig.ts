@@ -13,7 +13,7 @@ import { type Static, Type } from 'typebox';
 import { parseOffset } from '../../scheduler/offsets.js';
 import type { RuleInput } from '../../scheduler/rules.js';
 import { getRule, listRules } from '../../store/reminders/rules.js';
-import { type StoredRule } from '../../store/reminders/types.js';
+import type { StoredRule } from '../../store/reminders/types.js';
 import { requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
 import { ApiError, unprocessable } from '../errors.js';

@@ -11,13 +11,22 @@ import { listRulesPage } from '../../store/reminders/rules.js';
 import { requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
 import { ApiError, badRequest } from '../errors.js';
-import { checkRefreshUrl, checkRule, reminderSettingsOf, removeRule, ruleView, saveRule, storedOffsets } from '../reminderRules.js';
+import {
+  checkRefreshUrl,
+  checkRule,
+  EventTypeName,
+  reminderSettingsOf,
+  removeRule,
+  ruleView,
+  Subject,
+  saveRule,
+  storedOffsets,
+} from '../reminderRules.js';
 import { errors, PageQuery, pageOf, TenantParams, Timestamp } from '../schemas.js';
-import { ensureTenant } from './endpoints.js';
-import { notificationConfigRoutes } from './notificationConfig.js';
-import { EventTypeName, Subject } from '../reminderRules.js';
 import { AnchorDetail, AnchorView, anchorRoutes } from './anchors.js';
 import { CalendarView, calendarRoutes } from './calendars.js';
+import { ensureTenant } from './endpoints.js';
+import { notificationConfigRoutes } from './notificationConfig.js';
 
 const RuleBody = Type.Object(
   {

@@ -7,11 +7,11 @@ import type { FastifyRequest } from 'fastify';
 import { ulid } from 'ulid';
 import { hashToken } from '../../api/auth.js';
 import type { ApiContext, App } from '../../api/context.js';
+import { newToken } from '../../security/principal.js';
 import { checkPortalLink, consumePortalLink, endSessionsBeyond } from '../../store/portal.js';
 import { type FormData, field } from '../form.js';
 import { html } from '../html.js';
 import { linkProblemPage, notice, signedOutPage, signInPage } from '../pages/access.js';
-import { newToken } from '../../security/principal.js';
 import { clearedCookie, cookiesSecure, sessionCookie } from '../session.js';
 import { isForm, sendHtml, signedIn } from '../signed.js';
 

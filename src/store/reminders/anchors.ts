@@ -4,7 +4,17 @@
 // with lockAnchors; the scheduler with claimDueAnchors (slots.ts: SKIP LOCKED, so it never waits).
 import type { Queryable } from '../db.js';
 import { decodeCursor, type Page, pageOf } from '../page.js';
-import { ANCHOR_COLUMNS, RULE_COLUMNS, qualified, type Anchor, type AnchorInput, type AnchorKey, type PlanningAnchor, type StoredCalendar, type StoredRule } from './types.js';
+import {
+  ANCHOR_COLUMNS,
+  type Anchor,
+  type AnchorInput,
+  type AnchorKey,
+  type PlanningAnchor,
+  qualified,
+  RULE_COLUMNS,
+  type StoredCalendar,
+  type StoredRule,
+} from './types.js';
 
 /**
  * Locks, in key order, the open anchors a rule governs: for a subject rule the anchors of
@@ -49,7 +59,6 @@ export async function lockAnchors(q: Queryable, keys: AnchorKey[]): Promise<Anch
     [keys.map((k) => k.tenant_id), keys.map((k) => k.anchor_id)],
   );
 }
-
 
 /**
  * Inserts or replaces an anchor (and so locks its row until the transaction ends). The

@@ -1,7 +1,7 @@
 // Planned reminder slots: the scheduler's claim, their writes, leases and back-offs. Written
 // only under the anchor's row lock (see anchors.ts).
 import type { Queryable } from '../db.js';
-import { SLOT_COLUMNS, qualified, type AnchorKey, type SlotWrite, type StoredSlot } from './types.js';
+import { type AnchorKey, qualified, SLOT_COLUMNS, type SlotWrite, type StoredSlot } from './types.js';
 
 /**
  * Claims anchors that have due slots, for one scheduler batch.
