@@ -130,13 +130,22 @@ try {
   });
   await replayFailedBatch(
     explained('replay batch'),
-    { tenantId: 'big', endpointId: 'ep_big_3', since: month, until: now },
+    { tenantId: 'big', endpointId: 'ep_big_7', since: month, until: now },
     null,
     250,
     now,
   );
+  const minute = new Date(now.getTime() - 60_000);
+  await db.query(`UPDATE endpoint_stats_watermark SET attempts_through = $1`, [minute]);
+  await rollUpEndpointStats(explained('stats rollup, a minute of attempts (one run)'), {
+    cutoff: now,
+    now,
+    circuitOpenAfter: 5,
+    maxSampleGapMs: 300_000,
+    maxWindowMs: 3_600_000,
+  });
   await db.query(`UPDATE endpoint_stats_watermark SET attempts_through = $1`, [hour]);
-  await rollUpEndpointStats(explained('stats rollup, an hour of attempts'), {
+  await rollUpEndpointStats(explained('stats rollup, an hour of attempts (catching up)'), {
     cutoff: now,
     now,
     circuitOpenAfter: 5,

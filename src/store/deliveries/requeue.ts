@@ -100,7 +100,7 @@ export async function resendDelivery(
 
 /**
  * Queues again every given-up delivery of one endpoint created in [since, until) (through
- * delivery_queue_failed, which holds only given-up rows). Each gets one more attempt: if that
+ * delivery_queue_failed_order, which holds only given-up rows). Each gets one more attempt: if that
  * fails too it is failed again, as a resend would be. A given-up ordered delivery is the head
  * of its key (only heads are sent), so it goes at once and the key follows. A disabled
  * endpoint keeps them until it is enabled.
@@ -189,7 +189,8 @@ export interface ReplayCursor {
 /**
  * The failed queue rows a replay matches, as a condition on `q` (delivery_queue), joined to
  * the event only when types are named. The given-up rows of an endpoint are read from
- * delivery_queue_failed (endpoint_id, created_at) WHERE state = 'failed', in time order;
+ * delivery_queue_failed_order (endpoint_id, created_at, delivery_id) WHERE state = 'failed', in
+ * the order a replay takes them (migration 015);
  * tenant-wide, the endpoints come from endpoints_tenant.
  */
 function replayMatch(oneEndpoint: boolean): string {

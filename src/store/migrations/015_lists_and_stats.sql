@@ -6,6 +6,14 @@
 -- (not per delivery); the deliveries and attempts lists add no index to their hot tables.
 CREATE INDEX events_tenant_type_seq ON events (tenant_id, type, seq DESC);
 
+-- Given-up queue rows in (created_at, delivery_id) order per endpoint: a replay batch reads
+-- the next few hundred from its cursor instead of sorting all of an endpoint's failed rows
+-- (each batch did: quadratic over a large replay). It replaces delivery_queue_failed, whose
+-- (endpoint_id, created_at) prefix recover still uses; like it, it holds failed rows only, so
+-- only a give-up and a replay write it.
+CREATE INDEX delivery_queue_failed_order ON delivery_queue (endpoint_id, created_at, delivery_id) WHERE state = 'failed';
+DROP INDEX delivery_queue_failed;
+
 -- Endpoint statistics: one row per endpoint and hour, built off the hot path by a maintenance
 -- job from the attempts recorded since its watermark (store/endpointStats.ts). The ack does
 -- not write here. latency_hist counts attempts per fixed latency bucket (log-spaced bounds
