@@ -3,27 +3,14 @@
 // (4 attempts), and failed once then succeeded. Rolled up in two runs (and a third that must
 // add nothing); the time the endpoint spent disabled is sampled between two runs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StatsJson } from '../../src/portal/pages/endpointStats.js';
 import { LATENCY_BOUNDS_MS, latencyBucket } from '../../src/store/endpointStats.js';
 import { until } from '../delivery/wait.js';
 import { startApp, type TestApp } from '../helpers/app.js';
 import { engines } from '../helpers/engines.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 
-interface Numbers {
-  attempts: number;
-  attempts_succeeded: number;
-  deliveries: { succeeded: number; failed: number };
-  first_attempts: number;
-  first_attempt_success_rate: number | null;
-  latency_ms: { p50: number; p95: number; p99: number; max: number };
-  disabled_seconds: number;
-  circuit_open_seconds: number;
-}
-interface Stats {
-  through: string | null;
-  buckets: (Numbers & { start: string })[];
-  total: Numbers;
-}
+type Stats = StatsJson;
 
 /** Nearest rank over the raw durations, reported as the rollup does: its bucket's upper bound. */
 function expectedPercentile(durations: number[], p: number): number {
