@@ -47,6 +47,19 @@ describe.each(engines())('tidings listen (%s)', (engine) => {
 
   const cli = (args: string[], tok = token): Child =>
     spawnTidings(args, { TIDINGS_URL: app.url, TIDINGS_TOKEN: tok, TIDINGS_LOG_LEVEL: 'silent' });
+  /** The one delivery of an event (the relay is the tenant's only endpoint). */
+  const deliveryOf = async (eventId: string) => {
+    const e = await app.api<{ deliveries: { id: string }[] }>('GET', `/v1/tenants/acme/events/${eventId}`);
+    return (await app.api<Delivery>('GET', `/v1/tenants/acme/deliveries/${e.body.deliveries[0]!.id}`)).body;
+  };
+  /** The first --json line of this event. */
+  const jsonLine = <T>(c: Child, event: string): T =>
+    JSON.parse(
+      c
+        .output()
+        .split('\n')
+        .find((l) => l.includes(`"event":"${event}"`))!,
+    ) as T;
   const exitOf = (c: Child) =>
     new Promise<number | null>((resolve) => {
       if (c.proc.exitCode !== null) resolve(c.proc.exitCode);
@@ -87,12 +100,8 @@ describe.each(engines())('tidings listen (%s)', (engine) => {
       await local.waitFor(2);
       answer = 200;
       const d = await until(async () => {
-        const e = await app.api<{ deliveries: { id: string }[] }>(
-          'GET',
-          `/v1/tenants/acme/events/${eventId}`,
-        );
-        const x = await app.api<Delivery>('GET', `/v1/tenants/acme/deliveries/${e.body.deliveries[0]!.id}`);
-        return x.body.state === 'succeeded' && x.body;
+        const x = await deliveryOf(eventId);
+        return x.state === 'succeeded' && x;
       }, 'the delivery to succeed once the local server answers 200');
       const statuses = d.attempt_log.map((a) => a.status);
       expect(statuses[0]).toBe(500);
@@ -121,40 +130,19 @@ describe.each(engines())('tidings listen (%s)', (engine) => {
     const listen = cli(['listen', '--forward-to', `${refusing}/hooks`, '--events', 'loan.late', '--json']);
     try {
       await listen.waitForOutput(/"event":"ready"/);
-      const ready = JSON.parse(
-        listen
-          .output()
-          .split('\n')
-          .find((l) => l.includes('"ready"'))!,
-      ) as {
-        endpoint_id: string;
-        tenant_id: string;
-      };
+      const ready = jsonLine<{ endpoint_id: string; tenant_id: string }>(listen, 'ready');
       expect(ready.tenant_id).toBe('acme');
       const e = await app.api<{ id: string }>('POST', '/v1/tenants/acme/events', {
         type: 'loan.late',
         payload: {},
       });
       await listen.waitForOutput(/"event":"delivery"/);
-      const line = JSON.parse(
-        listen
-          .output()
-          .split('\n')
-          .find((l) => l.includes('"delivery"'))!,
-      ) as {
-        webhook_id: string;
-        status: number | null;
-        error: string;
-      };
+      const line = jsonLine<{ webhook_id: string; status: number | null; error: string }>(listen, 'delivery');
       expect(line).toMatchObject({ webhook_id: e.body.id, status: null });
       expect(line.error).toMatch(/ECONNREFUSED/);
       const d = await until(async () => {
-        const ev = await app.api<{ deliveries: { id: string }[] }>(
-          'GET',
-          `/v1/tenants/acme/events/${e.body.id}`,
-        );
-        const x = await app.api<Delivery>('GET', `/v1/tenants/acme/deliveries/${ev.body.deliveries[0]!.id}`);
-        return x.body.attempt_log.length > 0 && x.body;
+        const x = await deliveryOf(e.body.id);
+        return x.attempt_log.length > 0 && x;
       }, 'an attempt');
       expect(d.attempt_log[0]!.status).toBeNull();
       expect(d.attempt_log[0]!.error).toMatch(/^relay: local: ECONNREFUSED/);
