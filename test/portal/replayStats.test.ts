@@ -31,7 +31,7 @@ describe('portal: endpoint stats and replay, in Chromium', () => {
     await app.tidings.worker!.rollUpStats(new Date());
     b = await launchBrowser();
     await signIn(b.page, await portalLink(app, 'acme'));
-  }, 60_000);
+  }, 120_000);
   afterAll(async () => {
     await b?.close();
     await app?.stop();
