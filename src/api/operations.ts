@@ -119,6 +119,12 @@ export const OPERATIONS: Record<string, OperationEntry> = {
   },
   'POST /v1/tenants/:tid/endpoints/:eid/recover': { id: 'recoverEndpoint', tag: 'endpoints' },
   'GET /v1/tenants/:tid/endpoints/:eid/ordering-keys': { id: 'listOrderingKeys', tag: 'endpoints' },
+  'GET /v1/tenants/:tid/endpoints/:eid/stats': {
+    id: 'getEndpointStats',
+    tag: 'endpoints',
+    errors: { 422: ['invalid_range', 'range_too_long'] },
+  },
+  'GET /v1/tenants/:tid/endpoints/:eid/attempts': { id: 'listEndpointAttempts', tag: 'deliveries' },
   'POST /v1/tenants/:tid/endpoints/:eid/test': {
     id: 'sendTestEvent',
     tag: 'endpoints',
@@ -167,6 +173,14 @@ export const OPERATIONS: Record<string, OperationEntry> = {
   'GET /v1/tenants/:tid/events/:id': { id: 'getEvent', tag: 'events' },
 
   // deliveries
+  'GET /v1/tenants/:tid/deliveries': { id: 'listDeliveries', tag: 'deliveries' },
+  'GET /v1/tenants/:tid/attempts': { id: 'listAttempts', tag: 'deliveries' },
+  'POST /v1/tenants/:tid/deliveries/replay': {
+    id: 'replayDeliveries',
+    tag: 'deliveries',
+    notFound: ['tenant_not_found', 'endpoint_not_found'],
+    errors: { 422: ['invalid_range'] },
+  },
   'GET /v1/tenants/:tid/deliveries/:did': { id: 'getDelivery', tag: 'deliveries' },
   'POST /v1/tenants/:tid/deliveries/:did/resend': {
     id: 'resendDelivery',

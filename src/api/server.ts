@@ -19,7 +19,9 @@ import { registerRequestId, requestId } from './requestId.js';
 import { auditRoutes } from './routes/audit.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { Attempt, DeliveryDetail, deliveryRoutes } from './routes/deliveries.js';
+import { deliveryListRoutes } from './routes/deliveryLists.js';
 import { endpointCertificateRoutes } from './routes/endpointCertificates.js';
+import { endpointStatsRoutes } from './routes/endpointStats.js';
 import { EndpointView, EndpointWithSecret, endpointRoutes } from './routes/endpoints.js';
 import {
   BatchAnswer,
@@ -220,6 +222,8 @@ export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Pr
   await eventRoutes(app, ctx);
   await deliveryRoutes(app, ctx);
   await recoveryRoutes(app, ctx);
+  await deliveryListRoutes(app, ctx);
+  await endpointStatsRoutes(app, ctx);
   await tokenRoutes(app, ctx);
   await auditRoutes(app, ctx);
   await reminderRoutes(app, ctx);
