@@ -119,11 +119,34 @@ export const OPERATIONS: Record<string, OperationEntry> = {
   },
   'POST /v1/tenants/:tid/endpoints/:eid/recover': { id: 'recoverEndpoint', tag: 'endpoints' },
   'GET /v1/tenants/:tid/endpoints/:eid/ordering-keys': { id: 'listOrderingKeys', tag: 'endpoints' },
+  'GET /v1/tenants/:tid/endpoints/:eid/stats': {
+    id: 'getEndpointStats',
+    tag: 'endpoints',
+    errors: { 422: ['invalid_range', 'range_too_long'] },
+  },
+  'GET /v1/tenants/:tid/endpoints/:eid/attempts': { id: 'listEndpointAttempts', tag: 'deliveries' },
   'POST /v1/tenants/:tid/endpoints/:eid/test': {
     id: 'sendTestEvent',
     tag: 'endpoints',
     errors: { 409: ['endpoint_disabled'] },
   },
+
+  // relay endpoints (`tidings listen`): routes/relays.ts
+  'POST /v1/tenants/:tid/relays': {
+    id: 'createRelay',
+    tag: 'endpoints',
+    errors: {
+      409: ['quota_exceeded'],
+      422: ['unknown_profile', 'unknown_event_type', 'invalid_event_type_filter'],
+    },
+  },
+  'GET /v1/tenants/:tid/relays/:eid/stream': { id: 'streamRelay', tag: 'endpoints' },
+  'POST /v1/tenants/:tid/relays/:eid/reports/:rid': {
+    id: 'reportRelayRequest',
+    tag: 'endpoints',
+    notFound: ['tenant_not_found', 'endpoint_not_found', 'relay_request_not_found'],
+  },
+  'DELETE /v1/tenants/:tid/relays/:eid': { id: 'deleteRelay', tag: 'endpoints' },
 
   // events
   'POST /v1/tenants/:tid/events': {
@@ -150,6 +173,14 @@ export const OPERATIONS: Record<string, OperationEntry> = {
   'GET /v1/tenants/:tid/events/:id': { id: 'getEvent', tag: 'events' },
 
   // deliveries
+  'GET /v1/tenants/:tid/deliveries': { id: 'listDeliveries', tag: 'deliveries' },
+  'GET /v1/tenants/:tid/attempts': { id: 'listAttempts', tag: 'deliveries' },
+  'POST /v1/tenants/:tid/deliveries/replay': {
+    id: 'replayDeliveries',
+    tag: 'deliveries',
+    notFound: ['tenant_not_found', 'endpoint_not_found'],
+    errors: { 422: ['invalid_range'] },
+  },
   'GET /v1/tenants/:tid/deliveries/:did': { id: 'getDelivery', tag: 'deliveries' },
   'POST /v1/tenants/:tid/deliveries/:did/resend': {
     id: 'resendDelivery',
@@ -177,6 +208,7 @@ export const OPERATIONS: Record<string, OperationEntry> = {
   },
   'GET /v1/tenants/:tid/tokens': { id: 'listTokens', tag: 'tokens' },
   'DELETE /v1/tenants/:tid/tokens/:token_id': { id: 'revokeToken', tag: 'tokens' },
+  'GET /v1/whoami': { id: 'whoAmI', tag: 'tokens' },
   'GET /v1/audit-log': { id: 'listAuditLog', tag: 'audit', admin: true },
 
   // reminders

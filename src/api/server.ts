@@ -21,7 +21,9 @@ import { registerRequestId, requestId } from './requestId.js';
 import { auditRoutes } from './routes/audit.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { Attempt, DeliveryDetail, deliveryRoutes } from './routes/deliveries.js';
+import { deliveryListRoutes } from './routes/deliveryLists.js';
 import { endpointCertificateRoutes } from './routes/endpointCertificates.js';
+import { endpointStatsRoutes } from './routes/endpointStats.js';
 import { EndpointView, EndpointWithSecret, endpointRoutes } from './routes/endpoints.js';
 import {
   BatchAnswer,
@@ -34,6 +36,7 @@ import {
 import { EventTypeView, eventTypeRoutes } from './routes/eventTypes.js';
 import { healthRoutes } from './routes/health.js';
 import { recoveryRoutes } from './routes/recovery.js';
+import { relayRoutes } from './routes/relays.js';
 import { reminderRoutes } from './routes/reminders.js';
 import { TenantView, tenantRoutes } from './routes/tenants.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -223,9 +226,12 @@ export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Pr
   await eventRoutes(app, ctx);
   await deliveryRoutes(app, ctx);
   await recoveryRoutes(app, ctx);
+  await deliveryListRoutes(app, ctx);
+  await endpointStatsRoutes(app, ctx);
   await tokenRoutes(app, ctx);
   await auditRoutes(app, ctx);
   await reminderRoutes(app, ctx);
+  await relayRoutes(app, ctx);
   for (const plugin of opts.plugins ?? []) await plugin(app, ctx);
   return app;
 }

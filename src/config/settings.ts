@@ -223,6 +223,13 @@ export const SETTINGS = {
     'API requests per second per tenant token (429 with Retry-After above; bursts of 2 s allowed); counted per api process; 0 turns it off',
     wholeNumber(0, 1_000_000),
   ),
+  /** A `tidings listen` endpoint whose stream has been gone this long is removed. */
+  relayExpiryMs: setting(
+    'TIDINGS_RELAY_EXPIRY',
+    '10m',
+    'a `tidings listen` endpoint whose stream has been gone this long (the CLI was killed, not stopped with Ctrl-C) is removed with its deliveries',
+    duration(),
+  ),
   /** An endpoint failing without a success this long is disabled (and the operator told). */
   disableAfterMs: setting(
     'TIDINGS_DISABLE_AFTER',

@@ -1,11 +1,13 @@
 // The worker's background jobs, beside its loop and never inside it: the lease and turn
-// safety nets, the endpoint health sweep (operator notices, auto-disable), retention, and on
-// the embedded store the vacuum that its missing autovacuum would do. Each runs on its own
+// safety nets, the endpoint health sweep (operator notices, auto-disable), retention, the
+// endpoint statistics rollup, and on the embedded store the vacuum that its missing
+// autovacuum would do. Each runs on its own
 // timer; a run that is still going when its timer fires is joined, not doubled.
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import { releaseExpiredLeases, removeOrphans, repairMissedTurns } from '../store/deliveries/turns.js';
+import { type RollupResult, rollUpEndpointStats } from '../store/endpointStats.js';
 import { sweepEndpointHealth } from './health.js';
 import { runRetention } from './retention.js';
 
@@ -23,6 +25,8 @@ export interface MaintenanceOptions {
     /** How often the sweep runs; default from the poll interval, between 1 s and 30 s. */
     intervalMs?: number;
   };
+  /** Consecutive failures at which a circuit is open (the stats count the time it is). */
+  circuitOpenAfter: number;
   /** Retention in days (0: keep everything); off when absent. */
   retention?: { days: number; intervalMs?: number };
   /** Something became due (operator events published, turns repaired): wake the loop. */
@@ -39,6 +43,16 @@ export interface MaintenanceOptions {
 const EMBEDDED_VACUUM_MS = 30_000;
 const ANALYZE_EVERY = 10;
 const HOT_TABLES = 'delivery_queue, endpoint_turns, endpoint_state, ordering_keys';
+
+/**
+ * The stats rollup runs every minute and counts the attempts recorded more than a minute ago
+ * (an ack commits within milliseconds of its created_at; the lag covers that and clock skew
+ * between workers), an hour of them per transaction so that a backlog is caught up in steps.
+ */
+export const STATS_INTERVAL_MS = 60_000;
+export const STATS_LAG_MS = 60_000;
+const STATS_MAX_WINDOW_MS = 3_600_000;
+const STATS_CATCH_UP_WINDOWS = 24;
 
 export class Maintenance {
   private readonly timers: NodeJS.Timeout[] = [];
@@ -72,6 +86,7 @@ export class Maintenance {
       this.timers.push(first);
       every(interval, () => this.runRetention());
     }
+    every(STATS_INTERVAL_MS, () => this.rollUpStats());
     if (this.o.db.engine === 'pglite') every(EMBEDDED_VACUUM_MS, () => this.vacuum());
   }
 
@@ -128,6 +143,34 @@ export class Maintenance {
         shouldStop: () => !this.o.running(),
       }),
     );
+  }
+
+  /**
+   * One stats rollup now: attempts recorded before `cutoff` (default: a minute ago). Across
+   * workers the watermark row's lock lets one run at a time; the others skip.
+   */
+  rollUpStats(cutoff?: Date): Promise<unknown> {
+    return this.shared('stats', 'endpoint stats rollup', async () => {
+      // A backlog (the first run on a store with history) is caught up an hour per
+      // transaction, at most a day of it per run.
+      let r: RollupResult | undefined;
+      for (let i = 0; i < STATS_CATCH_UP_WINDOWS && this.o.running(); i++) {
+        const now = this.o.clock.now();
+        const upTo = cutoff ?? new Date(now.getTime() - STATS_LAG_MS);
+        r = await this.o.db.tx((q) =>
+          rollUpEndpointStats(q, {
+            cutoff: upTo,
+            now,
+            circuitOpenAfter: this.o.circuitOpenAfter,
+            maxSampleGapMs: 5 * STATS_INTERVAL_MS,
+            maxWindowMs: STATS_MAX_WINDOW_MS,
+          }),
+        );
+        if (!r.ran || !r.through || r.through >= upTo) break;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      return r;
+    });
   }
 
   private vacuum(): Promise<unknown> {

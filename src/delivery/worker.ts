@@ -149,6 +149,7 @@ export class Worker {
       log: o.log,
       leaseMarginMs: o.leaseMarginMs,
       pollIntervalMs: o.pollIntervalMs,
+      circuitOpenAfter: (o.circuit ?? DEFAULT_CIRCUIT).openAfter,
       ...(o.health ? { health: o.health } : {}),
       ...(o.retention ? { retention: o.retention } : {}),
       onWork: () => this.wake(),
@@ -187,6 +188,11 @@ export class Worker {
   /** One retention pass now. */
   runRetention(): Promise<unknown> {
     return this.maintenance.runRetention();
+  }
+
+  /** One endpoint stats rollup now (of the attempts recorded before `cutoff`, when given). */
+  rollUpStats(cutoff?: Date): Promise<unknown> {
+    return this.maintenance.rollUpStats(cutoff);
   }
 
   /** Stops claiming, lets claimed and in-flight sends finish, writes their results. */

@@ -17,6 +17,7 @@ import { accessPages } from './routes/access.js';
 import { deliveryPages } from './routes/deliveries.js';
 import { endpointPages } from './routes/endpoints.js';
 import { reminderPages } from './routes/reminders.js';
+import { replayPages } from './routes/replay.js';
 import { portalPrincipal } from './session.js';
 import { sendHtml } from './signed.js';
 
@@ -68,6 +69,7 @@ export async function portalPlugin(app: App, ctx: ApiContext): Promise<void> {
       await endpointPages(portal, ctx);
       await deliveryPages(portal, ctx);
       await reminderPages(portal, ctx);
+      await replayPages(portal, ctx);
     },
     { prefix: '/portal' },
   );

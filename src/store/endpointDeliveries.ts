@@ -13,6 +13,8 @@ export interface EndpointDeliveryFilter {
   eventType?: string;
   createdAfter?: Date;
   createdBefore?: Date;
+  /** The last attempt's HTTP status, or a class of them: [low, high] inclusive. */
+  status?: [number, number];
 }
 
 type Row = DeliveryView & { created_us: number };
@@ -48,6 +50,7 @@ export async function listEndpointDeliveries(
        AND ($7::text IS NULL OR ev.type = $7)
        AND ($8::timestamptz IS NULL OR d.created_at >= $8)
        AND ($9::timestamptz IS NULL OR d.created_at < $9)
+       AND ($11::int IS NULL OR d.last_status BETWEEN $11 AND $12)
      ORDER BY d.created_at DESC, d.id DESC
      LIMIT $10`,
     [
@@ -61,6 +64,8 @@ export async function listEndpointDeliveries(
       filter.createdAfter ?? null,
       filter.createdBefore ?? null,
       limit + 1,
+      filter.status?.[0] ?? null,
+      filter.status?.[1] ?? null,
     ],
   );
   const page = pageOf(rows, limit, (r) => [r.created_us, r.id]);

@@ -54,11 +54,29 @@ export async function getEvent(q: Queryable, tenantId: string, id: string): Prom
 
 export interface EventFilter {
   type?: string;
+  /** Several types: exact names, or "topic.*" prefixes (any of them matches). */
+  types?: string[];
   channel?: string;
   createdAfter?: Date;
   createdBefore?: Date;
   /** false: only events with at least one delivery that has not succeeded. */
   deliverySuccess?: boolean;
+}
+
+/**
+ * Type filters as parameters: a single exact name ($single) is an equality the planner serves
+ * with events_tenant_type_seq; several names or a prefix ($exact, $prefixes) are any-of.
+ */
+export function typeFilterParams(types: string[]): {
+  single: string | null;
+  exact: string[] | null;
+  prefixes: string[] | null;
+} {
+  if (types.length === 0) return { single: null, exact: null, prefixes: null };
+  const exact = types.filter((t) => !t.endsWith('*'));
+  const prefixes = types.filter((t) => t.endsWith('*')).map((t) => t.slice(0, -1));
+  if (exact.length === 1 && prefixes.length === 0) return { single: exact[0]!, exact: null, prefixes: null };
+  return { single: null, exact, prefixes };
 }
 
 /** Newest first. */
@@ -75,9 +93,12 @@ export async function listEvents(
     if (!parts) return undefined;
     before = parts[0] as number;
   }
+  const t = typeFilterParams([...(filter.type ? [filter.type] : []), ...(filter.types ?? [])]);
   const rows = await q.query<StoredEvent>(
     `SELECT ${EVENT_COLUMNS} FROM events ev
      WHERE tenant_id = $1
+       AND ($9::text[] IS NULL OR type = ANY($9::text[])
+            OR EXISTS (SELECT 1 FROM unnest($10::text[]) p WHERE left(type, length(p)) = p))
        AND ($2::bigint IS NULL OR seq < $2)
        AND ($3::text IS NULL OR type = $3)
        AND ($4::text IS NULL OR $4 = ANY(channels))
@@ -89,12 +110,14 @@ export async function listEvents(
     [
       tenantId,
       before ?? null,
-      filter.type ?? null,
+      t.single,
       filter.channel ?? null,
       filter.createdAfter ?? null,
       filter.createdBefore ?? null,
       filter.deliverySuccess ?? null,
       limit + 1,
+      t.exact,
+      t.prefixes,
     ],
   );
   return pageOf(rows, limit, (e) => [e.seq]);

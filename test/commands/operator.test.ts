@@ -1,6 +1,6 @@
 // The operator commands of the CLI (src/commands/), run as `tidings …` child processes against
 // a running server: tenants, endpoints, events and deliveries listed and shown (--json parsed,
-// tables for people), resend and recover of deliveries that failed on a real receiver.
+// tables for people), resend, recover and replay of deliveries that failed on a real receiver.
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -220,6 +220,48 @@ describe('tidings operator commands', () => {
       '--since',
       'yesterday',
     ]);
+    expect(badTime.code).toBe(2);
+  });
+
+  it('replays failed deliveries of a window: counts first, --dry-run stops there, --wait follows them', async () => {
+    healthy = false;
+    const since = new Date().toISOString();
+    for (let n = 1; n <= 2; n++) {
+      await app.api('POST', '/v1/tenants/acme/events', { type: 'loan.paid', payload: { replay: n } });
+    }
+    await until(async () => {
+      const r = await app.api<{ data: unknown[] }>(
+        'GET',
+        `/v1/tenants/acme/endpoints/${endpointId}/deliveries?state=failed&created_after=${since}`,
+      );
+      return r.body.data.length === 2;
+    }, 'two more failed deliveries');
+    const dry = await json<{ matched: number; queued: number }>([
+      'replay',
+      '--tenant',
+      'acme',
+      '--since',
+      since,
+      '--dry-run',
+    ]);
+    expect(dry).toEqual({ matched: 2, queued: 0, dry_run: true });
+    const human = await tidings(['replay', '--tenant', 'acme', '--since', since, '--dry-run']);
+    expect(human.stdout.trim()).toBe('2 failed deliveries match');
+    healthy = true;
+    const r = await json<Record<string, unknown>>([
+      'replay',
+      '--tenant',
+      'acme',
+      '--endpoint',
+      endpointId,
+      '--since',
+      since,
+      '--wait',
+    ]);
+    expect(r).toEqual({ matched: 2, queued: 2, dry_run: false, remaining: 0, states: { succeeded: 2 } });
+    const again = await tidings(['replay', '--tenant', 'acme', '--since', since]);
+    expect(again.stdout.trim()).toBe('0 failed deliveries match');
+    const badTime = await tidings(['replay', '--tenant', 'acme', '--since', 'soon']);
     expect(badTime.code).toBe(2);
   });
 });

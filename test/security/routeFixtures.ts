@@ -36,6 +36,8 @@ export function request(route: Route): { body?: unknown; query?: string } {
     }
     case 'POST /v1/tenants/{tid}/endpoints/{eid}/recover':
       return { body: { since: '2000-01-01T00:00:00Z' } };
+    case 'POST /v1/tenants/{tid}/deliveries/replay':
+      return { body: { since: '2000-01-01T00:00:00Z', until: '2100-01-01T00:00:00Z' } };
     case 'POST /v1/tenants/{tid}/events':
       return { body: { type: 'loan.paid', payload: { n: 1 } } };
     case 'POST /v1/tenants/{tid}/tokens':

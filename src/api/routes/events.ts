@@ -19,6 +19,7 @@ import {
   Timestamp,
 } from '../schemas.js';
 import { ensureTenant } from './endpoints.js';
+import { TypeQuery, typeList } from './listFilters.js';
 
 const PublishAnswer = Type.Object(
   {
@@ -90,7 +91,7 @@ function batchMemberTexts(raw: string): Map<string, string> {
 
 const ListQuery = Type.Object({
   ...PageQuery.properties,
-  type: Type.Optional(Type.String({ maxLength: 128 })),
+  type: Type.Optional(TypeQuery),
   channel: Type.Optional(Type.String({ maxLength: 200 })),
   created_after: Type.Optional(Type.String({ format: 'date-time' })),
   created_before: Type.Optional(Type.String({ format: 'date-time' })),
@@ -262,7 +263,7 @@ export async function eventRoutes(app: App, ctx: ApiContext): Promise<void> {
         ctx.db,
         req.params.tid,
         {
-          type: q.type,
+          types: typeList(q.type),
           channel: q.channel,
           createdAfter: q.created_after ? new Date(q.created_after) : undefined,
           createdBefore: q.created_before ? new Date(q.created_before) : undefined,

@@ -11,6 +11,7 @@ import type { ApiContext, App } from '../context.js';
 import { badRequest, notFound, unprocessable } from '../errors.js';
 import { DeliveryState, errors, PageQuery, pageOf } from '../schemas.js';
 import { DeliverySummary, deliverySummary } from './events.js';
+import { StatusQuery, statusRange } from './listFilters.js';
 
 const EndpointParams = Type.Object({
   tid: Type.String({ maxLength: 128 }),
@@ -28,6 +29,7 @@ const LogQuery = Type.Object({
   ),
   state: Type.Optional(DeliveryState),
   event_type: Type.Optional(Type.String({ maxLength: 128 })),
+  status: Type.Optional(StatusQuery),
   created_after: Type.Optional(Type.String({ format: 'date-time', description: 'inclusive' })),
   created_before: Type.Optional(Type.String({ format: 'date-time', description: 'exclusive' })),
 });
@@ -75,6 +77,7 @@ export async function endpointDeliveryRoutes(app: App, ctx: ApiContext): Promise
           eventType: q.event_type,
           createdAfter: q.created_after ? new Date(q.created_after) : undefined,
           createdBefore: q.created_before ? new Date(q.created_before) : undefined,
+          status: statusRange(q.status),
         },
         q.limit ?? 50,
         q.cursor,

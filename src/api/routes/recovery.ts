@@ -7,9 +7,12 @@ import { getEndpoint } from '../../store/endpoints.js';
 import { listOrderingKeys } from '../../store/ordering.js';
 import { requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
-import { badRequest, conflict, notFound } from '../errors.js';
-import { errors, NullableTimestamp, PageQuery, pageOf } from '../schemas.js';
+import { badRequest, conflict, notFound, unprocessable } from '../errors.js';
+import { replayFailed } from '../replay.js';
+import { errors, NullableTimestamp, PageQuery, pageOf, TenantParams } from '../schemas.js';
 import { deliveryAction } from './deliveries.js';
+import { ensureTenant } from './endpoints.js';
+import { TypeList, typeList } from './listFilters.js';
 
 const EndpointParams = Type.Object({
   tid: Type.String({ maxLength: 128 }),
@@ -26,6 +29,28 @@ const RecoverBody = Type.Object(
   },
   { additionalProperties: false },
 );
+
+const ReplayBody = Type.Object(
+  {
+    endpoint_id: Type.Optional(
+      Type.String({ maxLength: 128, description: 'One endpoint; absent: all of the tenant' }),
+    ),
+    state: Type.Optional(
+      Type.Literal('failed', { description: 'Only given-up (failed) deliveries are replayed' }),
+    ),
+    type: Type.Optional(TypeList),
+    since: Type.String({ format: 'date-time', description: 'Deliveries created at or after this time' }),
+    until: Type.String({ format: 'date-time', description: 'Deliveries created before this time' }),
+    dry_run: Type.Optional(Type.Boolean({ description: 'true: count what would be queued, queue nothing' })),
+  },
+  { additionalProperties: false },
+);
+
+const ReplayAnswer = Type.Object({
+  matched: Type.Integer({ description: 'Failed deliveries the filter matched' }),
+  queued: Type.Integer({ description: 'How many were queued for one more attempt (0 on a dry run)' }),
+  dry_run: Type.Boolean(),
+});
 
 const OrderingKey = Type.Object(
   {
@@ -91,6 +116,45 @@ export async function recoveryRoutes(app: App, ctx: ApiContext): Promise<void> {
       );
       if (requeued > 0) await ctx.publisher.wakeWorkers();
       return reply.code(202).send({ requeued });
+    },
+  );
+
+  app.post<{ Params: Static<typeof TenantParams>; Body: Static<typeof ReplayBody> }>(
+    '/v1/tenants/:tid/deliveries/replay',
+    {
+      schema: {
+        tags: ['deliveries'],
+        summary: 'Replay failed deliveries in bulk (count first with dry_run)',
+        description:
+          'Every given-up delivery created in [since, until) (of one endpoint, of some event types) gets one more attempt, queued in batches of a few hundred so that other deliveries keep flowing. `dry_run: true` only counts them.',
+        params: TenantParams,
+        body: ReplayBody,
+        response: { 200: ReplayAnswer, 202: ReplayAnswer, ...errors(401, 404, 422) },
+      },
+    },
+    async (req, reply) => {
+      const { tid } = req.params;
+      const b = req.body;
+      requireTenant(req.principal, tid);
+      if (b.endpoint_id) await ensureEndpoint(tid, b.endpoint_id);
+      else await ensureTenant(ctx, tid);
+      const since = new Date(b.since);
+      const until = new Date(b.until);
+      if (since >= until) throw unprocessable('invalid_range', '`since` must be before `until`.');
+      const dryRun = b.dry_run === true;
+      const types = typeList(b.type);
+      const r = await replayFailed(
+        ctx.db,
+        {
+          tenantId: tid,
+          ...(b.endpoint_id ? { endpointId: b.endpoint_id } : {}),
+          ...(types ? { types } : {}),
+          since,
+          until,
+        },
+        { dryRun, now: () => ctx.clock.now(), onBatch: () => ctx.publisher.wakeWorkers() },
+      );
+      return reply.code(dryRun ? 200 : 202).send({ ...r, dry_run: dryRun });
     },
   );
 

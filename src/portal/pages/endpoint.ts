@@ -4,7 +4,9 @@ import type { DeliveryJson, EndpointJson, Page } from '../apiTypes.js';
 import { type Html, html } from '../html.js';
 import { csrfField, stateBadge, time } from '../layout.js';
 import { certificateLine, destinationLabel } from './destination.js';
+import { type StatsJson, statsChart } from './endpointStats.js';
 import { healthLine } from './endpoints.js';
+import { replaySection } from './replay.js';
 
 export interface LogFilter {
   failed: boolean;
@@ -23,6 +25,8 @@ export interface EndpointPageOptions {
   log: Page<DeliveryJson> | { problem: string };
   filter: LogFilter;
   revealedSecret?: string | undefined;
+  /** The last 7 days, per hour (absent: not shown). */
+  stats?: StatsJson | { problem: string };
 }
 
 function filterQuery(f: LogFilter, cursor?: string): string {
@@ -144,6 +148,15 @@ ${e.description ? html`<p>${e.description}</p>` : ''}
 </section>
 </div>
 
+${
+  o.stats
+    ? html`<section class="card" id="stats" aria-labelledby="stats-h">
+  <h2 id="stats-h">Last 7 days</h2>
+  ${statsChart(o.stats)}
+</section>`
+    : ''
+}
+
 <section class="card" aria-labelledby="config-h">
   <h2 id="config-h">Configuration</h2>
   <dl class="props">
@@ -185,6 +198,8 @@ ${e.description ? html`<p>${e.description}</p>` : ''}
   </form>
   ${logTable(o, back)}
 </section>
+
+${replaySection(e, o.typeNames)}
 
 <section class="card" aria-labelledby="recover-h">
   <h2 id="recover-h">Recover failed deliveries</h2>

@@ -7,6 +7,7 @@ import { type EndpointFormValues, endpointBody, endpointFormValues, field, local
 import type { Flash } from '../layout.js';
 import { deleteEndpointPage, endpointPage, type LogFilter } from '../pages/endpoint.js';
 import { endpointFormPage } from '../pages/endpointForm.js';
+import type { StatsJson } from '../pages/endpointStats.js';
 import { endpointsPage } from '../pages/endpoints.js';
 import { signedIn, type Visit, type VisitHandler } from '../signed.js';
 
@@ -19,11 +20,16 @@ const DONE: Record<string, string> = {
   rotated: 'A new signing secret is in use. The previous one keeps signing beside it for a grace period.',
   resent: 'Queued for another attempt.',
   recovered: 'Failed deliveries queued again.',
+  'replay-window': 'Choose the window to replay: a start time, before its end.',
   'test-sent': 'Test event sent.',
 };
 
 export function doneFlash(query: unknown): Flash | undefined {
   const { done, n } = query as { done?: unknown; n?: unknown };
+  if (done === 'replayed' && typeof n === 'string' && /^\d{1,9}$/.test(n)) {
+    const count = Number(n);
+    return { kind: 'ok', text: `${count} failed ${count === 1 ? 'delivery' : 'deliveries'} queued again.` };
+  }
   if (done === 'recovered' && typeof n === 'string' && /^\d{1,9}$/.test(n)) {
     const count = Number(n);
     return {
@@ -39,6 +45,17 @@ export function doneFlash(query: unknown): Flash | undefined {
 }
 
 type Params = { eid: string };
+
+/** The chart's window: the 7 days of hours up to the current one. */
+function lastWeek(now: Date): string {
+  const until = Math.floor(now.getTime() / 3_600_000) * 3_600_000 + 3_600_000;
+  const since = until - 7 * 24 * 3_600_000;
+  return new URLSearchParams({
+    since: new Date(since).toISOString(),
+    until: new Date(until).toISOString(),
+    bucket: 'hour',
+  }).toString();
+}
 
 export async function endpointPages(app: App, ctx: ApiContext): Promise<void> {
   const route = (h: VisitHandler) => signedIn(app, ctx, h);
@@ -98,6 +115,7 @@ export async function endpointPages(app: App, ctx: ApiContext): Promise<void> {
     const log = await v.api.call<Page<DeliveryJson>>('GET', `${epPath(v, eid)}/deliveries?${query}`);
     const types = await catalog(v);
     const typeNames = [...new Set([...types.map((t) => t.name), 'tidings.test'])].sort();
+    const stats = await v.api.call<StatsJson>('GET', `${epPath(v, eid)}/stats?${lastWeek(ctx.clock.now())}`);
     return v.show(
       extra.status ?? 200,
       ep.body.url,
@@ -109,6 +127,7 @@ export async function endpointPages(app: App, ctx: ApiContext): Promise<void> {
         log: log.ok ? log.body : { problem: log.error.message },
         filter,
         revealedSecret: extra.secret,
+        stats: stats.ok ? stats.body : { problem: stats.error.message },
       }),
       extra.flash ?? doneFlash(v.req.query),
     );

@@ -100,7 +100,7 @@ export async function resendDelivery(
 
 /**
  * Queues again every given-up delivery of one endpoint created in [since, until) (through
- * delivery_queue_failed, which holds only given-up rows). Each gets one more attempt: if that
+ * delivery_queue_failed_order, which holds only given-up rows). Each gets one more attempt: if that
  * fails too it is failed again, as a resend would be. A given-up ordered delivery is the head
  * of its key (only heads are sent), so it goes at once and the key follows. A disabled
  * endpoint keeps them until it is enabled.
@@ -166,4 +166,133 @@ export async function skipDelivery(
     await promoteHeads(q, [key], now);
   }
   return 'skipped';
+}
+
+/** Which given-up deliveries a bulk replay takes (see replayFailedBatch). */
+export interface ReplayFilter {
+  tenantId: string;
+  /** One endpoint; absent: every endpoint of the tenant. */
+  endpointId?: string;
+  /** Event types: exact names, or "topic.*" prefixes; absent or empty: any type. */
+  types?: string[];
+  /** Deliveries created in [since, until). */
+  since: Date;
+  until: Date;
+}
+
+/** Where a replay has got to: the last (created_at in µs, delivery id) it took. */
+export interface ReplayCursor {
+  createdUs: number;
+  id: number;
+}
+
+/**
+ * The failed queue rows a replay matches, as a condition on `q` (delivery_queue), joined to
+ * the event only when types are named. The given-up rows of an endpoint are read from
+ * delivery_queue_failed_order (endpoint_id, created_at, delivery_id) WHERE state = 'failed', in
+ * the order a replay takes them (migration 015);
+ * tenant-wide, the endpoints come from endpoints_tenant.
+ */
+function replayMatch(oneEndpoint: boolean): string {
+  return `q.state = 'failed' AND q.tenant_id = $1
+  AND ${
+    oneEndpoint
+      ? 'q.endpoint_id = $2'
+      : 'q.endpoint_id IN (SELECT id FROM endpoints WHERE tenant_id = $1 AND ($2::text IS NULL OR id = $2))'
+  }
+  AND q.created_at >= $3 AND q.created_at < $4
+  AND ($5::text[] IS NULL OR EXISTS (
+        SELECT 1 FROM deliveries d JOIN events ev ON ev.seq = d.event_seq
+        WHERE d.id = q.delivery_id
+          AND (ev.type = ANY($5::text[])
+               OR EXISTS (SELECT 1 FROM unnest($6::text[]) p WHERE left(ev.type, length(p)) = p))))`;
+}
+
+function typeParams(types: string[] | undefined): [string[] | null, string[] | null] {
+  if (!types || types.length === 0) return [null, null];
+  const exact = types.filter((t) => !t.endsWith('*'));
+  const prefixes = types.filter((t) => t.endsWith('*')).map((t) => t.slice(0, -1));
+  return [exact, prefixes];
+}
+
+function replayParams(f: ReplayFilter): unknown[] {
+  return [f.tenantId, f.endpointId ?? null, f.since, f.until, ...typeParams(f.types)];
+}
+
+/** How many given-up deliveries a replay would queue (a dry run). */
+export async function countReplayable(q: Queryable, f: ReplayFilter): Promise<number> {
+  const rows = await q.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM delivery_queue q WHERE ${replayMatch(false)}`,
+    replayParams(f),
+  );
+  return rows[0]?.n ?? 0;
+}
+
+/**
+ * Queues again up to `limit` given-up deliveries of one endpoint (f.endpointId, required)
+ * after `after`, in (created_at, id) order, in
+ * the caller's (short) transaction, as requeueFailed does for each: pending and due now, one
+ * more attempt. Rows a resend or skip holds right now are skipped (SKIP LOCKED), not waited
+ * for. The cursor makes a replay take each delivery once, even one that fails again before
+ * the replay ends. Returns what it queued and the cursor of the last row it looked at (null
+ * when none was left).
+ */
+export async function replayFailedBatch(
+  q: Queryable,
+  f: ReplayFilter,
+  after: ReplayCursor | null,
+  limit: number,
+  now: Date,
+): Promise<{ queued: number; last: ReplayCursor | null }> {
+  if (!f.endpointId) throw new Error('replayFailedBatch: one endpoint at a time');
+  const rows = await q.query<{ queued: number; last_us: number | null; last_id: number | null }>(
+    `WITH pick AS (
+       SELECT q.delivery_id, q.endpoint_id, q.created_at FROM delivery_queue q
+       WHERE ${replayMatch(true)}
+         AND ($7::bigint IS NULL
+              OR (q.created_at >= timestamptz 'epoch' + $7::bigint * interval '1 microsecond'
+                  AND (q.created_at, q.delivery_id) > (timestamptz 'epoch' + $7::bigint * interval '1 microsecond', $8::bigint)))
+       ORDER BY q.created_at, q.delivery_id
+       LIMIT $9
+       FOR UPDATE OF q SKIP LOCKED
+     ), back AS (
+       UPDATE delivery_queue q SET state = 'pending', due_at = $10
+       FROM pick WHERE q.delivery_id = pick.delivery_id
+       RETURNING q.delivery_id
+     ), rec AS (
+       UPDATE deliveries d SET state = 'pending', updated_at = $10, completed_at = NULL
+       FROM back WHERE d.id = back.delivery_id
+     ), last AS (
+       SELECT (extract(epoch FROM created_at) * 1000000)::bigint AS us, delivery_id FROM pick
+       ORDER BY created_at DESC, delivery_id DESC LIMIT 1
+     )
+     SELECT (SELECT count(*)::int FROM back) AS queued,
+            (SELECT us FROM last) AS last_us, (SELECT delivery_id FROM last) AS last_id`,
+    [...replayParams(f), after?.createdUs ?? null, after?.id ?? null, limit, now],
+  );
+  const r = rows[0]!;
+  if (r.queued > 0) await markDue(q, [f.endpointId], now);
+  return {
+    queued: r.queued,
+    last:
+      r.last_us === null || r.last_id === null
+        ? null
+        : { createdUs: Number(r.last_us), id: Number(r.last_id) },
+  };
+}
+
+/** The tenant's endpoints (or the one named) that have given-up deliveries, in id order. */
+export async function endpointsWithFailed(
+  q: Queryable,
+  tenantId: string,
+  endpointId?: string,
+): Promise<string[]> {
+  const rows = await q.query<{ id: string }>(
+    `SELECT e.id FROM endpoints e
+     WHERE e.tenant_id = $1 AND ($2::text IS NULL OR e.id = $2)
+       AND EXISTS (SELECT 1 FROM delivery_queue q WHERE q.endpoint_id = e.id AND q.state = 'failed')
+     ORDER BY e.id`,
+    [tenantId, endpointId ?? null],
+  );
+  return rows.map((r) => r.id);
 }
