@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `tidings serve | migrate | catalog load FILE | keys …`, and the operator's commands through
+// `tidings serve | migrate | catalog load FILE | keys … | audit verify`, and the operator's commands through
 // the API (src/commands/): tenants, endpoints, events, deliveries, resend, recover.
 import { Command } from 'commander';
 import { registerOperatorCommands } from './commands/index.js';
@@ -33,6 +33,7 @@ async function registerServiceCommands(): Promise<void> {
   const { CatalogError } = await import('./catalog/load.js');
   const { catalogLoadCommand } = await import('./catalog/loadCommand.js');
   const { registerKeyCommands } = await import('./security/keysCommand.js');
+  const { registerAuditCommands } = await import('./security/auditCommand.js');
   const { revealAdminToken } = await import('./security/adminToken.js');
   const { migrate } = await import('./store/migrate.js');
 
@@ -123,6 +124,7 @@ async function registerServiceCommands(): Promise<void> {
     });
 
   registerKeyCommands(program, () => configOrExit({}));
+  registerAuditCommands(program, () => configOrExit({}));
 }
 
 if (!API_ONLY.has(process.argv[2] ?? '')) await registerServiceCommands();
