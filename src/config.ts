@@ -61,6 +61,12 @@ export interface Config {
   operatorTenant: string;
   /** Events and attempts older than this many days are removed (0: kept forever). */
   retentionDays: number;
+  /** Kept request bodies older than this many days are removed, their hashes stay (0: kept as long as their attempt). */
+  bodyRetentionDays: number;
+  /** The deployment's Ed25519 key (whsk_) for audit checkpoints; unset: generated and stored sealed. */
+  auditSigningKey: string | undefined;
+  /** How often each grown attempt chain gets a signed checkpoint (tidings.audit.checkpoint). */
+  auditCheckpointIntervalMs: number;
   /** Requests per second per tenant token, in each api process (0: no limit). */
   rateLimitPerS: number;
   /** A `tidings listen` endpoint whose stream has been gone this long is removed (TIDINGS_RELAY_EXPIRY). */
@@ -286,6 +292,9 @@ export function loadConfig(env: Source = process.env, flags: ConfigFlags = {}): 
       : undefined,
     ...endpointHealthSettings(src),
     retentionDays: int(src, 'TIDINGS_RETENTION_DAYS', 30, 0, 36_500),
+    bodyRetentionDays: int(src, 'TIDINGS_BODY_RETENTION_DAYS', 30, 0, 36_500),
+    auditSigningKey: auditSigningKey(src),
+    auditCheckpointIntervalMs: durationSetting(src, 'TIDINGS_AUDIT_CHECKPOINT_INTERVAL', '15m'),
     rateLimitPerS: int(src, 'TIDINGS_RATE_LIMIT_PER_S', 100, 0, 1_000_000),
     relayExpiryMs: durationSetting(src, 'TIDINGS_RELAY_EXPIRY', '10m'),
     portal: portalSettings(src),
@@ -343,6 +352,15 @@ function endpointHealthSettings(
     throw new ConfigError('TIDINGS_OPERATOR_TENANT', 'must be a tenant id: letters, digits and _.:-');
   }
   return { disableAfterMs, failingNoticeAfterMs, operatorTenant };
+}
+
+function auditSigningKey(src: Source): string | undefined {
+  const key = src.TIDINGS_AUDIT_SIGNING_KEY?.trim() || undefined;
+  // The form only: the key itself is opened (and checked) where it signs (security/auditKey.ts).
+  if (key !== undefined && !/^whsk_[A-Za-z0-9+/]{40,}={0,2}$/.test(key)) {
+    throw new ConfigError('TIDINGS_AUDIT_SIGNING_KEY', 'must be a whsk_ Ed25519 key (tidings audit key)');
+  }
+  return key;
 }
 
 function bool(src: Source, name: string, def: boolean): boolean {
@@ -458,6 +476,24 @@ export const SETTINGS: { name: string; default: string; meaning: string }[] = [
     default: '30',
     meaning:
       'events, deliveries and attempts older than this are removed in small batches (0 keeps everything)',
+  },
+  {
+    name: 'TIDINGS_BODY_RETENTION_DAYS',
+    default: '30',
+    meaning:
+      'the exact request body each attempt sent is kept (compressed) this long, then only its sha256 (0: as long as the attempt)',
+  },
+  {
+    name: 'TIDINGS_AUDIT_CHECKPOINT_INTERVAL',
+    default: '15m',
+    meaning:
+      "how often each tenant's attempt chain that grew gets a checkpoint signed with the deployment's Ed25519 key, published to the operator tenant as `tidings.audit.checkpoint`",
+  },
+  {
+    name: 'TIDINGS_AUDIT_SIGNING_KEY',
+    default: '(generated)',
+    meaning:
+      'the `whsk_` Ed25519 key that signs audit checkpoints; unset: one is generated at first start and stored in the database, sealed with the encryption key',
   },
   { name: 'TIDINGS_LOG_LEVEL', default: 'info', meaning: 'fatal, error, warn, info, debug, trace or silent' },
   {

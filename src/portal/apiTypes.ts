@@ -67,6 +67,18 @@ export interface AttemptJson {
   response_headers: Record<string, string> | null;
   response_body: string | null;
   error: string | null;
+  body_sha256: string | null;
+}
+
+/** GET …/deliveries/{did}/request-body */
+export interface SentBodyJson {
+  delivery_id: string;
+  profile: string;
+  body: string;
+  rebuilt: boolean;
+  attempt: number | null;
+  sha256: string;
+  redacted: boolean;
 }
 
 export interface DeliveryDetailJson extends DeliveryJson {
