@@ -25,6 +25,7 @@ import { metricsRoute, type OpsServer, startOpsServer } from './observability/op
 import { withPortal } from './portal/plugin.js';
 import { EventTypeCache } from './publishing/eventTypeCache.js';
 import { Scheduler } from './scheduler/scheduler.js';
+import { loadAuditSigner } from './security/auditKey.js';
 import { openSecretCodec } from './security/keys.js';
 import { tenantTokenResolver } from './security/tenantTokens.js';
 import type { Db } from './store/db.js';
@@ -182,7 +183,12 @@ export async function startTidings(config: Config, opts: StartOptions = {}): Pro
         failingNoticeAfterMs: config.failingNoticeAfterMs,
         disableAfterMs: config.disableAfterMs,
       },
-      retention: { days: config.retentionDays },
+      retention: { days: config.retentionDays, bodyDays: config.bodyRetentionDays },
+      audit: {
+        signer: await loadAuditSigner(db, config.auditSigningKey, codec),
+        operatorTenant: config.operatorTenant,
+        checkpointIntervalMs: config.auditCheckpointIntervalMs,
+      },
       observer,
     });
     const claimsAndAcks = t.worker.status;

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `tidings serve | migrate | catalog load FILE | keys …`, and the operator's commands through
-// the API (src/commands/): tenants, endpoints, events, deliveries, resend, recover, listen, trigger.
+// `tidings serve | migrate | catalog load FILE | keys … | audit verify`, and the operator's commands
+// through the API (src/commands/): tenants, endpoints, events, deliveries, resend, recover, listen, trigger.
 import { Command } from 'commander';
 import { registerOperatorCommands } from './commands/index.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -42,6 +42,7 @@ async function registerServiceCommands(): Promise<void> {
   const { CatalogError } = await import('./catalog/load.js');
   const { catalogLoadCommand } = await import('./commands/catalogLoad.js');
   const { registerKeyCommands } = await import('./commands/keys.js');
+  const { registerAuditCommands } = await import('./security/auditCommand.js');
   const { revealAdminToken } = await import('./security/adminToken.js');
   const { migrate } = await import('./store/migrate.js');
   const { lockDataDir, openStore } = await import('./store/open.js');
@@ -133,6 +134,7 @@ async function registerServiceCommands(): Promise<void> {
     });
 
   registerKeyCommands(program, () => configOrExit({}));
+  registerAuditCommands(program, () => configOrExit({}));
 }
 
 if (!API_ONLY.has(process.argv[2] ?? '')) await registerServiceCommands();

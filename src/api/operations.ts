@@ -6,7 +6,7 @@
 // Keyed by method and Fastify route ('GET /v1/tenants/:tid'). A route added without an entry
 // still works, but test/api/openapi.test.ts fails until the entry is written here.
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 410 | 413 | 415 | 422 | 429;
 
 export interface OperationEntry {
   /** operationId: lowerCamelCase, unique. */
@@ -171,6 +171,12 @@ export const OPERATIONS: Record<string, OperationEntry> = {
   },
   'GET /v1/tenants/:tid/events': { id: 'listEvents', tag: 'events' },
   'GET /v1/tenants/:tid/events/:id': { id: 'getEvent', tag: 'events' },
+  'POST /v1/tenants/:tid/events/:id/erase': {
+    id: 'eraseEvent',
+    tag: 'events',
+    admin: true,
+    errors: { 409: ['event_still_owed'] },
+  },
 
   // deliveries
   'GET /v1/tenants/:tid/deliveries': { id: 'listDeliveries', tag: 'deliveries' },
@@ -185,7 +191,7 @@ export const OPERATIONS: Record<string, OperationEntry> = {
   'POST /v1/tenants/:tid/deliveries/:did/resend': {
     id: 'resendDelivery',
     tag: 'deliveries',
-    errors: { 409: ['delivery_in_flight'] },
+    errors: { 409: ['delivery_in_flight', 'event_erased'] },
   },
   'POST /v1/tenants/:tid/deliveries/:did/skip': {
     id: 'skipDelivery',
@@ -196,7 +202,8 @@ export const OPERATIONS: Record<string, OperationEntry> = {
   'GET /v1/tenants/:tid/deliveries/:did/request-body': {
     id: 'getDeliveryRequestBody',
     tag: 'deliveries',
-    errors: { 422: ['body_not_buildable'] },
+    notFound: ['tenant_not_found', 'delivery_not_found', 'attempt_not_found'],
+    errors: { 410: ['body_not_kept', 'event_erased'], 422: ['body_not_buildable'] },
   },
 
   // tokens and audit

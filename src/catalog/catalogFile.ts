@@ -31,6 +31,8 @@ export interface CatalogEventType {
   default_enabled: boolean;
   schema?: JsonSchema;
   reminder?: CatalogReminder;
+  /** JSON pointers of personal data in the payload (catalog/redact.ts). */
+  redact?: string[];
 }
 
 export interface Catalog {
@@ -176,6 +178,7 @@ export function parseCatalog(text: string, fileName: string): ParseCatalogResult
         default_enabled: t.default_enabled,
         ...(t.schema !== undefined ? { schema: t.schema } : {}),
         ...(t.reminder !== undefined ? { reminder: t.reminder } : {}),
+        ...(t.redact !== undefined ? { redact: t.redact } : {}),
       })),
     },
   };

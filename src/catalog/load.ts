@@ -48,6 +48,7 @@ async function upsertCatalog(q: Queryable, catalog: Catalog, now: Date): Promise
         schema: t.schema ?? null,
         default_enabled: t.default_enabled,
         reminder: t.reminder ?? null,
+        redact: t.redact ?? null,
       },
       now,
     );

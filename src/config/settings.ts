@@ -258,6 +258,29 @@ export const SETTINGS = {
     'events, deliveries and attempts older than this are removed in small batches (0 keeps everything)',
     wholeNumber(0, 36_500),
   ),
+  /** Kept request bodies older than this many days are removed, their hashes stay (0: kept as long as their attempt). */
+  bodyRetentionDays: setting(
+    'TIDINGS_BODY_RETENTION_DAYS',
+    '30',
+    'the exact request body each attempt sent is kept (compressed) this long, then only its sha256 (0: as long as the attempt)',
+    wholeNumber(0, 36_500),
+  ),
+  /** How often each grown attempt chain gets a signed checkpoint (tidings.audit.checkpoint). */
+  auditCheckpointIntervalMs: setting(
+    'TIDINGS_AUDIT_CHECKPOINT_INTERVAL',
+    '15m',
+    "how often each tenant's attempt chain that grew gets a checkpoint signed with the deployment's Ed25519 key, published to the operator tenant as `tidings.audit.checkpoint`",
+    duration(),
+  ),
+  /** The deployment's Ed25519 key (whsk_) for audit checkpoints; unset: generated and stored sealed. */
+  auditSigningKey: setting(
+    'TIDINGS_AUDIT_SIGNING_KEY',
+    '',
+    'the `whsk_` Ed25519 key that signs audit checkpoints; unset: one is generated at first start and stored in the database, sealed with the encryption key',
+    // The form only: the key itself is opened (and checked) where it signs (security/auditKey.ts).
+    optionalMatching(/^whsk_[A-Za-z0-9+/]{40,}={0,2}$/, 'must be a whsk_ Ed25519 key (tidings audit key)'),
+    '(generated)',
+  ),
   logLevel: setting(
     'TIDINGS_LOG_LEVEL',
     'info',

@@ -5,9 +5,11 @@
 // timer; a run that is still going when its timer fires is joined, not doubled.
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
+import type { AuditSigner } from '../security/auditKey.js';
 import type { Db } from '../store/db.js';
 import { releaseExpiredLeases, removeOrphans, repairMissedTurns } from '../store/deliveries/turns.js';
 import { type RollupResult, rollUpEndpointStats } from '../store/endpointStats.js';
+import { checkpointChains, sealAttempts } from './auditChain.js';
 import { sweepEndpointHealth } from './health.js';
 import { runRetention } from './retention.js';
 
@@ -27,8 +29,21 @@ export interface MaintenanceOptions {
   };
   /** Consecutive failures at which a circuit is open (the stats count the time it is). */
   circuitOpenAfter: number;
-  /** Retention in days (0: keep everything); off when absent. */
-  retention?: { days: number; intervalMs?: number };
+  /**
+   * Retention in days (0: keep everything), and of the kept request bodies (0: as long as
+   * their attempts); off when absent.
+   */
+  retention?: { days: number; bodyDays?: number; intervalMs?: number };
+  /** The attempt chain's sealer and signed checkpoints (delivery/auditChain.ts); off when absent. */
+  audit?: {
+    signer: AuditSigner;
+    operatorTenant: string;
+    checkpointIntervalMs: number;
+    /** How often the sealer runs (default 5 s). */
+    sealIntervalMs?: number;
+    /** How long the sealer waits for a gap in the attempt ids (default 60 s). */
+    settleMs?: number;
+  };
   /** Something became due (operator events published, turns repaired): wake the loop. */
   onWork: () => void;
   /** Still running (retention stops between batches when not). */
@@ -77,7 +92,7 @@ export class Maintenance {
       );
     }
     const r = this.o.retention;
-    if (r && r.days > 0) {
+    if (r && (r.days > 0 || (r.bodyDays ?? 0) > 0)) {
       // Every worker runs it; the batches skip nothing and collide on nothing, so a second
       // runner only finds less to do. Hourly by default, first a minute after start.
       const interval = r.intervalMs ?? 3_600_000;
@@ -87,7 +102,49 @@ export class Maintenance {
       every(interval, () => this.runRetention());
     }
     every(STATS_INTERVAL_MS, () => this.rollUpStats());
+    const a = this.o.audit;
+    if (a) {
+      every(a.sealIntervalMs ?? 5000, () => this.seal());
+      // Checked often, written once per interval across every worker (see checkpointChains).
+      every(Math.max(1000, Math.min(60_000, a.checkpointIntervalMs / 4)), () => this.checkpoint());
+    }
     if (this.o.db.engine === 'pglite') every(EMBEDDED_VACUUM_MS, () => this.vacuum());
+  }
+
+  /** Chains the attempts recorded since the last run (tests call it; a timer calls it too). */
+  seal(): Promise<unknown> {
+    const a = this.o.audit;
+    if (!a) return Promise.resolve(0);
+    return this.shared('seal', 'attempt chain sealer', () =>
+      sealAttempts({
+        db: this.o.db,
+        clock: this.o.clock,
+        ...(a.settleMs !== undefined ? { settleMs: a.settleMs } : {}),
+        shouldStop: () => !this.o.running(),
+      }),
+    );
+  }
+
+  /** Seals, then writes the checkpoints that are due (`force`: whether due or not). */
+  checkpoint(force = false): Promise<unknown> {
+    const a = this.o.audit;
+    if (!a) return Promise.resolve(0);
+    return this.shared('checkpoint', 'attempt chain checkpoint', async () => {
+      await this.seal();
+      const n = await checkpointChains(
+        {
+          db: this.o.db,
+          clock: this.o.clock,
+          signer: a.signer,
+          operatorTenant: a.operatorTenant,
+          intervalMs: a.checkpointIntervalMs,
+        },
+        force,
+      );
+      // Checkpoint events were published: their deliveries are due.
+      if (n > 0) this.o.onWork();
+      return n;
+    });
   }
 
   async stop(): Promise<void> {
@@ -140,6 +197,7 @@ export class Maintenance {
         clock: this.o.clock,
         log: this.o.log,
         retentionDays: r.days,
+        bodyRetentionDays: r.bodyDays ?? 0,
         shouldStop: () => !this.o.running(),
       }),
     );

@@ -12,7 +12,8 @@ export type OperatorEventType =
   | 'tidings.endpoint.failing'
   | 'tidings.endpoint.disabled'
   | 'tidings.endpoint.recovered'
-  | 'tidings.endpoint.faulted';
+  | 'tidings.endpoint.faulted'
+  | 'tidings.audit.checkpoint';
 
 const NOTICE_SCHEMA = {
   type: 'object',
@@ -35,7 +36,28 @@ const NOTICE_SCHEMA = {
   },
 };
 
-export const OPERATOR_EVENT_TYPES: { name: OperatorEventType; description: string }[] = [
+const CHECKPOINT_SCHEMA = {
+  type: 'object',
+  required: ['tenant_id', 'seq', 'hash', 'created_at', 'public_key', 'signature'],
+  properties: {
+    tenant_id: { type: 'string', description: 'The tenant whose attempt chain this is' },
+    seq: { type: 'integer', description: 'Records in the chain so far (the last one’s number)' },
+    hash: { type: 'string', description: 'The last record’s hash, hex sha256' },
+    created_at: { type: 'string', format: 'date-time' },
+    public_key: { type: 'string', description: 'whpk_ key of the deployment that signed' },
+    signature: {
+      type: 'string',
+      description:
+        'v1a, + base64 Ed25519 over `tidings.audit.checkpoint.{unix seconds of created_at}.{tenant_id}.{seq}.{hash}`',
+    },
+  },
+};
+
+export const OPERATOR_EVENT_TYPES: {
+  name: OperatorEventType;
+  description: string;
+  schema?: Record<string, unknown>;
+}[] = [
   {
     name: 'tidings.endpoint.failing',
     description:
@@ -56,6 +78,12 @@ export const OPERATOR_EVENT_TYPES: { name: OperatorEventType; description: strin
     description:
       'Tidings parked an endpoint: a value of its configuration or data could not be computed with (fault.error says which). It receives nothing until it is changed (PATCH), which un-parks it; every other endpoint keeps flowing.',
   },
+  {
+    name: 'tidings.audit.checkpoint',
+    description:
+      'A signed checkpoint of a tenant’s attempt chain (every TIDINGS_AUDIT_CHECKPOINT_INTERVAL, for chains that grew): keep these outside Tidings; `tidings audit verify` proves the record still matches them.',
+    schema: CHECKPOINT_SCHEMA,
+  },
 ];
 
 /** Puts the operator event types in the catalog (idempotent: an unchanged type is left as it is). */
@@ -67,7 +95,7 @@ export async function registerOperatorEventTypes(q: Queryable, now: Date): Promi
         name: t.name,
         description: t.description,
         group: 'tidings',
-        schema: NOTICE_SCHEMA,
+        schema: t.schema ?? NOTICE_SCHEMA,
         default_enabled: true,
       },
       now,
@@ -113,7 +141,7 @@ export async function operatorEvents(
   now: Date,
 ): Promise<PublishInput[]> {
   if (notices.length === 0) return [];
-  await createTenant(q, { id: operatorTenant, name: 'Operator', metadata: { created_by: 'tidings' } }, now);
+  await ensureOperatorTenant(q, operatorTenant, now);
   return notices.map((n) =>
     publishInput({
       tenantId: operatorTenant,
@@ -126,4 +154,42 @@ export async function operatorEvents(
       createdAt: now,
     }),
   );
+}
+
+/** A publish input for one checkpoint, to the operator's tenant (created by the caller). */
+export function checkpointEvent(
+  operatorTenant: string,
+  cp: {
+    tenant_id: string;
+    seq: number;
+    hash: string;
+    created_at: Date;
+    public_key: string;
+    signature: string;
+  },
+): PublishInput {
+  const payloadJson = JSON.stringify({
+    tenant_id: cp.tenant_id,
+    seq: cp.seq,
+    hash: cp.hash,
+    created_at: cp.created_at.toISOString(),
+    public_key: cp.public_key,
+    signature: cp.signature,
+  });
+  const type: OperatorEventType = 'tidings.audit.checkpoint';
+  return publishInput({
+    tenantId: operatorTenant,
+    type,
+    payloadJson,
+    channels: [`tenant:${cp.tenant_id}`],
+    orderingKey: null,
+    idempotencyKey: null,
+    source: 'tidings',
+    createdAt: cp.created_at,
+  });
+}
+
+/** Makes sure the operator's tenant exists (Tidings' own events go there). */
+export async function ensureOperatorTenant(q: Queryable, operatorTenant: string, now: Date): Promise<void> {
+  await createTenant(q, { id: operatorTenant, name: 'Operator', metadata: { created_by: 'tidings' } }, now);
 }

@@ -1,16 +1,20 @@
 // Retention: events (with their deliveries and attempts) and attempts older than
-// TIDINGS_RETENTION_DAYS are removed, a few hundred rows per transaction with a pause
-// between, so that the sweep never holds the store long enough to stall delivery.
+// TIDINGS_RETENTION_DAYS are removed, and the request bodies attempts kept, older than
+// TIDINGS_BODY_RETENTION_DAYS, a few hundred rows per transaction with a pause between, so
+// that the sweep never holds the store long enough to stall delivery. What goes leaves its
+// hashes: the attempt's body_sha256 and its record in the attempt chain.
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
-import { deleteExpiredAttempts, deleteExpiredEvents } from '../store/retention.js';
+import { deleteExpiredAttempts, deleteExpiredBodies, deleteExpiredEvents } from '../store/retention.js';
 
 export interface RetentionOptions {
   db: Db;
   clock: Clock;
   log: Logger;
   retentionDays: number;
+  /** Kept request bodies older than this many days are removed (0: kept as long as their attempt). */
+  bodyRetentionDays?: number;
   /** Rows per transaction. */
   batch?: number;
   /** Pause between batches (ms). */
@@ -22,6 +26,7 @@ export interface RetentionOptions {
 export interface RetentionResult {
   events: number;
   attempts: number;
+  bodies: number;
   batches: number;
 }
 
@@ -29,10 +34,24 @@ const DAY_MS = 86_400_000;
 
 /** One full pass. Returns what it removed. */
 export async function runRetention(o: RetentionOptions): Promise<RetentionResult> {
-  const result: RetentionResult = { events: 0, attempts: 0, batches: 0 };
-  if (o.retentionDays <= 0) return result;
+  const result: RetentionResult = { events: 0, attempts: 0, bodies: 0, batches: 0 };
   const batch = o.batch ?? 500;
   const pause = () => new Promise((r) => setTimeout(r, o.pauseMs ?? 20));
+  const bodyDays = o.bodyRetentionDays ?? 0;
+  if (bodyDays > 0) {
+    const bodyCutoff = new Date(o.clock.now().getTime() - bodyDays * DAY_MS);
+    let after = 0;
+    for (;;) {
+      if (o.shouldStop?.()) return result;
+      const r = await o.db.tx((q) => deleteExpiredBodies(q, after, bodyCutoff, batch));
+      result.bodies += r.deleted;
+      result.batches += 1;
+      if (r.reachedCutoff) break;
+      after = r.lastId;
+      await pause();
+    }
+  }
+  if (o.retentionDays <= 0) return logged(o, result, null);
   const cutoff = new Date(o.clock.now().getTime() - o.retentionDays * DAY_MS);
   let after: number | null = null;
   for (;;) {
@@ -52,9 +71,19 @@ export async function runRetention(o: RetentionOptions): Promise<RetentionResult
     if (n < batch) break;
     await pause();
   }
-  if (result.events + result.attempts > 0) {
+  return logged(o, result, cutoff);
+}
+
+function logged(o: RetentionOptions, result: RetentionResult, cutoff: Date | null): RetentionResult {
+  if (result.events + result.attempts + result.bodies > 0) {
     o.log.info(
-      { events: result.events, attempts: result.attempts, batches: result.batches, before: cutoff },
+      {
+        events: result.events,
+        attempts: result.attempts,
+        bodies: result.bodies,
+        batches: result.batches,
+        before: cutoff,
+      },
       'retention removed old history',
     );
   }

@@ -37,6 +37,7 @@ import { WAKE_CHANNEL } from '../wakeup.js';
 import type { Destinations } from './destinations/index.js';
 import type { EndpointTargets } from './destinations/targets.js';
 import { GroupCommit } from './groupCommit.js';
+import { keepBody } from './keptBody.js';
 import { Maintenance, type MaintenanceOptions } from './maintenance.js';
 import { type DeliveryObserver, NOOP_OBSERVER } from './observer.js';
 import { cachingCodec } from './openedSecrets.js';
@@ -72,6 +73,8 @@ export interface WorkerOptions {
   circuit?: CircuitSettings;
   health?: MaintenanceOptions['health'];
   retention?: MaintenanceOptions['retention'];
+  /** The attempt chain's sealer and checkpoints (delivery/auditChain.ts). */
+  audit?: MaintenanceOptions['audit'];
   /** Metrics and traces of claims, attempts and acks (src/observability/); none by default. */
   observer?: DeliveryObserver;
 }
@@ -152,6 +155,7 @@ export class Worker {
       circuitOpenAfter: (o.circuit ?? DEFAULT_CIRCUIT).openAfter,
       ...(o.health ? { health: o.health } : {}),
       ...(o.retention ? { retention: o.retention } : {}),
+      ...(o.audit ? { audit: o.audit } : {}),
       onWork: () => this.wake(),
       running: () => this.running,
     });
@@ -193,6 +197,16 @@ export class Worker {
   /** One endpoint stats rollup now (of the attempts recorded before `cutoff`, when given). */
   rollUpStats(cutoff?: Date): Promise<unknown> {
     return this.maintenance.rollUpStats(cutoff);
+  }
+
+  /** Chains the attempts recorded so far (as far as they can be: see auditChain.ts). */
+  sealAttempts(): Promise<unknown> {
+    return this.maintenance.seal();
+  }
+
+  /** Seals, then signs and publishes a checkpoint of every chain that grew. */
+  checkpointChains(): Promise<unknown> {
+    return this.maintenance.checkpoint(true);
   }
 
   /** Stops claiming, lets claimed and in-flight sends finish, writes their results. */
@@ -367,6 +381,8 @@ export class Worker {
     const built = buildRequest(d, this.codec, startedAt);
     const observed = this.obs.attempt(d, attempt);
     let res: SendResult;
+    // What was sent is kept: its hash, and the body compressed while the request is in flight.
+    const kept = built.ok ? keepBody(built.body) : null;
     if (built.ok) {
       // The endpoint's opened destination settings (mTLS, OAuth2, broker), cached by version.
       const target = await this.o.targets.get(d.endpoint_id, {
@@ -395,6 +411,7 @@ export class Worker {
     observed.end({ status: res.status, durationMs: res.durationMs, error: res.error, next: outcome.next });
     if (outcome.next === 'succeeded') this.stats.succeeded += 1;
     else this.stats.failed += 1;
+    const bodyPacked = kept ? await kept.packed : null;
     this.finished.set(d.endpoint_id, (this.finished.get(d.endpoint_id) ?? 0) + 1);
     void this.acks
       .submit({
@@ -413,6 +430,8 @@ export class Worker {
         retryAt: outcome.retryAt,
         gone: outcome.gone,
         endpointSequence: d.endpoint_sequence,
+        bodySha256: kept?.sha256 ?? null,
+        bodyPacked,
       })
       .catch(() => {});
   }
@@ -485,6 +504,7 @@ export class Worker {
           requestHeaders: {},
           responseHeaders: null,
           responseBody: null,
+          bodyPacked: null,
           error: r.error?.slice(0, 500) ?? null,
         },
       ],

@@ -4,7 +4,7 @@ import type { Static } from 'typebox';
 import type { Attempt, DeliveryDetail } from '../api/routes/deliveries.js';
 import type { EndpointView } from '../api/routes/endpoints.js';
 import type { EventTypeView } from '../api/routes/eventTypes.js';
-import type { LogEntry } from '../api/routes/portalEndpointDeliveries.js';
+import type { LogEntry, RequestBody } from '../api/routes/portalEndpointDeliveries.js';
 
 /** The profile's union is built from the profile registry at run time, so Static cannot name its members. */
 export type EndpointJson = Omit<Static<typeof EndpointView>, 'profile'> & { profile: string };
@@ -15,6 +15,9 @@ export type EventTypeJson = Static<typeof EventTypeView>;
 export type DeliveryJson = Static<typeof LogEntry>;
 
 export type AttemptJson = Static<typeof Attempt>;
+
+/** GET …/deliveries/{did}/request-body */
+export type SentBodyJson = Static<typeof RequestBody>;
 
 /** A delivery with its attempts; the schema refers to Attempt by $ref, which Static cannot follow. */
 export type DeliveryDetailJson = Omit<Static<typeof DeliveryDetail>, 'attempt_log'> & {

@@ -83,6 +83,8 @@ export interface DeliverySource {
   event_created_at: Date;
   /** The payload's exact text. */
   payload: string;
+  /** The event's payload was erased. */
+  erased: boolean;
 }
 
 export async function deliverySource(
@@ -92,7 +94,7 @@ export async function deliverySource(
 ): Promise<DeliverySource | undefined> {
   const rows = await q.query<DeliverySource>(
     `SELECT d.endpoint_id, e.profile, e.secret, ev.id AS event_id, ev.type AS event_type,
-            ev.created_at AS event_created_at, ev.payload::text AS payload
+            ev.created_at AS event_created_at, ev.payload::text AS payload, ev.erased_at IS NOT NULL AS erased
      FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id JOIN events ev ON ev.seq = d.event_seq
      WHERE d.tenant_id = $1 AND d.id = $2`,
     [tenantId, deliveryId],

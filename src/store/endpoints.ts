@@ -1,3 +1,4 @@
+import { PRUNE_CHAIN_OF } from './attemptChain.js';
 import type { Queryable } from './db.js';
 import { markDue } from './deliveries/turns.js';
 import { type DestinationSettings, openDestinationSettings, sealSetting } from './endpointTargets.js';
@@ -261,7 +262,8 @@ export async function deleteEndpoint(q: Queryable, tenantId: string, id: string)
   const rows = await q.query(
     `WITH ep AS (DELETE FROM endpoints WHERE tenant_id = $1 AND id = $2 RETURNING id),
           dls AS (SELECT d.id FROM deliveries d WHERE d.endpoint_id = $2 AND EXISTS (SELECT 1 FROM ep)),
-          a AS (DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM dls)),
+          a AS (DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM dls) RETURNING id),
+          ${PRUNE_CHAIN_OF('a')},
           qd AS (DELETE FROM delivery_queue WHERE delivery_id IN (SELECT id FROM dls)),
           d AS (DELETE FROM deliveries WHERE id IN (SELECT id FROM dls)),
           t AS (DELETE FROM endpoint_turns WHERE endpoint_id = $2 AND EXISTS (SELECT 1 FROM ep))

@@ -7,6 +7,8 @@ export interface EventType {
   schema: Record<string, unknown> | null;
   default_enabled: boolean;
   reminder: Record<string, unknown> | null;
+  /** JSON pointers into the payload shown to tenants as "[redacted]" (catalog/redact.ts). */
+  redact: string[] | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -18,9 +20,10 @@ export interface EventTypeInput {
   schema?: Record<string, unknown> | null;
   default_enabled?: boolean;
   reminder?: Record<string, unknown> | null;
+  redact?: string[] | null;
 }
 
-const COLUMNS = `name, description, group_name AS "group", schema, default_enabled, reminder, created_at, updated_at`;
+const COLUMNS = `name, description, group_name AS "group", schema, default_enabled, reminder, redact, created_at, updated_at`;
 
 /** Inserts or replaces one event type; `created` tells which. */
 export async function upsertEventType(
@@ -29,15 +32,15 @@ export async function upsertEventType(
   now: Date,
 ): Promise<{ type: EventType; created: boolean }> {
   const rows = await q.query<EventType & { created: boolean }>(
-    `INSERT INTO event_types AS et (name, description, group_name, schema, default_enabled, reminder, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+    `INSERT INTO event_types AS et (name, description, group_name, schema, default_enabled, reminder, redact, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $8, $7, $7)
      ON CONFLICT (name) DO UPDATE SET
        description = EXCLUDED.description, group_name = EXCLUDED.group_name, schema = EXCLUDED.schema,
-       default_enabled = EXCLUDED.default_enabled, reminder = EXCLUDED.reminder,
+       default_enabled = EXCLUDED.default_enabled, reminder = EXCLUDED.reminder, redact = EXCLUDED.redact,
        -- An identical upsert (a catalog loaded twice) changes nothing, not even the time.
-       updated_at = CASE WHEN (et.description, et.group_name, et.schema::text, et.default_enabled, et.reminder::text)
+       updated_at = CASE WHEN (et.description, et.group_name, et.schema::text, et.default_enabled, et.reminder::text, et.redact)
                          IS NOT DISTINCT FROM
-                         (EXCLUDED.description, EXCLUDED.group_name, EXCLUDED.schema::text, EXCLUDED.default_enabled, EXCLUDED.reminder::text)
+                         (EXCLUDED.description, EXCLUDED.group_name, EXCLUDED.schema::text, EXCLUDED.default_enabled, EXCLUDED.reminder::text, EXCLUDED.redact)
                     THEN et.updated_at ELSE EXCLUDED.updated_at END
      RETURNING ${COLUMNS}, (xmax = 0) AS created`,
     [
@@ -48,6 +51,7 @@ export async function upsertEventType(
       t.default_enabled ?? true,
       t.reminder == null ? null : JSON.stringify(t.reminder),
       now,
+      t.redact == null || t.redact.length === 0 ? null : t.redact,
     ],
   );
   const { created, ...type } = rows[0]!;

@@ -32,6 +32,8 @@ export interface StoredEvent {
   idempotency_key: string | null;
   source: string;
   created_at: Date;
+  /** When its payload was erased (personal data); the payload is then null. */
+  erased_at: Date | null;
 }
 
 export type PublishOutcome =
@@ -42,7 +44,7 @@ export type PublishOutcome =
   | { kind: 'no_tenant' };
 
 export const EVENT_COLUMNS =
-  'seq, tenant_id, id, type, payload, channels, ordering_key, idempotency_key, source, created_at';
+  'seq, tenant_id, id, type, payload, channels, ordering_key, idempotency_key, source, created_at, erased_at';
 
 export async function getEvent(q: Queryable, tenantId: string, id: string): Promise<StoredEvent | undefined> {
   const rows = await q.query<StoredEvent>(
@@ -121,4 +123,78 @@ export async function listEvents(
     ],
   );
   return pageOf(rows, limit, (e) => [e.seq]);
+}
+
+export type EraseOutcome =
+  | { kind: 'erased'; erased_at: Date; bodies: number; payload_sha256: string }
+  | { kind: 'not_found' }
+  /** A delivery still has work (pending, in flight, or an ordered head given up). */
+  | { kind: 'owed'; deliveries: number };
+
+/**
+ * Erases an event's payload (personal data) and the request bodies its attempts kept, in the
+ * caller's transaction. What stays: the event's id, type, channels and request hash, the
+ * payload's sha256, every delivery and attempt with its body_sha256, and so the attempt chain,
+ * which covers hashes, not bodies. Refused while a delivery still has work: it would send a
+ * payload that is gone. The event row is locked first, so two erases do not interleave.
+ */
+export async function eraseEvent(
+  q: Queryable,
+  tenantId: string,
+  id: string,
+  now: Date,
+): Promise<EraseOutcome> {
+  const ev = await q.query<{ seq: number; erased_at: Date | null; payload_sha256: string | null }>(
+    `SELECT seq, erased_at, erased_payload_sha256 AS payload_sha256 FROM events
+     WHERE tenant_id = $1 AND id = $2 FOR UPDATE`,
+    [tenantId, id],
+  );
+  const e = ev[0];
+  if (!e) return { kind: 'not_found' };
+  // Pending or in flight, or an ordered head given up (it keeps its key blocked until it is
+  // resent or skipped): still owed. A plain delivery given up only waits for a resend that
+  // must not happen now: it leaves the queue (state failed stays on the record).
+  const owed = await q.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM deliveries d JOIN delivery_queue dq ON dq.delivery_id = d.id
+     WHERE d.event_seq = $1 AND (dq.state = 'pending' OR dq.lease_owner IS NOT NULL OR dq.sequence IS NOT NULL)`,
+    [e.seq],
+  );
+  if (owed[0]!.n > 0) return { kind: 'owed', deliveries: owed[0]!.n };
+  await q.query(
+    `DELETE FROM delivery_queue dq USING deliveries d
+     WHERE d.event_seq = $1 AND dq.delivery_id = d.id AND dq.state = 'failed' AND dq.lease_owner IS NULL`,
+    [e.seq],
+  );
+  const rows = await q.query<{ erased_at: Date; payload_sha256: string; bodies: number }>(
+    `WITH ats AS (
+       SELECT a.id FROM attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.event_seq = $1
+     ), gone AS (
+       DELETE FROM attempt_bodies b USING ats WHERE b.attempt_id = ats.id RETURNING 1
+     ), ev AS (
+       UPDATE events SET
+         erased_payload_sha256 = coalesce(erased_payload_sha256, encode(sha256(convert_to(payload::text, 'UTF8')), 'hex')),
+         payload = 'null'::json,
+         erased_at = coalesce(erased_at, $2)
+       WHERE seq = $1
+       RETURNING erased_at, erased_payload_sha256
+     )
+     SELECT ev.erased_at, ev.erased_payload_sha256 AS payload_sha256, (SELECT count(*) FROM gone)::int AS bodies FROM ev`,
+    [e.seq, now],
+  );
+  const r = rows[0]!;
+  return { kind: 'erased', erased_at: r.erased_at, bodies: r.bodies, payload_sha256: r.payload_sha256 };
+}
+
+/** Whether the event a delivery belongs to was erased (a resend would send nothing real). */
+export async function deliveryEventErased(
+  q: Queryable,
+  tenantId: string,
+  deliveryId: number,
+): Promise<boolean> {
+  const rows = await q.query<{ erased: boolean }>(
+    `SELECT ev.erased_at IS NOT NULL AS erased FROM deliveries d JOIN events ev ON ev.seq = d.event_seq
+     WHERE d.tenant_id = $1 AND d.id = $2`,
+    [tenantId, deliveryId],
+  );
+  return rows[0]?.erased === true;
 }

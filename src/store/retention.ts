@@ -1,6 +1,7 @@
 // Removing old history in small batches. Each call is one short transaction over a few
 // hundred rows, so that deliveries keep flowing between batches (on PGlite the single
 // connection is free again after every batch).
+import { PRUNE_CHAIN_OF } from './attemptChain.js';
 import type { Queryable } from './db.js';
 
 export interface EventBatchResult {
@@ -37,8 +38,8 @@ export async function deleteExpiredEvents(
      ), dls AS (
        SELECT d.id FROM deliveries d WHERE d.event_seq IN (SELECT seq FROM doomed)
      ), a AS (
-       DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM dls)
-     ), qd AS (
+       DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM dls) RETURNING id
+     ), ${PRUNE_CHAIN_OF('a')}, qd AS (
        DELETE FROM delivery_queue WHERE delivery_id IN (SELECT id FROM dls)
      ), d AS (
        DELETE FROM deliveries WHERE id IN (SELECT id FROM dls)
@@ -65,9 +66,41 @@ export async function deleteExpiredEvents(
 export async function deleteExpiredAttempts(q: Queryable, cutoff: Date, limit: number): Promise<number> {
   const rows = await q.query<{ n: number }>(
     `WITH doomed AS (SELECT id FROM attempts WHERE created_at < $1 ORDER BY created_at LIMIT $2),
-          gone AS (DELETE FROM attempts a USING doomed WHERE a.id = doomed.id RETURNING 1)
+          gone AS (DELETE FROM attempts a USING doomed WHERE a.id = doomed.id RETURNING a.id),
+          ${PRUNE_CHAIN_OF('gone')}
      SELECT count(*)::int AS n FROM gone`,
     [cutoff, limit],
   );
   return rows[0]?.n ?? 0;
+}
+
+/**
+ * Deletes kept request bodies recorded before `cutoff`, walking attempt_bodies by its primary
+ * key from `afterId` (attempt ids grow with time, so the old ones come first and the walk
+ * stops at the first body newer than the cutoff). The attempts keep their body_sha256.
+ */
+export async function deleteExpiredBodies(
+  q: Queryable,
+  afterId: number,
+  cutoff: Date,
+  limit: number,
+): Promise<{ lastId: number; deleted: number; reachedCutoff: boolean }> {
+  const rows = await q.query<{ last_id: number | null; deleted: number; reached: boolean | null }>(
+    `WITH batch AS (
+       SELECT attempt_id, created_at FROM attempt_bodies WHERE attempt_id > $1 ORDER BY attempt_id LIMIT $3
+     ), gone AS (
+       DELETE FROM attempt_bodies b USING batch WHERE b.attempt_id = batch.attempt_id AND batch.created_at < $2
+       RETURNING 1
+     )
+     SELECT (SELECT max(attempt_id)::float8 FROM batch) AS last_id,
+            (SELECT count(*) FROM gone)::int AS deleted,
+            (SELECT bool_or(created_at >= $2) FROM batch) AS reached`,
+    [afterId, cutoff, limit],
+  );
+  const r = rows[0]!;
+  return {
+    lastId: r.last_id ?? afterId,
+    deleted: r.deleted,
+    reachedCutoff: r.reached === true || r.last_id === null,
+  };
 }

@@ -49,6 +49,8 @@ const SKIPPED_TABLES = new Set([
   'events',
   'deliveries',
   'attempts',
+  'attempt_chain',
+  'attempt_chain_checkpoints',
   'audit_log',
   'schema_migrations',
 ]);

@@ -1,3 +1,4 @@
+import { PRUNE_CHAIN_OF } from './attemptChain.js';
 import type { Queryable } from './db.js';
 import { decodeCursor, type Page, pageOf } from './page.js';
 
@@ -75,7 +76,8 @@ export async function deleteTenant(q: Queryable, id: string): Promise<boolean> {
   const rows = await q.query(
     `WITH evs AS (SELECT seq FROM events WHERE tenant_id = $1),
           dls AS (SELECT d.id FROM deliveries d WHERE d.event_seq IN (SELECT seq FROM evs)),
-          a AS (DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM dls)),
+          a AS (DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM dls) RETURNING id),
+          ${PRUNE_CHAIN_OF('a')},
           qd AS (DELETE FROM delivery_queue WHERE delivery_id IN (SELECT id FROM dls)),
           d AS (DELETE FROM deliveries WHERE id IN (SELECT id FROM dls)),
           e AS (DELETE FROM events WHERE seq IN (SELECT seq FROM evs)),

@@ -236,6 +236,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{tid}/events/{id}/erase": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Erase an event's payload and the bodies its attempts kept (personal data)
+         * @description Operator only. The event keeps its id, type, channels and deliveries; every attempt keeps its body_sha256, so the attempt chain still verifies. Refused (409) while a delivery still has work; a plain delivery given up is taken out of the queue (it cannot be resent). Erasing twice answers the first erase.
+         */
+        post: operations["eraseEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenants/{tid}/deliveries/{did}": {
         parameters: {
             query?: never;
@@ -764,8 +784,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The body this delivery sends
-         * @description Attempts keep their request headers but not their bodies; the body is built again from the stored event (exact payload text) by the endpoint’s wire profile.
+         * The body this delivery sent
+         * @description The exact body an attempt sent, as kept (never rebuilt with the endpoint’s current secret). Bodies are kept for TIDINGS_BODY_RETENTION_DAYS; after that, or after an erase, 410 with the sha256 that stays. A delivery not attempted yet answers the body its next attempt will send (rebuilt: true).
          */
         get: operations["getDeliveryRequestBody"];
         put?: never;
@@ -1114,6 +1134,7 @@ export interface components {
             reminder: {
                 [key: string]: unknown;
             } | null;
+            redact: string[] | null;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -1161,6 +1182,8 @@ export interface components {
             source: string;
             /** Format: date-time */
             created_at: string;
+            /** @description When the payload was erased (POST …/erase); the payload is null from then on */
+            erased_at: string | null;
         };
         EventDetail: {
             id: string;
@@ -1172,6 +1195,8 @@ export interface components {
             source: string;
             /** Format: date-time */
             created_at: string;
+            /** @description When the payload was erased (POST …/erase); the payload is null from then on */
+            erased_at: string | null;
             deliveries: components["schemas"]["DeliverySummary"][];
         };
         Attempt: {
@@ -1189,6 +1214,7 @@ export interface components {
             } | null;
             response_body: string | null;
             error: string | null;
+            body_sha256: string | null;
         };
         Delivery: {
             id: string;
@@ -1444,6 +1470,7 @@ export interface operations {
                     reminder?: {
                         [key: string]: unknown;
                     } | null;
+                    redact?: string[] | null;
                 };
             };
         };
@@ -4216,6 +4243,151 @@ export interface operations {
             };
         };
     };
+    eraseEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tid: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** Format: date-time */
+                        erased_at: string;
+                        /** @description sha256 (hex) of the payload text that was erased */
+                        payload_sha256: string;
+                        /** @description Kept request bodies removed */
+                        bodies_removed: number;
+                    };
+                };
+            };
+            /** @description Malformed request: `bad_url`, `invalid_character`, `invalid_params`, `path_parameter_too_long`, `malformed_json`, `json_too_deep`, `bad_content_length`, `bad_content_type` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "bad_url" | "invalid_character" | "invalid_params" | "path_parameter_too_long" | "malformed_json" | "json_too_deep" | "bad_content_length" | "bad_content_type";
+                        };
+                    };
+                };
+            };
+            /** @description No valid token: `unauthorized`, `portal_session_ended` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "unauthorized" | "portal_session_ended";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed with this token: `csrf_token_invalid`, `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "csrf_token_invalid" | "forbidden";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: `tenant_not_found`, `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "tenant_not_found" | "event_not_found";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict with the current state: `event_still_owed` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "event_still_owed";
+                        };
+                    };
+                };
+            };
+            /** @description Too large: `body_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "body_too_large";
+                        };
+                    };
+                };
+            };
+            /** @description Not JSON: `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "unsupported_media_type";
+                        };
+                    };
+                };
+            };
+            /** @description Rate limited: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "rate_limited";
+                        };
+                    };
+                };
+            };
+        };
+    };
     getDelivery: {
         parameters: {
             query?: never;
@@ -4392,7 +4564,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Conflict with the current state: `delivery_in_flight` */
+            /** @description Conflict with the current state: `delivery_in_flight`, `event_erased` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4401,7 +4573,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error: {
                             /** @enum {string} */
-                            code: "delivery_in_flight";
+                            code: "delivery_in_flight" | "event_erased";
                         };
                     };
                 };
@@ -8740,7 +8912,10 @@ export interface operations {
     };
     getDeliveryRequestBody: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description This attempt’s body (default: the last attempt’s) */
+                attempt?: number;
+            };
             header?: never;
             path: {
                 tid: string;
@@ -8759,14 +8934,20 @@ export interface operations {
                     "application/json": {
                         delivery_id: string;
                         profile: string;
-                        /** @description The request body, exact text */
+                        /** @description The request body: the exact text an attempt sent (kept compressed for TIDINGS_BODY_RETENTION_DAYS), with personal data redacted for tenant callers */
                         body: string;
-                        /** @description Always true: bodies are not stored; this one is built again from the stored event with the endpoint’s current profile and secret, as the next attempt would send it */
+                        /** @description false: the body an attempt sent, as kept. true: no attempt has been made yet; built from the stored event with the endpoint’s current profile and secret, as the next attempt would send it */
                         rebuilt: boolean;
+                        /** @description The attempt that sent it (null when rebuilt) */
+                        attempt: number | null;
+                        /** @description sha256 (hex) of the exact bytes sent (or to be sent), before any redaction */
+                        sha256: string;
+                        /** @description Personal data in the body is shown as "[redacted]" (the catalog’s redact pointers) */
+                        redacted: boolean;
                     };
                 };
             };
-            /** @description Malformed request: `bad_url`, `invalid_character`, `invalid_params`, `path_parameter_too_long` */
+            /** @description Malformed request: `bad_url`, `invalid_character`, `invalid_params`, `path_parameter_too_long`, `invalid_querystring` */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8775,7 +8956,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error: {
                             /** @enum {string} */
-                            code: "bad_url" | "invalid_character" | "invalid_params" | "path_parameter_too_long";
+                            code: "bad_url" | "invalid_character" | "invalid_params" | "path_parameter_too_long" | "invalid_querystring";
                         };
                     };
                 };
@@ -8808,7 +8989,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Not found: `tenant_not_found`, `delivery_not_found` */
+            /** @description Not found: `tenant_not_found`, `delivery_not_found`, `attempt_not_found` */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -8817,7 +8998,21 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error: {
                             /** @enum {string} */
-                            code: "tenant_not_found" | "delivery_not_found";
+                            code: "tenant_not_found" | "delivery_not_found" | "attempt_not_found";
+                        };
+                    };
+                };
+            };
+            /** @description No longer kept: `body_not_kept`, `event_erased` */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "body_not_kept" | "event_erased";
                         };
                     };
                 };

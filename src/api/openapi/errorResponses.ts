@@ -10,6 +10,7 @@ const TITLES: Record<ErrorStatus, string> = {
   403: 'Not allowed with this token',
   404: 'Not found',
   409: 'Conflict with the current state',
+  410: 'No longer kept',
   413: 'Too large',
   415: 'Not JSON',
   422: 'Invalid content',

@@ -3,6 +3,7 @@ import { parseDeliveryRef } from '../../ids.js';
 import type { Queryable } from '../../store/db.js';
 import { resendDelivery } from '../../store/deliveries/requeue.js';
 import { attemptsOf, getDelivery } from '../../store/deliveries/views.js';
+import { deliveryEventErased } from '../../store/events.js';
 import { requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
 import { conflict, notFound } from '../errors.js';
@@ -20,6 +21,12 @@ const Attempt = Type.Object(
     response_headers: Type.Union([Type.Record(Type.String(), Type.String()), Type.Null()]),
     response_body: Type.Union([Type.String({ description: 'First 4 KiB' }), Type.Null()]),
     error: Type.Union([Type.String(), Type.Null()]),
+    body_sha256: Type.Union([
+      Type.String({
+        description: 'sha256 (hex) of the exact request body sent; what a receiver can hash to compare',
+      }),
+      Type.Null(),
+    ]),
   },
   { $id: 'Attempt' },
 );
@@ -95,7 +102,15 @@ export async function deliveryRoutes(app: App, ctx: ApiContext): Promise<void> {
     },
     async (req, reply) => {
       requireTenant(req.principal, req.params.tid);
-      await deliveryAction(ctx, req.params.did, (q, id, now) => resendDelivery(q, req.params.tid, id, now));
+      await deliveryAction(ctx, req.params.did, async (q, id, now) => {
+        if (await deliveryEventErased(q, req.params.tid, id)) {
+          throw conflict(
+            'event_erased',
+            'The event of this delivery was erased; there is nothing to send again.',
+          );
+        }
+        return resendDelivery(q, req.params.tid, id, now);
+      });
       return reply.code(202).send({ id: req.params.did, state: 'pending' });
     },
   );

@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox';
+import { REDACT_POINTER } from '../../catalog/redact.js';
 import { checkSchema } from '../../publishing/eventTypeCache.js';
 import { validateReminderSettings } from '../../scheduler/rules.js';
 import { readReminderSettings } from '../../scheduler/settings.js';
@@ -10,6 +11,13 @@ import { errors, Timestamp } from '../schemas.js';
 
 export const EVENT_TYPE_NAME = '^[A-Za-z][A-Za-z0-9_.-]{0,127}$';
 
+/** Personal data: JSON pointers into the payload shown to tenants as "[redacted]". */
+const RedactPointers = Type.Array(Type.String({ pattern: REDACT_POINTER, maxLength: 500 }), {
+  maxItems: 100,
+  description:
+    'JSON pointers into the payload (e.g. "/ssn", "/bank_account/number") whose values tenant tokens and the portal see as "[redacted]"; the wire body is unchanged',
+});
+
 const EventTypeBody = Type.Object(
   {
     description: Type.Optional(Type.String({ maxLength: 2000 })),
@@ -17,6 +25,7 @@ const EventTypeBody = Type.Object(
     schema: Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])),
     default_enabled: Type.Optional(Type.Boolean({ default: true })),
     reminder: Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])),
+    redact: Type.Optional(Type.Union([RedactPointers, Type.Null()])),
   },
   { additionalProperties: false },
 );
@@ -29,6 +38,7 @@ export const EventTypeView = Type.Object(
     schema: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
     default_enabled: Type.Boolean(),
     reminder: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+    redact: Type.Union([RedactPointers, Type.Null()]),
     created_at: Timestamp,
     updated_at: Timestamp,
   },

@@ -3,12 +3,19 @@ import { type Static, Type } from 'typebox';
 import { deliveryRef } from '../../ids.js';
 import { memberText, scanJson } from '../../json/scan.js';
 import { deliveriesOfEvent } from '../../store/deliveries/views.js';
-import { getEvent, listEvents, type PublishOutcome, type StoredEvent } from '../../store/events.js';
+import {
+  eraseEvent,
+  getEvent,
+  listEvents,
+  type PublishOutcome,
+  type StoredEvent,
+} from '../../store/events.js';
 import { requireAdmin, requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
 import { type ApiError, badRequest, conflict, notFound, unprocessable } from '../errors.js';
 import { BatchRefused } from '../publisher.js';
 import { PublishBody, preparePublishes } from '../publishRequest.js';
+import { redactEvents } from '../redaction.js';
 import {
   DeliveryState,
   errors,
@@ -57,6 +64,9 @@ const EventView = Type.Object(
     ordering_key: Type.Union([Type.String(), Type.Null()]),
     source: Type.String(),
     created_at: Timestamp,
+    erased_at: Type.Union([Timestamp, Type.Null()], {
+      description: 'When the payload was erased (POST …/erase); the payload is null from then on',
+    }),
   },
   { $id: 'Event' },
 );
@@ -273,7 +283,10 @@ export async function eventRoutes(app: App, ctx: ApiContext): Promise<void> {
         q.cursor,
       );
       if (!page) throw badRequest('invalid_cursor', 'The cursor is not one this API handed out.');
-      return { data: page.data.map(eventView), next_cursor: page.next_cursor };
+      return {
+        data: await redactEvents(ctx, req.principal, page.data.map(eventView)),
+        next_cursor: page.next_cursor,
+      };
     },
   );
 
@@ -292,7 +305,44 @@ export async function eventRoutes(app: App, ctx: ApiContext): Promise<void> {
       const e = await getEvent(ctx.db, req.params.tid, req.params.id);
       if (!e) throw notFound('event', req.params.id);
       const deliveries = (await deliveriesOfEvent(ctx.db, e.seq)).map(deliverySummary);
-      return { ...eventView(e), deliveries };
+      const [shown] = await redactEvents(ctx, req.principal, [eventView(e)]);
+      return { ...shown!, deliveries };
+    },
+  );
+
+  app.post<{ Params: { tid: string; id: string } }>(
+    '/v1/tenants/:tid/events/:id/erase',
+    {
+      schema: {
+        tags: ['events'],
+        summary: "Erase an event's payload and the bodies its attempts kept (personal data)",
+        description:
+          'Operator only. The event keeps its id, type, channels and deliveries; every attempt keeps its body_sha256, so the attempt chain still verifies. Refused (409) while a delivery still has work; a plain delivery given up is taken out of the queue (it cannot be resent). Erasing twice answers the first erase.',
+        params: Type.Object({ tid: Type.String({ maxLength: 128 }), id: Type.String({ maxLength: 128 }) }),
+        response: {
+          200: Type.Object({
+            id: Type.String(),
+            erased_at: Timestamp,
+            payload_sha256: Type.String({ description: 'sha256 (hex) of the payload text that was erased' }),
+            bodies_removed: Type.Integer({ description: 'Kept request bodies removed' }),
+          }),
+          ...errors(401, 403, 404, 409),
+        },
+      },
+    },
+    async (req) => {
+      requireAdmin(req.principal);
+      const { tid, id } = req.params;
+      const r = await ctx.db.tx((q) => eraseEvent(q, tid, id, ctx.clock.now()));
+      if (r.kind === 'not_found') throw notFound('event', id);
+      if (r.kind === 'owed') {
+        throw conflict(
+          'event_still_owed',
+          `The event still has ${r.deliveries} delivery(ies) with work (pending, in flight, or an ordered head given up); cancel or skip them first.`,
+          { deliveries: r.deliveries },
+        );
+      }
+      return { id, erased_at: r.erased_at, payload_sha256: r.payload_sha256, bodies_removed: r.bodies };
     },
   );
 }

@@ -1,14 +1,17 @@
 // One endpoint's delivery log, and the body a delivery sends. Any tenant principal may call
 // these for its own endpoints (the portal is one such caller).
 import { type Static, Type } from 'typebox';
-import { getProfile } from '../../delivery/profiles/index.js';
+import { bodySha256, openKeptBody } from '../../delivery/keptBody.js';
+import { getProfile, PAYLOAD_PLACES } from '../../delivery/profiles/index.js';
 import { deliveryRef, parseDeliveryRef } from '../../ids.js';
 import { bodySigningKey } from '../../signing/secrets.js';
+import { sentBody } from '../../store/deliveries/views.js';
 import { deliverySource, listEndpointDeliveries } from '../../store/endpointDeliveries.js';
 import { getEndpoint } from '../../store/endpoints.js';
 import { requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
-import { badRequest, notFound, unprocessable } from '../errors.js';
+import { ApiError, badRequest, notFound, unprocessable } from '../errors.js';
+import { redactBody } from '../redaction.js';
 import { DeliveryState, errors, PageQuery, pageOf } from '../schemas.js';
 import { DeliverySummary, deliverySummary } from './events.js';
 import { StatusQuery, statusRange } from './listFilters.js';
@@ -40,14 +43,32 @@ export const LogEntry = Type.Object({
   event_type: Type.String(),
 });
 
-const RequestBody = Type.Object({
+export const RequestBody = Type.Object({
   delivery_id: Type.String(),
   profile: Type.String(),
-  body: Type.String({ description: 'The request body, exact text' }),
+  body: Type.String({
+    description:
+      'The request body: the exact text an attempt sent (kept compressed for TIDINGS_BODY_RETENTION_DAYS), with personal data redacted for tenant callers',
+  }),
   rebuilt: Type.Boolean({
     description:
-      'Always true: bodies are not stored; this one is built again from the stored event with the endpoint’s current profile and secret, as the next attempt would send it',
+      'false: the body an attempt sent, as kept. true: no attempt has been made yet; built from the stored event with the endpoint’s current profile and secret, as the next attempt would send it',
   }),
+  attempt: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'The attempt that sent it (null when rebuilt)',
+  }),
+  sha256: Type.String({
+    description: 'sha256 (hex) of the exact bytes sent (or to be sent), before any redaction',
+  }),
+  redacted: Type.Boolean({
+    description: 'Personal data in the body is shown as "[redacted]" (the catalog’s redact pointers)',
+  }),
+});
+
+const BodyQuery = Type.Object({
+  attempt: Type.Optional(
+    Type.Integer({ minimum: 1, description: 'This attempt’s body (default: the last attempt’s)' }),
+  ),
 });
 
 export async function endpointDeliveryRoutes(app: App, ctx: ApiContext): Promise<void> {
@@ -94,16 +115,17 @@ export async function endpointDeliveryRoutes(app: App, ctx: ApiContext): Promise
     },
   );
 
-  app.get<{ Params: Static<typeof DeliveryParams> }>(
+  app.get<{ Params: Static<typeof DeliveryParams>; Querystring: Static<typeof BodyQuery> }>(
     '/v1/tenants/:tid/deliveries/:did/request-body',
     {
       schema: {
         tags: ['deliveries'],
-        summary: 'The body this delivery sends',
+        summary: 'The body this delivery sent',
         description:
-          'Attempts keep their request headers but not their bodies; the body is built again from the stored event (exact payload text) by the endpoint’s wire profile.',
+          'The exact body an attempt sent, as kept (never rebuilt with the endpoint’s current secret). Bodies are kept for TIDINGS_BODY_RETENTION_DAYS; after that, or after an erase, 410 with the sha256 that stays. A delivery not attempted yet answers the body its next attempt will send (rebuilt: true).',
         params: DeliveryParams,
-        response: { 200: RequestBody, ...errors(401, 404, 422) },
+        querystring: BodyQuery,
+        response: { 200: RequestBody, ...errors(401, 404, 410, 422) },
       },
     },
     async (req) => {
@@ -112,6 +134,39 @@ export async function endpointDeliveryRoutes(app: App, ctx: ApiContext): Promise
       const id = parseDeliveryRef(did);
       const src = id === undefined ? undefined : await deliverySource(ctx.db, tid, id);
       if (!src || id === undefined) throw notFound('delivery', did);
+      // A kept body may predate a change of the endpoint's profile: redact wherever any
+      // profile puts the payload (redacting too much in a view is harmless; too little is not).
+      const payloadAt = PAYLOAD_PLACES;
+      const sent = await sentBody(ctx.db, id, req.query.attempt);
+      if (req.query.attempt !== undefined && !sent) throw notFound('attempt', String(req.query.attempt));
+      if (sent?.body_sha256) {
+        if (!sent.packed) {
+          throw new ApiError(
+            410,
+            'body_not_kept',
+            `The body of attempt ${sent.attempt} is no longer kept (TIDINGS_BODY_RETENTION_DAYS, or the event was erased); its sha256 was ${sent.body_sha256}.`,
+            { attempt: sent.attempt, sha256: sent.body_sha256 },
+          );
+        }
+        const shown = await redactBody(
+          ctx,
+          req.principal,
+          src.event_type,
+          payloadAt,
+          await openKeptBody(sent.packed),
+        );
+        return {
+          delivery_id: deliveryRef(id),
+          profile: src.profile,
+          body: shown.body,
+          rebuilt: false,
+          attempt: sent.attempt,
+          sha256: sent.body_sha256,
+          redacted: shown.redacted,
+        };
+      }
+      if (src.erased)
+        throw new ApiError(410, 'event_erased', 'The event was erased; it has no body any more.');
       let body: string;
       try {
         body = getProfile(src.profile).encode(
@@ -130,7 +185,16 @@ export async function endpointDeliveryRoutes(app: App, ctx: ApiContext): Promise
           `The ${src.profile} profile cannot build this body: ${(err as Error).message}`,
         );
       }
-      return { delivery_id: deliveryRef(id), profile: src.profile, body, rebuilt: true };
+      const shown = await redactBody(ctx, req.principal, src.event_type, payloadAt, body);
+      return {
+        delivery_id: deliveryRef(id),
+        profile: src.profile,
+        body: shown.body,
+        rebuilt: true,
+        attempt: null,
+        sha256: bodySha256(body),
+        redacted: shown.redacted,
+      };
     },
   );
 }

@@ -14,6 +14,7 @@ import type { WireProfile } from './types.js';
  */
 export const billie: WireProfile = {
   name: 'billie',
+  payloadAt: '',
   encode(event) {
     const members = objectMembers(event.payloadJson);
     if (!members) {

@@ -23,6 +23,7 @@ export function canopySignature(key: Buffer, dataText: string): string {
  */
 export const canopy: WireProfile = {
   name: 'canopy',
+  payloadAt: '/data',
   encode(event, ctx) {
     // Spliced, never re-serialised: the signed text is the published payload text.
     const data = event.payloadJson.trim();

@@ -11,6 +11,7 @@ export function splitHighlineType(type: string): { topic: string; event: string 
 /** Highline's `{"topic", "event", "data"}`, in the order of every example in its document. */
 export const highline: WireProfile = {
   name: 'highline',
+  payloadAt: '/data',
   encode(event) {
     const parts = splitHighlineType(event.type);
     if (!parts) {

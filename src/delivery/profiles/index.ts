@@ -15,6 +15,11 @@ const PROFILES: Record<string, WireProfile> = {
 
 export const PROFILE_NAMES = Object.keys(PROFILES);
 
+/** Every place a profile puts the payload in its body (WireProfile.payloadAt). */
+export const PAYLOAD_PLACES: readonly string[] = [
+  ...new Set(Object.values(PROFILES).map((p) => p.payloadAt)),
+];
+
 export function getProfile(name: string): WireProfile {
   const p = PROFILES[name];
   if (!p) throw new Error(`unknown wire profile "${name}"`);

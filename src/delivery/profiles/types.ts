@@ -21,6 +21,11 @@ export interface WireContext {
 
 export interface WireProfile {
   readonly name: string;
+  /**
+   * Where the payload's members sit in the body, as a JSON pointer ('' : the body is the
+   * payload, or made of its members): a type's `redact` pointers apply below it in views.
+   */
+  readonly payloadAt: string;
   /** The request body, as the exact text to send. */
   encode(event: WireEvent, ctx: WireContext): string;
 }

@@ -1,6 +1,6 @@
 // One delivery and every attempt: request headers and body, response status, headers and
 // body, duration, error.
-import type { AttemptJson, DeliveryDetailJson } from '../apiTypes.js';
+import type { AttemptJson, DeliveryDetailJson, SentBodyJson } from '../apiTypes.js';
 import { type Html, html } from '../html.js';
 import { stateBadge, time } from '../layout.js';
 import { resendForm } from './endpoint.js';
@@ -10,7 +10,7 @@ export interface DeliveryPageOptions {
   delivery: DeliveryDetailJson;
   /** The endpoint's URL, for the breadcrumb; undefined when it is gone. */
   endpointUrl: string | undefined;
-  requestBody: { body: string; profile: string } | { problem: string };
+  requestBody: SentBodyJson | { problem: string };
 }
 
 function headerTable(h: Record<string, string> | null, caption: string): Html {
@@ -75,7 +75,11 @@ export function deliveryPage(o: DeliveryPageOptions): Html {
     'problem' in o.requestBody
       ? html`<p class="muted">${o.requestBody.problem}</p>`
       : html`<pre class="body" id="request-body">${o.requestBody.body}</pre>
-  <p class="hint small">Exactly as sent (the signature covers these bytes); built from the stored event by the <code>${o.requestBody.profile}</code> format.</p>`
+  <p class="hint small">${
+    o.requestBody.rebuilt
+      ? html`Not sent yet: the body the next attempt will send, built from the stored event by the <code>${o.requestBody.profile}</code> format.`
+      : html`Exactly as attempt ${String(o.requestBody.attempt)} sent it (the signature covered these bytes)${o.requestBody.redacted ? ', personal data shown as [redacted]' : ''}.`
+  } sha256 <code id="request-body-sha256">${o.requestBody.sha256}</code></p>`
   }
 </section>
 <h2>Attempts</h2>

@@ -1,6 +1,6 @@
 // Delivery pages: one delivery with its attempts, and resend.
 import type { ApiContext, App } from '../../api/context.js';
-import type { DeliveryDetailJson, EndpointJson } from '../apiTypes.js';
+import type { DeliveryDetailJson, EndpointJson, SentBodyJson } from '../apiTypes.js';
 import { field } from '../form.js';
 import { deliveryPage } from '../pages/delivery.js';
 import { signedIn, type Visit } from '../signed.js';
@@ -20,7 +20,7 @@ export async function deliveryPages(app: App, ctx: ApiContext): Promise<void> {
     if (!d.ok) return v.notFound('delivery');
     const [ep, body] = await Promise.all([
       v.api.call<EndpointJson>('GET', `${v.api.base}/endpoints/${encodeURIComponent(d.body.endpoint_id)}`),
-      v.api.call<{ body: string; profile: string }>('GET', `${path(v, did)}/request-body`),
+      v.api.call<SentBodyJson>('GET', `${path(v, did)}/request-body`),
     ]);
     return v.show(
       status,

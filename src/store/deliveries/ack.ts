@@ -14,7 +14,9 @@ export interface AckOutcome {
 /**
  * One statement for a batch of results (autocommit; named):
  *
- * - att: every attempt is recorded, even one whose lease was lost (it happened).
+ * - att: every attempt is recorded, even one whose lease was lost (it happened), with the
+ *   sha256 of the body it sent; kept: the compressed body itself, beside it in attempt_bodies
+ *   (one more insert in this statement: no round trip, no lock; see migration 013).
  * - own: the queue rows this worker still holds (lease_owner = us, FOR UPDATE). A row that
  *   another worker took over after our lease ran out keeps that worker's state.
  * - done/back/rec: a success leaves the queue; a retry is due at its time; a give-up stays
@@ -33,19 +35,27 @@ export interface AckOutcome {
  *   probe (when it is due).
  */
 const ACK: NamedSql = {
-  name: 'tidings_ack_v1',
+  name: 'tidings_ack_v2',
   text: `
 WITH r AS (
   SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::int[], $7::text[],
-                       $8::timestamptz[], $9::int[], $10::text[], $11::json[], $12::json[], $13::text[], $14::bigint[])
+                       $8::timestamptz[], $9::int[], $10::text[], $11::json[], $12::json[], $13::text[], $14::bigint[],
+                       $28::text[], $29::text[])
     AS r(id, endpoint_id, attempt, next, retry_at, status, error, started_at, duration_ms, url, req_h, resp_h,
-         resp_body, eseq)
+         resp_body, eseq, body_sha, body)
 ), att AS (
   INSERT INTO attempts (delivery_id, attempt, started_at, duration_ms, url, status, request_headers,
-                        response_headers, response_body, error, created_at, endpoint_sequence)
+                        response_headers, response_body, error, created_at, endpoint_sequence, body_sha256)
   SELECT r.id, r.attempt, r.started_at, r.duration_ms, r.url, r.status, r.req_h, r.resp_h, r.resp_body, r.error,
-         $16, r.eseq
+         $16, r.eseq, r.body_sha
   FROM r WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = r.id)
+  RETURNING id, delivery_id, attempt
+), kept AS (
+  -- The body travels as base64 text: one parameter type both engines bind the same way.
+  INSERT INTO attempt_bodies (attempt_id, created_at, body)
+  SELECT DISTINCT ON (a.id) a.id, $16, decode(r.body, 'base64')
+  FROM att a JOIN r ON r.id = a.delivery_id AND r.attempt = a.attempt
+  WHERE r.body IS NOT NULL
 ), own AS (
   SELECT q.delivery_id, q.endpoint_id, q.ordering_key, q.sequence, r.next, r.retry_at, r.attempt, r.status, r.error
   FROM delivery_queue q JOIN r ON r.id = q.delivery_id
@@ -251,6 +261,8 @@ export async function recordAttempts(
     circuit.probeMaxMs,
     circuit.openAfter,
     GONE_REASON,
+    results.map((r) => r.bodySha256 ?? null),
+    results.map((r) => (r.bodyPacked ? r.bodyPacked.toString('base64') : null)),
   ]);
   const row = rows[0]!;
   const promoted = new Set(row.promoted);

@@ -52,6 +52,10 @@ export interface AttemptResult {
   gone: boolean;
   /** The claim's webhook-endpoint-sequence, kept with the attempt. */
   endpointSequence?: number | null;
+  /** sha256 (hex) of the exact body bytes sent; null when nothing was sent. */
+  bodySha256?: string | null;
+  /** Those bytes compressed (delivery/keptBody.ts), kept for the body retention. */
+  bodyPacked?: Buffer | null;
 }
 
 /** How an open circuit spaces its probes (see ack.ts). */

@@ -56,12 +56,39 @@ export interface AttemptView {
   response_headers: Record<string, string> | null;
   response_body: string | null;
   error: string | null;
+  /** sha256 (hex) of the exact body sent; null when nothing was sent. */
+  body_sha256: string | null;
 }
 
 export async function attemptsOf(q: Queryable, deliveryId: number): Promise<AttemptView[]> {
   return q.query<AttemptView>(
-    `SELECT attempt, started_at, duration_ms, url, status, request_headers, response_headers, response_body, error
+    `SELECT attempt, started_at, duration_ms, url, status, request_headers, response_headers, response_body, error,
+            body_sha256
      FROM attempts WHERE delivery_id = $1 ORDER BY id`,
     [deliveryId],
   );
+}
+
+export interface SentBody {
+  attempt: number;
+  started_at: Date;
+  body_sha256: string | null;
+  /** The kept body, compressed; null once retention (or an erase) removed it. */
+  packed: Buffer | null;
+}
+
+/**
+ * What an attempt of a delivery sent (the last one, or attempt `n`): its hash and its kept
+ * body. The body travels as base64 text, one form on both engines.
+ */
+export async function sentBody(q: Queryable, deliveryId: number, n?: number): Promise<SentBody | undefined> {
+  const rows = await q.query<Omit<SentBody, 'packed'> & { packed: string | null }>(
+    `SELECT a.attempt, a.started_at, a.body_sha256, encode(b.body, 'base64') AS packed
+     FROM attempts a LEFT JOIN attempt_bodies b ON b.attempt_id = a.id
+     WHERE a.delivery_id = $1 AND ($2::int IS NULL OR a.attempt = $2)
+     ORDER BY a.id DESC LIMIT 1`,
+    [deliveryId, n ?? null],
+  );
+  const r = rows[0];
+  return r && { ...r, packed: r.packed === null ? null : Buffer.from(r.packed, 'base64') };
 }
