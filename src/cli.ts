@@ -42,7 +42,7 @@ async function registerServiceCommands(): Promise<void> {
   const { CatalogError } = await import('./catalog/load.js');
   const { catalogLoadCommand } = await import('./commands/catalogLoad.js');
   const { registerKeyCommands } = await import('./commands/keys.js');
-  const { registerAuditCommands } = await import('./security/auditCommand.js');
+  const { registerAuditCommands } = await import('./commands/audit.js');
   const { revealAdminToken } = await import('./security/adminToken.js');
   const { migrate } = await import('./store/migrate.js');
   const { lockDataDir, openStore } = await import('./store/open.js');

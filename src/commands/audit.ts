@@ -5,10 +5,10 @@
 import type { Command } from 'commander';
 import type { Config } from '../config.js';
 import { type VerifyReport, verifyChains } from '../delivery/auditChain.js';
+import { auditPublicKey } from '../security/auditKey.js';
 import { newKeyPair } from '../signing/ed25519.js';
 import { migrate } from '../store/migrate.js';
 import { lockDataDir, openStore } from '../store/open.js';
-import { auditPublicKey } from './auditKey.js';
 
 export function describeReport(r: VerifyReport): string[] {
   const lines = [
