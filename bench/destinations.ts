@@ -22,9 +22,9 @@ import { createDestinations } from '../src/delivery/destinations/index.js';
 import type { EndpointTarget, OutboundRequest } from '../src/delivery/destinations/types.js';
 import { createPinnedAgent, type PinnedAgentOptions } from '../src/delivery/pinnedAgent.js';
 import { buildRequest } from '../src/delivery/request.js';
-import { newSecret } from '../src/delivery/sign.js';
 import type { Cidr } from '../src/delivery/ssrf.js';
 import { createLogger } from '../src/log.js';
+import { newSecret } from '../src/signing/hmac.js';
 import { plainCodec } from '../src/store/secrets.js';
 
 type Kind = 'http' | 'mtls' | 'nats' | 'amqp' | 'redis';

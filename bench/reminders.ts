@@ -29,7 +29,8 @@ import type { Db } from '../src/store/db.js';
 import { migrate } from '../src/store/migrate.js';
 import { openPg } from '../src/store/pg.js';
 import { openPglite } from '../src/store/pglite.js';
-import { type AnchorInput, claimDueAnchors, countDueSlots } from '../src/store/reminders.js';
+import { claimDueAnchors, countDueSlots } from '../src/store/reminders/slots.js';
+import type { AnchorInput } from '../src/store/reminders/types.js';
 
 export interface RemindersBenchOptions {
   /** A PostgreSQL database to run in (a fresh schema is made and dropped); unset: PGlite. */

@@ -1,7 +1,7 @@
 // What every system in the benchmark puts on the wire: the same 1 KiB payload, the Standard
 // Webhooks envelope and headers. The ceiling and the baseline sign with the service's own
 // signing function, so the three pay the same cryptographic cost per request.
-import { hmacSignature, secretKey } from '../src/delivery/sign.js';
+import { hmacSignature, secretKey } from '../src/signing/hmac.js';
 
 export const EVENT_TYPE = 'bench.invoice_paid';
 /** A fixed secret for the ceiling and baseline (Tidings endpoints are created with it too). */

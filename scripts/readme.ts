@@ -1,10 +1,11 @@
-// Refreshes the generated parts of README.md: the configuration table (from src/config.ts)
+// Refreshes the generated parts of README.md: the configuration table (from the settings
+// tables, src/config/settings.ts)
 // and the latest benchmark table (from bench/results/). Run: npx tsx scripts/readme.ts
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { SETTINGS } from '../src/config.js';
+import { settingRows } from '../src/config.js';
 
 export function settingsTable(): string {
-  const rows = SETTINGS.map((s) => `| \`${s.name}\` | ${s.default} | ${s.meaning} |`);
+  const rows = settingRows().map((s) => `| \`${s.name}\` | ${s.default} | ${s.meaning} |`);
   return ['| setting | default | meaning |', '| --- | --- | --- |', ...rows].join('\n');
 }
 

@@ -1,6 +1,7 @@
 // `npm test`: the whole check, in the order that fails fastest.
-//   1. lint and format (biome), 2. types (tsc), 3. the OpenAPI document (current, and
-//   accepted by Redocly's linter), 4. the suite (vitest: PGlite and PostgreSQL), 5. the chaos
+//   1. lint and format (biome), 2. the floors of src/ (docs/architecture.md: no import runs back
+//   up, no circle; under a second), 3. types (tsc), 4. the OpenAPI document (current, and
+//   accepted by Redocly's linter), 5. the suite (vitest: PGlite and PostgreSQL), 6. the chaos
 //   suite (processes killed, PostgreSQL restarted) when it exists, alone, so that its restart
 //   of PostgreSQL cannot disturb other tests.
 // Where no PostgreSQL answers, the suite runs on PGlite alone and says so loudly;
@@ -19,6 +20,7 @@ function run(label, cmd, args) {
 
 const bin = (name) => `node_modules/.bin/${name}`;
 run('lint', bin('biome'), ['check', '.']);
+run('architecture', bin('tsx'), ['scripts/architecture.ts']);
 run('types', bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']);
 run('openapi', bin('tsx'), ['scripts/openapi.ts', '--check']);
 run('tests', bin('vitest'), ['run']);

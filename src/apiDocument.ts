@@ -4,7 +4,6 @@
 // scripts/openapi.ts writes it to docs/openapi.json; test/api/openapi.test.ts checks that it
 // matches what a running server serves.
 import type { ApiContext } from './api/context.js';
-import { EventTypeCache } from './api/eventTypeCache.js';
 import { Publisher } from './api/publisher.js';
 import { buildServer } from './api/server.js';
 import { systemClock } from './clock.js';
@@ -12,6 +11,7 @@ import { type Config, loadConfig } from './config.js';
 import { createLogger } from './log.js';
 import { LoopHealth } from './loopHealth.js';
 import { withPortal } from './portal/plugin.js';
+import { EventTypeCache } from './publishing/eventTypeCache.js';
 import type { Db } from './store/db.js';
 import { plainCodec } from './store/secrets.js';
 

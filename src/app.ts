@@ -1,11 +1,8 @@
 // Boots Tidings: configuration → store → migrations → the roles this process runs.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Dispatcher } from 'undici';
 import { hashToken } from './api/auth.js';
 import type { ApiContext } from './api/context.js';
-import { EventTypeCache } from './api/eventTypeCache.js';
 import { Publisher } from './api/publisher.js';
 import { buildServer, type ServerOptions } from './api/server.js';
 import { describeLoad, loadCatalogFiles } from './catalog/load.js';
@@ -15,7 +12,7 @@ import { circuitSettings } from './delivery/circuit.js';
 import { createDestinations, type Destinations } from './delivery/destinations/index.js';
 import { EndpointTargets } from './delivery/destinations/targets.js';
 import { registerOperatorEventTypes } from './delivery/operatorEvents.js';
-import { createOutboundAgent } from './delivery/pinnedAgent.js';
+import { createOutboundAgent, outboundAgentOptions } from './delivery/pinnedAgent.js';
 import { RelayHub } from './delivery/relay/hub.js';
 import { createRetryPolicy } from './delivery/retryPolicy.js';
 import { Worker } from './delivery/worker.js';
@@ -26,15 +23,15 @@ import { instrumentDb } from './observability/instrumentDb.js';
 import { TidingsMetrics } from './observability/metrics.js';
 import { metricsRoute, type OpsServer, startOpsServer } from './observability/opsServer.js';
 import { withPortal } from './portal/plugin.js';
+import { EventTypeCache } from './publishing/eventTypeCache.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { loadAuditSigner } from './security/auditKey.js';
 import { openSecretCodec } from './security/keys.js';
 import { tenantTokenResolver } from './security/tenantTokens.js';
 import type { Db } from './store/db.js';
 import { getMeta, putMetaOnce } from './store/meta.js';
-import { ensureSchema, migrate } from './store/migrate.js';
-import { openPg } from './store/pg.js';
-import { openPglite } from './store/pglite.js';
+import { migrate } from './store/migrate.js';
+import { lockDataDir, openStore } from './store/open.js';
 import type { SecretCodec } from './store/secrets.js';
 import { VERSION } from './version.js';
 
@@ -64,44 +61,6 @@ export interface StartOptions {
   server?: ServerOptions;
   /** Called with a generated admin token (printed once by the CLI). */
   onAdminTokenCreated?: (token: string) => void;
-}
-
-export async function openStore(config: Config): Promise<Db> {
-  if (config.databaseUrl) {
-    const db = await openPg(config.databaseUrl, {
-      max: 10,
-      ...(config.dbSchema ? { schema: config.dbSchema } : {}),
-    });
-    if (config.dbSchema) await ensureSchema(db, config.dbSchema);
-    return db;
-  }
-  return openPglite(config.dataDir);
-}
-
-/**
- * The embedded store belongs to one process: two processes on one data folder would
- * corrupt it. A lock file with our pid keeps a second one out.
- */
-export function lockDataDir(dir: string): () => void {
-  mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, 'tidings.pid');
-  try {
-    const pid = Number(readFileSync(file, 'utf8'));
-    if (pid && pid !== process.pid) {
-      try {
-        process.kill(pid, 0);
-        throw new Error(
-          `${dir} is in use by process ${pid}. The embedded store serves one process; run more processes on PostgreSQL (DATABASE_URL).`,
-        );
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
-      }
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  writeFileSync(file, String(process.pid));
-  return () => rmSync(file, { force: true });
 }
 
 /** The operator token's hash: from the configuration, or generated once and stored. */
@@ -192,12 +151,7 @@ export async function startTidings(config: Config, opts: StartOptions = {}): Pro
   let ownedDispatcher: Dispatcher | undefined;
   let destinations: Destinations | undefined;
   if (config.roles.includes('worker')) {
-    const agent = {
-      allow: config.allowPrivateTargets,
-      connectTimeoutMs: Math.min(10_000, config.requestTimeoutMs),
-      keepAliveTimeoutMs: 30_000,
-      ...(config.httpProxy ? { proxyUrl: config.httpProxy } : {}),
-    };
+    const agent = outboundAgentOptions(config);
     if (!opts.dispatcher) ownedDispatcher = createOutboundAgent(agent);
     const dispatcher = opts.dispatcher ?? ownedDispatcher!;
     destinations = createDestinations({

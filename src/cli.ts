@@ -38,13 +38,14 @@ function configOrExit(flags: Parameters<typeof loadConfig>[1]) {
 }
 
 async function registerServiceCommands(): Promise<void> {
-  const { lockDataDir, openStore, startTidings } = await import('./app.js');
+  const { startTidings } = await import('./app.js');
   const { CatalogError } = await import('./catalog/load.js');
-  const { catalogLoadCommand } = await import('./catalog/loadCommand.js');
-  const { registerKeyCommands } = await import('./security/keysCommand.js');
-  const { registerAuditCommands } = await import('./security/auditCommand.js');
+  const { catalogLoadCommand } = await import('./commands/catalogLoad.js');
+  const { registerKeyCommands } = await import('./commands/keys.js');
+  const { registerAuditCommands } = await import('./commands/audit.js');
   const { revealAdminToken } = await import('./security/adminToken.js');
   const { migrate } = await import('./store/migrate.js');
+  const { lockDataDir, openStore } = await import('./store/open.js');
 
   program
     .command('serve')

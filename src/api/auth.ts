@@ -2,9 +2,10 @@
 // reach only their own tenant's routes. Tokens are compared by their sha256, in constant time.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import type { Principal } from '../security/principal.js';
 import { ApiError } from './errors.js';
 
-export type Principal = { kind: 'admin' } | { kind: 'tenant'; tenantId: string; tokenId: string };
+export type { Principal };
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');

@@ -4,9 +4,9 @@ import type { Config } from '../config.js';
 import type { RelayHub } from '../delivery/relay/hub.js';
 import type { Logger } from '../log.js';
 import type { LoopHealth } from '../loopHealth.js';
+import type { EventTypeCache } from '../publishing/eventTypeCache.js';
 import type { Db } from '../store/db.js';
 import type { SecretCodec } from '../store/secrets.js';
-import type { EventTypeCache } from './eventTypeCache.js';
 import type { Publisher } from './publisher.js';
 
 export interface ApiContext {

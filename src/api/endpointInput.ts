@@ -8,7 +8,7 @@ import {
   MAX_HEADER_VALUE,
   MAX_STATIC_HEADERS,
 } from '../security/headerRules.js';
-import { isValidSigningSecret, type SigningScheme } from '../security/signingSecrets.js';
+import { isValidSigningSecret, type SigningScheme } from '../signing/secrets.js';
 import { unprocessable } from './errors.js';
 import { checkTargetUrl } from './targetUrl.js';
 

@@ -1,6 +1,7 @@
 // Reminder rules as the API writes them: checked against the catalog's reminder settings,
 // saved, and the anchors they govern re-planned in the same transaction. Shared by the
 // reminder-rules routes and Canopy's notification_config.
+import { Type } from 'typebox';
 import { processAnchors } from '../scheduler/planner.js';
 import {
   type ReminderRule,
@@ -11,14 +12,9 @@ import {
 import { readReminderSettings } from '../scheduler/settings.js';
 import type { Queryable } from '../store/db.js';
 import { addUsage } from '../store/quotas.js';
-import {
-  type AnchorKey,
-  deleteRule,
-  getRule,
-  lockAnchorsOfRule,
-  putRule,
-  type StoredRule,
-} from '../store/reminders.js';
+import { lockAnchorsOfRule } from '../store/reminders/anchors.js';
+import { deleteRule, getRule, putRule } from '../store/reminders/rules.js';
+import type { AnchorKey, StoredRule } from '../store/reminders/types.js';
 import type { Principal } from './auth.js';
 import type { ApiContext } from './context.js';
 import { ApiError, unprocessable } from './errors.js';
@@ -143,3 +139,7 @@ export async function removeRule(
     return deleted;
   });
 }
+
+/** Who a rule or an anchor is about (an account, a loan); a rule without one is the tenant's default. */
+export const Subject = Type.String({ minLength: 1, maxLength: 200 });
+export const EventTypeName = Type.String({ minLength: 1, maxLength: 128 });

@@ -6,6 +6,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import Fastify, { type FastifyError, type FastifyRequest, LogController } from 'fastify';
+import { jsonDepth, MAX_JSON_DEPTH } from '../json/depth.js';
+import { PublishRefused } from '../publishing/publish.js';
 import { registerAudit } from './audit.js';
 import { bearerToken, hashToken, type Principal, sameHash } from './auth.js';
 import type { ApiContext, App } from './context.js';
@@ -43,9 +45,6 @@ import { storeRefusal } from './storeErrors.js';
 import { registerTenantScope } from './tenantScope.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
-
-/** Deepest JSON nesting accepted in a request body. */
-export const MAX_JSON_DEPTH = 64;
 
 /** Resolves a non-admin token (tenant tokens); none by default. */
 export type TokenResolver = (tokenHash: string, req: FastifyRequest) => Promise<Principal | null>;
@@ -153,7 +152,12 @@ export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Pr
   registerAudit(app, ctx);
   registerInputGuard(app);
 
-  app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
+  app.setErrorHandler((err: FastifyError | ApiError | PublishRefused, req, reply) => {
+    if (err instanceof PublishRefused) {
+      return reply
+        .code(err.status)
+        .send({ error: { code: err.code, message: err.message, details: err.details } });
+    }
     if (err instanceof ApiError) {
       return reply
         .code(err.status)
@@ -254,19 +258,4 @@ function validatorAjv(coerceTypes: false | 'array'): Ajv {
   // date-time as both engines can store it (see dates.ts).
   ajv.addFormat('date-time', { type: 'string', validate: isStorableDateTime });
   return ajv;
-}
-
-function jsonDepth(v: unknown): number {
-  // Iterative: a hostile body must not blow the stack.
-  let max = 0;
-  const stack: [unknown, number][] = [[v, 0]];
-  while (stack.length > 0) {
-    const [x, d] = stack.pop()!;
-    if (x === null || typeof x !== 'object') continue;
-    const depth = d + 1;
-    if (depth > max) max = depth;
-    if (max > MAX_JSON_DEPTH) return max;
-    for (const child of Object.values(x)) stack.push([child, depth]);
-  }
-  return max;
 }

@@ -6,9 +6,9 @@ import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { PROFILE_NAMES } from '../delivery/profiles/index.js';
 import { type JsonPath, lineColumn, scanJson } from '../json/scan.js';
+import { payloadSchemaProblem } from '../publishing/payloadSchema.js';
 import { validateReminderSettings } from '../scheduler/rules.js';
 import { readReminderSettings } from '../scheduler/settings.js';
-import { payloadSchemaProblem } from './payloadSchema.js';
 
 export type JsonSchema = Record<string, unknown>;
 

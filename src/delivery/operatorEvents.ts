@@ -1,8 +1,7 @@
 // What Tidings tells the operator about endpoints, as ordinary events: published to the
 // operator's own tenant (TIDINGS_OPERATOR_TENANT, created on first use) and delivered to
 // whatever endpoints the operator registers there, like any other event. Each is also logged.
-import { createHash } from 'node:crypto';
-import { newId } from '../ids.js';
+import { publishInput } from '../publishing/publish.js';
 import type { Queryable } from '../store/db.js';
 import type { PublishInput } from '../store/events.js';
 import { upsertEventType } from '../store/eventTypes.js';
@@ -143,23 +142,18 @@ export async function operatorEvents(
 ): Promise<PublishInput[]> {
   if (notices.length === 0) return [];
   await ensureOperatorTenant(q, operatorTenant, now);
-  return notices.map((n) => {
-    const payloadJson = payloadOf(n);
-    return {
+  return notices.map((n) =>
+    publishInput({
       tenantId: operatorTenant,
-      id: newId('msg'),
       type,
-      payloadJson,
+      payloadJson: payloadOf(n),
       channels: [`endpoint:${n.endpoint_id}`, `tenant:${n.tenant_id}`],
       orderingKey: n.endpoint_id,
       idempotencyKey: null,
-      requestHash: createHash('sha256')
-        .update(JSON.stringify([type, payloadJson]))
-        .digest('base64'),
       source: 'tidings',
       createdAt: now,
-    };
-  });
+    }),
+  );
 }
 
 /** A publish input for one checkpoint, to the operator's tenant (created by the caller). */
@@ -183,20 +177,16 @@ export function checkpointEvent(
     signature: cp.signature,
   });
   const type: OperatorEventType = 'tidings.audit.checkpoint';
-  return {
+  return publishInput({
     tenantId: operatorTenant,
-    id: newId('msg'),
     type,
     payloadJson,
     channels: [`tenant:${cp.tenant_id}`],
     orderingKey: null,
     idempotencyKey: null,
-    requestHash: createHash('sha256')
-      .update(JSON.stringify([type, payloadJson]))
-      .digest('base64'),
     source: 'tidings',
     createdAt: cp.created_at,
-  };
+  });
 }
 
 /** Makes sure the operator's tenant exists (Tidings' own events go there). */

@@ -10,6 +10,7 @@
 import dns from 'node:dns';
 import { isIP } from 'node:net';
 import { Agent, buildConnector, type Dispatcher, Pool, ProxyAgent } from 'undici';
+import type { Config } from '../config.js';
 import { type BlockReason, blockReason, type Cidr, describeBlock } from './ssrf.js';
 
 export interface ResolvedAddress {
@@ -195,6 +196,24 @@ export function createProxyAgent(proxyUrl: string, opts: PinnedAgentOptions): Pr
 }
 
 /** The dispatcher for deliveries: through the proxy when one is configured, else direct. */
-export function createOutboundAgent(opts: PinnedAgentOptions & { proxyUrl?: string }): Dispatcher {
+export function createOutboundAgent(opts: OutboundAgentOptions): Dispatcher {
   return opts.proxyUrl ? createProxyAgent(opts.proxyUrl, opts) : createPinnedAgent(opts);
+}
+
+export type OutboundAgentOptions = PinnedAgentOptions & { proxyUrl?: string };
+
+/**
+ * The deployment's outbound agent settings, for every request Tidings makes to a tenant's URL
+ * (deliveries, reminder refresh_url): the private ranges allowed, a connect budget within the
+ * request timeout, kept-alive sockets, the proxy.
+ */
+export function outboundAgentOptions(
+  config: Pick<Config, 'allowPrivateTargets' | 'requestTimeoutMs' | 'httpProxy'>,
+): OutboundAgentOptions {
+  return {
+    allow: config.allowPrivateTargets,
+    connectTimeoutMs: Math.min(10_000, config.requestTimeoutMs),
+    keepAliveTimeoutMs: 30_000,
+    ...(config.httpProxy ? { proxyUrl: config.httpProxy } : {}),
+  };
 }

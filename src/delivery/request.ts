@@ -1,7 +1,7 @@
 // Turns a claimed delivery into the exact request to send: the profile's body, the
 // Standard Webhooks headers (on every profile), and the endpoint's static headers.
 import { isReservedHeader } from '../security/headerRules.js';
-import { bodySigningKey, parsePrevious, signatureHeader } from '../security/signingSecrets.js';
+import { bodySigningKey, parsePrevious, signatureHeader } from '../signing/secrets.js';
 import type { ClaimedDelivery } from '../store/deliveries/types.js';
 import type { SecretCodec } from '../store/secrets.js';
 import { getProfile } from './profiles/index.js';

@@ -18,6 +18,7 @@
 // endpoint (store/faults.ts) and the rest goes on.
 import { hostname } from 'node:os';
 import type { Clock } from '../clock.js';
+import { leaseUntil } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import { recordAttempts } from '../store/deliveries/ack.js';
@@ -252,7 +253,7 @@ export class Worker {
     const now = this.o.clock.now();
     return {
       now,
-      leaseUntil: new Date(now.getTime() + this.o.requestTimeoutMs + this.o.leaseMarginMs),
+      leaseUntil: leaseUntil(now, this.o),
       workerId: this.id,
       limit,
       perEndpoint: this.o.claimPerEndpoint,

@@ -6,13 +6,6 @@ import type { HTTPMethods } from 'fastify';
 import type { App } from '../api/context.js';
 import { CSRF_HEADER, type PortalSession } from './session.js';
 
-/** Routes other work adds; the portal offers what they do only where they exist. */
-export const OPTIONAL_ROUTES = {
-  rotate: '/v1/tenants/:tid/endpoints/:eid/secret/rotate',
-  recover: '/v1/tenants/:tid/endpoints/:eid/recover',
-  reminderRules: '/v1/tenants/:tid/reminder-rules',
-} as const;
-
 export interface ApiFailure {
   code: string;
   message: string;
@@ -27,8 +20,6 @@ export interface TenantApi {
   /** `/v1/tenants/{tid}`, for paths under the session's tenant. */
   readonly base: string;
   call<T>(method: HTTPMethods, path: string, body?: unknown): Promise<ApiAnswer<T>>;
-  /** Whether the server has this route (rotation, recover, reminders land separately). */
-  has(method: HTTPMethods, pattern: string): boolean;
 }
 
 /** `clientIp`: the browser's address, so that the API (audit log, limits) sees who called. */
@@ -65,9 +56,6 @@ export function tenantApi(app: App, session: PortalSession, clientIp?: string): 
           details: null,
         },
       };
-    },
-    has(method, pattern) {
-      return app.hasRoute({ method, url: pattern });
     },
   };
 }

@@ -1,89 +1,28 @@
-// The API answers the portal reads (JSON as the /v1 routes send it).
+// The API answers the portal reads, as the /v1 routes send them: derived from the routes'
+// own TypeBox schemas, so that a field the API adds, renames or drops reaches the pages' types.
+import type { Static } from 'typebox';
+import type { Attempt, DeliveryDetail } from '../api/routes/deliveries.js';
+import type { EndpointView } from '../api/routes/endpoints.js';
+import type { EventTypeView } from '../api/routes/eventTypes.js';
+import type { LogEntry, RequestBody } from '../api/routes/portalEndpointDeliveries.js';
 
-export interface EndpointJson {
-  id: string;
-  url: string;
-  description: string;
-  event_types: string[] | null;
-  channels: string[] | null;
-  profile: string;
-  /** hmac or ed25519, where the server signs both ways. */
-  signing?: string;
-  headers: Record<string, string>;
-  disabled: boolean;
-  disabled_reason: string | null;
-  disabled_at: string | null;
-  health: {
-    state: string;
-    consecutive_failures: number;
-    last_success_at: string | null;
-    last_failure_at: string | null;
-    failing_since: string | null;
-  };
-  /** Set while Tidings has the endpoint parked (a value it cannot compute with); saving it un-parks it. */
-  fault?: { at: string; error: string } | null;
-  created_at: string;
-  /** Where deliveries go (http, nats, amqp, redis) and how; absent on servers before issue 17. */
-  destination?: string;
-  mtls?: { certificate: { subject: string; valid_to: string }; previous: { offered_until: string }[] } | null;
-  oauth?: { token_url: string; client_id: string } | null;
-  broker?: {
-    subject: string | null;
-    exchange: string | null;
-    routing_key: string | null;
-    stream: string | null;
-  } | null;
-}
+/** The profile's union is built from the profile registry at run time, so Static cannot name its members. */
+export type EndpointJson = Omit<Static<typeof EndpointView>, 'profile'> & { profile: string };
 
-export interface EventTypeJson {
-  name: string;
-  description: string;
-  group: string | null;
-  default_enabled: boolean;
-  reminder: Record<string, unknown> | null;
-}
+export type EventTypeJson = Static<typeof EventTypeView>;
 
-export interface DeliveryJson {
-  id: string;
-  event_id: string;
-  event_type: string;
-  endpoint_id: string;
-  state: string;
-  attempts: number;
-  next_attempt_at: string | null;
-  last_status: number | null;
-  last_error: string | null;
-  created_at: string;
-  completed_at: string | null;
-}
+/** One delivery of an endpoint's log (GET …/endpoints/{eid}/deliveries). */
+export type DeliveryJson = Static<typeof LogEntry>;
 
-export interface AttemptJson {
-  attempt: number;
-  started_at: string;
-  duration_ms: number;
-  url: string;
-  status: number | null;
-  request_headers: Record<string, string> | null;
-  response_headers: Record<string, string> | null;
-  response_body: string | null;
-  error: string | null;
-  body_sha256: string | null;
-}
+export type AttemptJson = Static<typeof Attempt>;
 
 /** GET …/deliveries/{did}/request-body */
-export interface SentBodyJson {
-  delivery_id: string;
-  profile: string;
-  body: string;
-  rebuilt: boolean;
-  attempt: number | null;
-  sha256: string;
-  redacted: boolean;
-}
+export type SentBodyJson = Static<typeof RequestBody>;
 
-export interface DeliveryDetailJson extends DeliveryJson {
+/** A delivery with its attempts; the schema refers to Attempt by $ref, which Static cannot follow. */
+export type DeliveryDetailJson = Omit<Static<typeof DeliveryDetail>, 'attempt_log'> & {
   attempt_log: AttemptJson[];
-}
+};
 
 export interface Page<T> {
   data: T[];

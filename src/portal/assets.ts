@@ -2,7 +2,7 @@
 // a tiny generated style sheet (the policy allows no inline styles). Read once at start.
 import { readFileSync } from 'node:fs';
 import type { App } from '../api/context.js';
-import type { PortalSettings } from './settings.js';
+import type { PortalSettings } from '../config/portal.js';
 
 const ASSETS_DIR = new URL('./assets/', import.meta.url);
 

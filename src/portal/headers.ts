@@ -1,6 +1,6 @@
 // Response headers of every portal response. The policy allows only our own scripts, styles
 // and forms; framing only by the origins the operator listed (TIDINGS_PORTAL_FRAME_ANCESTORS).
-import type { PortalSettings } from './settings.js';
+import type { PortalSettings } from '../config/portal.js';
 
 export function portalHeaders(s: PortalSettings): Record<string, string> {
   const img = ["'self'", 'data:'];

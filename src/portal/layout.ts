@@ -1,17 +1,15 @@
 // The page shell and the small pieces every page uses. No external asset: styles and the
 // script come from /portal/assets, the accent colour from /portal/assets/theme.css.
 
+import type { PortalSettings } from '../config/portal.js';
 import { type Html, html } from './html.js';
 import { CSRF_FIELD } from './session.js';
-import type { PortalSettings } from './settings.js';
 
 export interface Signed {
   csrf: string;
   /** `/v1/tenants/{tid}`: where the page's script sends its API calls. */
   apiBase: string;
   tenantName: string;
-  /** Whether the server has reminder settings (a second page in the menu). */
-  reminders: boolean;
   /** The menu entry of this page. */
   section: 'endpoints' | 'reminders';
 }
@@ -56,7 +54,7 @@ ${o.signed ? html`<meta name="csrf-token" content="${o.signed.csrf}"><meta name=
     }
   </div>
   ${
-    o.signed?.reminders
+    o.signed
       ? html`<nav class="wrap nav" aria-label="Sections"><a href="/portal"${o.signed.section === 'endpoints' ? html` aria-current="page"` : ''}>Endpoints</a><a href="/portal/reminders"${o.signed.section === 'reminders' ? html` aria-current="page"` : ''}>Reminders</a></nav>`
       : ''
   }

@@ -4,7 +4,7 @@
 // of the session token, so it needs no storage, changes with every session, and cannot be
 // turned back into the cookie. Pages carry it in a hidden form field and in a <meta> tag
 // for their scripts, which send it as X-CSRF-Token.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { hashToken, type Principal } from '../api/auth.js';
 import type { ApiContext } from '../api/context.js';
@@ -25,10 +25,6 @@ export interface PortalSession {
   /** The cookie's token, to call the API as this session. */
   token: string;
   csrf: string;
-}
-
-export function newToken(): string {
-  return randomBytes(32).toString('base64url');
 }
 
 export function csrfFor(sessionToken: string): string {

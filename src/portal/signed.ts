@@ -3,7 +3,7 @@
 // session, and no form post without the session's CSRF token.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiContext, App } from '../api/context.js';
-import { OPTIONAL_ROUTES, type TenantApi, tenantApi } from './apiClient.js';
+import { type TenantApi, tenantApi } from './apiClient.js';
 import type { FormData } from './form.js';
 import type { Html } from './html.js';
 import { html } from './html.js';
@@ -78,7 +78,6 @@ export function signedIn(app: App, ctx: ApiContext, handler: VisitHandler) {
       csrf: session.csrf,
       apiBase: api.base,
       tenantName: tenant.body.name,
-      reminders: api.has('GET', OPTIONAL_ROUTES.reminderRules),
       section: req.url.startsWith('/portal/reminders') ? 'reminders' : 'endpoints',
     };
     const visit: Visit = {

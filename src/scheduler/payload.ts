@@ -6,7 +6,7 @@
 // and the rest are appended.
 import { createHash } from 'node:crypto';
 import { DateTime } from 'luxon';
-import { scanTopLevel } from '../api/rawJson.js';
+import { scanTopLevel } from '../json/raw.js';
 import { computedFields } from './rules.js';
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';

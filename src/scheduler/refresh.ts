@@ -11,10 +11,10 @@
 //   404 or 410                  the anchor is gone: resolve it
 //   anything else, or no answer try again later (the slot backs off; nothing fires stale)
 import type { Dispatcher } from 'undici';
-import { memberText, scanTopLevel } from '../api/rawJson.js';
 import type { Config } from '../config.js';
-import { createOutboundAgent } from '../delivery/pinnedAgent.js';
+import { createOutboundAgent, outboundAgentOptions } from '../delivery/pinnedAgent.js';
 import { send } from '../delivery/sender.js';
+import { memberText, scanTopLevel } from '../json/raw.js';
 
 export type RefreshAnswer =
   | { kind: 'payload'; payloadText: string }
@@ -40,12 +40,7 @@ export const REFRESH_ANSWER_HELP = 'answer {"payload": {...}}, {"resolved": true
 export function createRefreshAgent(
   config: Pick<Config, 'allowPrivateTargets' | 'requestTimeoutMs' | 'httpProxy'>,
 ): Dispatcher {
-  return createOutboundAgent({
-    allow: config.allowPrivateTargets,
-    connectTimeoutMs: Math.min(10_000, config.requestTimeoutMs),
-    keepAliveTimeoutMs: 30_000,
-    ...(config.httpProxy ? { proxyUrl: config.httpProxy } : {}),
-  });
+  return createOutboundAgent(outboundAgentOptions(config));
 }
 
 export async function askProducer(

@@ -13,13 +13,14 @@
 // batches (PGlite otherwise starves timers and sockets).
 import { hostname } from 'node:os';
 import type { Dispatcher } from 'undici';
-import { EventTypeCache } from '../api/eventTypeCache.js';
 import type { Clock } from '../clock.js';
-import type { Config } from '../config.js';
+import { type Config, leaseUntil } from '../config.js';
 import type { Logger } from '../log.js';
 import type { LoopHealth } from '../loopHealth.js';
+import { EventTypeCache } from '../publishing/eventTypeCache.js';
 import type { Db } from '../store/db.js';
-import { backOffSlots, claimDueAnchors, lockAnchors } from '../store/reminders.js';
+import { lockAnchors } from '../store/reminders/anchors.js';
+import { backOffSlots, claimDueAnchors } from '../store/reminders/slots.js';
 import { WAKE_CHANNEL, Wakeup } from '../wakeup.js';
 import { firePayload } from './payload.js';
 import { anchorRef, type BatchResult, type FiredSlot, processAnchors, type RefreshJob } from './planner.js';
@@ -146,7 +147,7 @@ export class Scheduler {
   /** One batch: claim, fire, then ask refresh_urls and fire those. */
   private async tick(): Promise<{ anchors: number; fired: number }> {
     const now = this.o.clock.now();
-    const leaseUntil = new Date(now.getTime() + this.o.config.requestTimeoutMs + this.o.config.leaseMarginMs);
+    const leaseEnd = leaseUntil(now, this.o.config);
     const result = await this.o.db.tx(async (q) => {
       const keys = await claimDueAnchors(q, { now, limit: this.batchSize, candidates: this.batchSize * 4 });
       if (keys.length === 0) return undefined;
@@ -154,7 +155,7 @@ export class Scheduler {
         now,
         fire: true,
         schedulerId: this.id,
-        leaseUntil,
+        leaseUntil: leaseEnd,
         log: this.o.log,
       });
     });

@@ -27,8 +27,3 @@ export function readReminderSettings(
   }
   return settings;
 }
-
-/** What stops the reminders of a type, as the catalog says it ("the account is no longer delinquent"). */
-export function resolvedBy(json: Record<string, unknown> | null | undefined): string | null {
-  return json && typeof json.resolved_by === 'string' ? json.resolved_by : null;
-}

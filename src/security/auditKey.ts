@@ -3,7 +3,7 @@
 // first process generate one: it is stored in the database sealed with the key for secrets at
 // rest (so every process sharing the store signs with the same key), and its public half
 // beside it in clear, for `tidings audit verify`.
-import { newKeyPair, publicKeyOf, signEd25519, verifyEd25519 } from '../delivery/signEd25519.js';
+import { newKeyPair, publicKeyOf, signEd25519, verifyEd25519 } from '../signing/ed25519.js';
 import type { Queryable } from '../store/db.js';
 import { getMeta, putMetaOnce } from '../store/meta.js';
 import type { SecretCodec } from '../store/secrets.js';

@@ -1,10 +1,10 @@
 // Tenant API tokens: made here, shown once, kept as sha256, resolved on every request.
 import { randomBytes } from 'node:crypto';
-import type { Principal } from '../api/auth.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { Queryable } from '../store/db.js';
 import { findActiveToken, touchToken } from '../store/tokens.js';
+import type { Principal } from './principal.js';
 
 export const TENANT_TOKEN_PREFIX = 'tid_tenant_';
 

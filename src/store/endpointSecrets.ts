@@ -1,6 +1,6 @@
 // An endpoint's signing secrets: the current one (endpoints.secret) and those it replaced,
 // still signing until their grace period ends (endpoints.previous_secrets). Both are sealed.
-import { afterRotation, type PreviousSecret, parsePrevious } from '../security/signingSecrets.js';
+import { afterRotation, type PreviousSecret, parsePrevious } from '../signing/secrets.js';
 import type { Queryable } from './db.js';
 import type { SecretCodec } from './secrets.js';
 

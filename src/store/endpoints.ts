@@ -253,21 +253,6 @@ export async function updateEndpoint(
   return getEndpoint(q, codec, tenantId, id);
 }
 
-export async function setEndpointSecret(
-  q: Queryable,
-  codec: SecretCodec,
-  tenantId: string,
-  id: string,
-  secret: string,
-  now: Date,
-): Promise<boolean> {
-  const rows = await q.query(
-    'UPDATE endpoints SET secret = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2 RETURNING id',
-    [tenantId, id, codec.seal(secret), now],
-  );
-  return rows.length > 0;
-}
-
 /**
  * Deletes an endpoint with its deliveries, their attempts and queue rows (the hot tables have
  * no foreign keys, see migration 006), and its turn marks; its state and ordering keys go

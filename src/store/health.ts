@@ -26,21 +26,6 @@ const NOTICE_COLUMNS = `e.id AS endpoint_id, e.tenant_id, e.url, e.disabled, e.d
 
 export const GONE_REASON = 'the endpoint answered 410 Gone';
 
-/** Endpoints that answered 410 Gone: disabled now, and the operator is told (see takeDisabledNotices). */
-export async function disableGone(q: Queryable, endpointIds: string[], now: Date): Promise<void> {
-  const rows = await q.query<{ id: string }>(
-    `UPDATE endpoints SET disabled = true, disabled_at = $2, updated_at = $2, disabled_reason = $3
-     WHERE id = ANY($1::text[]) AND NOT disabled
-     RETURNING id`,
-    [endpointIds, now, GONE_REASON],
-  );
-  if (rows.length === 0) return;
-  await q.query('UPDATE endpoint_state SET auto_disabled_at = $2 WHERE endpoint_id = ANY($1::text[])', [
-    rows.map((r) => r.id),
-    now,
-  ]);
-}
-
 /**
  * Disables endpoints that have failed without a single success since `failingBefore`
  * (through endpoint_state_failing). Their deliveries stay pending: re-enabling sends them.

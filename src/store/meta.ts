@@ -15,11 +15,3 @@ export async function putMetaOnce(q: Queryable, key: string, value: string): Pro
   );
   return rows[0]!.value;
 }
-
-export async function setMeta(q: Queryable, key: string, value: string): Promise<void> {
-  await q.query(
-    `INSERT INTO meta (key, value) VALUES ($1, $2)
-     ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
-    [key, value],
-  );
-}

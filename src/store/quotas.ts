@@ -72,12 +72,3 @@ export async function addUsage(q: Queryable, tenantId: string, kind: CountedKind
     [tenantId, kind, n],
   );
 }
-
-/** How many rows of `kind` the tenant's counter holds. */
-export async function usageOf(q: Queryable, tenantId: string, kind: CountedKind): Promise<number> {
-  const rows = await q.query<{ used: string | number }>(
-    'SELECT used FROM tenant_usage WHERE tenant_id = $1 AND kind = $2',
-    [tenantId, kind],
-  );
-  return Number(rows[0]?.used ?? 0);
-}

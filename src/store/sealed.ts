@@ -1,8 +1,8 @@
 // Sealed values in the store: a canary that tells at boot whether this process holds the key
 // the database's secrets were sealed with, and the re-encryption pass behind `tidings keys rotate`.
-import type { SecretBox } from '../security/secretBox.js';
 import type { Queryable } from './db.js';
 import { putMetaOnce } from './meta.js';
+import type { ResealingCodec } from './secrets.js';
 
 const CANARY_KEY = 'encryption_canary';
 const CANARY_TEXT = 'tidings secrets canary';
@@ -19,7 +19,7 @@ export class KeyMismatchError extends Error {
  * A process started with another key (a second machine that generated its own key file, a
  * mistyped TIDINGS_ENCRYPTION_KEY) stops at boot instead of failing every delivery later.
  */
-export async function checkKeyCanary(q: Queryable, box: SecretBox): Promise<void> {
+export async function checkKeyCanary(q: Queryable, box: ResealingCodec): Promise<void> {
   const stored = await putMetaOnce(q, CANARY_KEY, box.seal(CANARY_TEXT));
   let plain: string;
   try {
@@ -70,7 +70,7 @@ function quoteIdent(name: string): string {
  * `enc:` values (other features may seal their own secrets). Each update names the old value,
  * so a row changed meanwhile by the API is left as the API wrote it.
  */
-export async function resealAll(q: Queryable, box: SecretBox): Promise<ResealReport> {
+export async function resealAll(q: Queryable, box: ResealingCodec): Promise<ResealReport> {
   const report: ResealReport = { resealed: {}, failed: {} };
   let last = '';
   for (;;) {

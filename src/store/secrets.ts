@@ -5,6 +5,12 @@ export interface SecretCodec {
   open(stored: string): string;
 }
 
+/** The encrypting codec as the key canary and `tidings keys rotate` use it: it can re-seal with its active key. */
+export interface ResealingCodec extends SecretCodec {
+  /** The value sealed with the active key, or undefined when it already is. */
+  reseal(stored: string): string | undefined;
+}
+
 export const plainCodec: SecretCodec = {
   seal: (s) => s,
   open: (s) => s,

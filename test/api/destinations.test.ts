@@ -13,12 +13,12 @@ import { Redis } from 'ioredis';
 import { Connection } from 'rabbitmq-client';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { until } from '../delivery/wait.js';
 import { startApp, type TestApp } from '../helpers/app.js';
 import { engines } from '../helpers/engines.js';
 import { type MtlsReceiver, startMtlsReceiver } from '../helpers/mtlsReceiver.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { type KeyPair, makeCa, type TestCa } from '../helpers/testCa.js';
+import { until } from '../helpers/wait.js';
 
 interface Attempt {
   status: number | null;

@@ -5,10 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StatsJson } from '../../src/portal/pages/endpointStats.js';
 import { LATENCY_BOUNDS_MS, latencyBucket } from '../../src/store/endpointStats.js';
-import { until } from '../delivery/wait.js';
 import { startApp, type TestApp } from '../helpers/app.js';
 import { engines } from '../helpers/engines.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { until } from '../helpers/wait.js';
 
 type Stats = StatsJson;
 

@@ -4,10 +4,10 @@
 // page. Real deliveries to a real receiver: one endpoint succeeds, one answers 500 to one
 // type until it gives up, one answers 410 Gone.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { until } from '../delivery/wait.js';
 import { startApp, type TestApp } from '../helpers/app.js';
 import { engines } from '../helpers/engines.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { until } from '../helpers/wait.js';
 
 interface Page<T> {
   data: T[];

@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { LoopHealth } from '../../src/loopHealth.js';
 import { parkEndpoint } from '../../src/store/faults.js';
-import { until } from '../delivery/wait.js';
 import { startApp, type TestApp } from '../helpers/app.js';
 import { engines } from '../helpers/engines.js';
+import { until } from '../helpers/wait.js';
 
 describe('LoopHealth', () => {
   it('reports a loop failing without a success for longer than the threshold, until it succeeds', () => {

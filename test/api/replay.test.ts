@@ -2,10 +2,10 @@
 // exactly and changes nothing; the replay queues exactly those and they are delivered once
 // each to a real receiver, while a third endpoint's new events keep arriving meanwhile.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { until } from '../delivery/wait.js';
 import { startApp, type TestApp } from '../helpers/app.js';
 import { engines } from '../helpers/engines.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { until } from '../helpers/wait.js';
 
 const PER_ENDPOINT = 250;
 

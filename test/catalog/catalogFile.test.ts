@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type Catalog, formatJsonPath, parseCatalog } from '../../src/catalog/catalogFile.js';
-import { createPayloadAjv } from '../../src/catalog/payloadSchema.js';
 import { scanJson } from '../../src/json/scan.js';
+import { createPayloadAjv } from '../../src/publishing/payloadSchema.js';
 import { PAYMENT_DUE_DATE_SAMPLE } from '../providers/support.js';
 
 function shipped(name: string): Catalog {
@@ -224,6 +224,21 @@ ${types}
         event_types: [{ name: 'a.b', description: 'd', group: null, default_enabled: false }],
       },
     });
+  });
+
+  it('refuses a reminder window that does not parse or runs backwards (validateReminderSettings)', () => {
+    const withWindow = (window: string) =>
+      good(
+        `    { "name": "bill.due", "description": "d", "default_enabled": false, "reminder": { "anchor": "due date", "negative_offsets": true, "periodic": false, "window": ${window} } }`,
+      );
+    expect(parseCatalog(withWindow('{ "start": "-31 days", "end": "31 days" }'), 'demo.json').ok).toBe(true);
+    const unparsable = refused(withWindow('{ "start": "soon", "end": "31 days" }'));
+    expect(unparsable).toHaveLength(1);
+    expect(unparsable[0]).toContain('event_types[0].reminder.window');
+    expect(unparsable[0]).toContain('reminder.window.start');
+    const backwards = refused(withWindow('{ "start": "31 days", "end": "-31 days" }'));
+    expect(backwards).toHaveLength(1);
+    expect(backwards[0]).toContain('start "31 days" is after end "-31 days"');
   });
 
   it('points at a syntax error by line and column', () => {

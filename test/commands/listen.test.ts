@@ -5,11 +5,11 @@
 // removes the temporary endpoint.
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { until } from '../delivery/wait.js';
 import { ADMIN_TOKEN, startApp, type TestApp } from '../helpers/app.js';
 import { engines } from '../helpers/engines.js';
 import { type Child, spawnTidings } from '../helpers/processes.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { until } from '../helpers/wait.js';
 
 interface Delivery {
   id: string;

@@ -4,9 +4,9 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { until } from '../delivery/wait.js';
 import { ADMIN_TOKEN, startApp, type TestApp } from '../helpers/app.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { until } from '../helpers/wait.js';
 
 const BIN = fileURLToPath(new URL('../../bin/tidings.js', import.meta.url));
 

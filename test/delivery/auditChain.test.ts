@@ -3,11 +3,11 @@
 // forged), passes across retention (pruned records leave their hashes) and after an erase.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
+import { auditVerify } from '../../src/commands/audit.js';
 import { loadConfig } from '../../src/config.js';
 import { sealAttempts, type VerifyReport, verifyChains } from '../../src/delivery/auditChain.js';
 import { runRetention } from '../../src/delivery/retention.js';
 import { createLogger } from '../../src/log.js';
-import { auditVerify } from '../../src/security/auditCommand.js';
 import { auditPublicKey, checkpointSignatureValid } from '../../src/security/auditKey.js';
 import type { Queryable } from '../../src/store/db.js';
 import { startApp, type TestApp } from '../helpers/app.js';

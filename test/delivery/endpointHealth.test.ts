@@ -7,8 +7,8 @@ import { ManualClock } from '../../src/clock.js';
 import { startApp, type TestApp } from '../helpers/app.js';
 import { engines } from '../helpers/engines.js';
 import { type Received, type Receiver, startReceiver } from '../helpers/receiver.js';
+import { until } from '../helpers/wait.js';
 import { captureLog } from './appLog.js';
-import { until } from './wait.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

@@ -2,7 +2,7 @@
 // endpoints, so the order of claims shows B's delivery among the first, not after A's backlog.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines } from '../helpers/engines.js';
-import { at, type Kit, kit } from './kit.js';
+import { at, type Kit, kit } from '../helpers/kit.js';
 
 describe.each(engines())('backlog fairness (%s)', (engine) => {
   let k: Kit;

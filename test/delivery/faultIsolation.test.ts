@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from '../helpers/app.js';
 import { engines } from '../helpers/engines.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
-import { until } from './wait.js';
+import { until } from '../helpers/wait.js';
 
 interface World {
   app: TestApp;

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getProfile, PROFILE_NAMES } from '../../src/delivery/profiles/index.js';
 import { ProfileError } from '../../src/delivery/profiles/profileError.js';
 import type { WireEvent } from '../../src/delivery/profiles/types.js';
-import { hmacSignature, newSecret, secretKey } from '../../src/delivery/sign.js';
+import { hmacSignature, newSecret, secretKey } from '../../src/signing/hmac.js';
 import { type Received, type Receiver, startReceiver } from '../helpers/receiver.js';
 import {
   BILLIE_FIELDS,

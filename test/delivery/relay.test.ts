@@ -15,7 +15,7 @@ import { createLogger } from '../../src/log.js';
 import { ADMIN_TOKEN, startApp, type TestApp } from '../helpers/app.js';
 import { engines } from '../helpers/engines.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
-import { until } from './wait.js';
+import { until } from '../helpers/wait.js';
 
 interface Relay {
   id: string;

@@ -4,7 +4,7 @@ import { ManualClock } from '../../src/clock.js';
 import { runRetention } from '../../src/delivery/retention.js';
 import { createLogger } from '../../src/log.js';
 import { engines } from '../helpers/engines.js';
-import { at, type Kit, kit } from './kit.js';
+import { at, type Kit, kit } from '../helpers/kit.js';
 
 const DAY = 86_400_000;
 

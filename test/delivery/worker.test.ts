@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startApp, type TestApp } from '../helpers/app.js';
 import { engines } from '../helpers/engines.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
@@ -54,11 +54,14 @@ describe.each(engines())('the worker (%s)', (engine) => {
     expect(pub.status).toBe(202);
     const ev = await app.api<{ deliveries: { id: string }[] }>('GET', `/v1/tenants/t/events/${pub.body.id}`);
     const did = ev.body.deliveries[0]!.id;
-    for (;;) {
-      const d = await app.api<Detail>('GET', `/v1/tenants/t/deliveries/${did}`);
-      if (until(d.body)) return d.body;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    return vi.waitFor(
+      async () => {
+        const d = await app.api<Detail>('GET', `/v1/tenants/t/deliveries/${did}`);
+        if (!until(d.body)) throw new Error(`delivery ${did} is ${d.body.state}`);
+        return d.body;
+      },
+      { timeout: 30_000, interval: 50 },
+    );
   }
 
   it('retries a failing receiver and succeeds on the third attempt', async () => {

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { until } from '../delivery/wait.js';
 import { type Played, parseDockerfile, playDockerfile, type Stage } from '../helpers/dockerfile.js';
+import { until } from '../helpers/wait.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 

@@ -8,10 +8,10 @@ import { createHmac } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROFILE_NAMES } from '../../src/delivery/profiles/index.js';
-import { newSecret } from '../../src/delivery/sign.js';
-import { newKeyPair } from '../../src/delivery/signEd25519.js';
-import { until } from '../delivery/wait.js';
+import { newKeyPair } from '../../src/signing/ed25519.js';
+import { newSecret } from '../../src/signing/hmac.js';
 import { startApp, type TestApp } from '../helpers/app.js';
+import { until } from '../helpers/wait.js';
 
 const DIR = path.resolve('docs/receiving');
 

@@ -6,11 +6,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { until } from '../delivery/wait.js';
 import { ADMIN_TOKEN } from '../helpers/app.js';
 import { engines, freshDb, type TestDb } from '../helpers/engines.js';
 import { type Child, spawnTidings } from '../helpers/processes.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { until } from '../helpers/wait.js';
 
 interface OtlpValue {
   stringValue?: string;

@@ -177,11 +177,7 @@ describe('the portal, in Chromium', () => {
       method: 'POST',
       url: '/v1/tenants/:tid/endpoints/:eid/secret/rotate',
     });
-    if (!rotation) {
-      // Rotation lands with the security work; until then the page says so instead of failing.
-      expect(await page.locator('#rotate-unavailable').textContent()).toContain('not available');
-      return;
-    }
+    expect(rotation).toBe(true);
     await page.getByRole('button', { name: 'Rotate secret' }).click();
     await page.waitForURL(/done=rotated/);
     await page.getByRole('button', { name: 'Reveal' }).click();

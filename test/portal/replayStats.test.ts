@@ -1,9 +1,9 @@
 // The endpoint page's 7-day chart (server-drawn SVG) and replaying failed deliveries after
 // seeing how many there are, in Chromium against a real receiver.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { until } from '../delivery/wait.js';
 import { startApp, type TestApp } from '../helpers/app.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { until } from '../helpers/wait.js';
 import { type Browser, launchBrowser, pageProblems, portalLink, shoot, signIn } from './browser.js';
 
 describe('portal: endpoint stats and replay, in Chromium', () => {

@@ -1,11 +1,11 @@
 // The portal's small pure parts: settings, response headers, escaping, form mapping, CSRF.
 import { describe, expect, it } from 'vitest';
+import { portalSettings } from '../../src/config/portal.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { endpointBody, endpointFormValues, localTime, parseForm } from '../../src/portal/form.js';
 import { portalHeaders } from '../../src/portal/headers.js';
 import { html } from '../../src/portal/html.js';
 import { csrfFor, csrfMatches, sessionCookie } from '../../src/portal/session.js';
-import { portalSettings } from '../../src/portal/settings.js';
 
 describe('portal settings', () => {
   it('has defaults: 15 minute links, 8 hour sessions, no framing', () => {
@@ -185,13 +185,6 @@ describe('a parked endpoint on the portal', () => {
   it('says it is stopped, why (escaped), and how to resume', async () => {
     const { healthLine } = await import('../../src/portal/pages/endpoints.js');
     const line = healthLine({
-      id: 'ep_1',
-      url: 'https://example.com/',
-      description: '',
-      event_types: null,
-      channels: null,
-      profile: 'standard',
-      headers: {},
       disabled: false,
       disabled_reason: null,
       disabled_at: null,
@@ -203,7 +196,6 @@ describe('a parked endpoint on the portal', () => {
         failing_since: null,
       },
       fault: { at: '2031-01-01T00:00:00Z', error: 'RangeError: <script>x</script>' },
-      created_at: '2031-01-01T00:00:00Z',
     }).toString();
     expect(line).toContain('Stopped');
     expect(line).toContain('RangeError: &lt;script&gt;x&lt;/script&gt;');

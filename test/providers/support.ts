@@ -5,7 +5,7 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Webhook } from 'standardwebhooks';
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 import { objectMembers } from '../../src/json/scan.js';
 import type { TestApp } from '../helpers/app.js';
 import type { Received } from '../helpers/receiver.js';
@@ -153,15 +153,16 @@ export function at(requests: Received[], path: string): Received[] {
 
 /** Waits until the event's deliveries have all succeeded (nothing left in flight). */
 export async function settled(app: TestApp, tenant: string, eventId: string, timeoutMs = 20_000) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const res = await app.api<{ deliveries: { state: string }[] }>(
-      'GET',
-      `/v1/tenants/${tenant}/events/${encodeURIComponent(eventId)}`,
-    );
-    expect(res.status).toBe(200);
-    if (res.body.deliveries.every((d) => d.state === 'succeeded')) return res.body.deliveries;
-    if (Date.now() > until) throw new Error(`event ${eventId}: ${JSON.stringify(res.body.deliveries)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return vi.waitFor(
+    async () => {
+      const res = await app.api<{ deliveries: { state: string }[] }>(
+        'GET',
+        `/v1/tenants/${tenant}/events/${encodeURIComponent(eventId)}`,
+      );
+      expect(res.status).toBe(200);
+      if (res.body.deliveries.every((d) => d.state === 'succeeded')) return res.body.deliveries;
+      throw new Error(`event ${eventId}: ${JSON.stringify(res.body.deliveries)}`);
+    },
+    { timeout: timeoutMs, interval: 50 },
+  );
 }

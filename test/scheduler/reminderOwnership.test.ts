@@ -7,10 +7,10 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { until } from '../delivery/wait.js';
 import { startApp, type TestApp } from '../helpers/app.js';
 import { engines } from '../helpers/engines.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { until } from '../helpers/wait.js';
 
 const CATALOG = fileURLToPath(new URL('../../catalogs/canopy.json', import.meta.url));
 

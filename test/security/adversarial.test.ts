@@ -13,10 +13,10 @@
 // many query cases), never by a time limit; the counts are printed.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { until } from '../delivery/wait.js';
 import { startApp, type TestApp } from '../helpers/app.js';
 import { engines } from '../helpers/engines.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { until } from '../helpers/wait.js';
 import { HOSTILE_TEXT, hostileString, hostileValue } from './hostile.js';
 import {
   consumes,

@@ -4,22 +4,13 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { verifyEd25519 } from '../../src/delivery/signEd25519.js';
+import { verifyEd25519 } from '../../src/signing/ed25519.js';
 import { startApp, type TestApp } from '../helpers/app.js';
 import { engines } from '../helpers/engines.js';
 import { type Received, type Receiver, startReceiver } from '../helpers/receiver.js';
+import { ED25519_SPEC as SPEC } from '../signing/vectors.js';
 
 const DAY_MS = 86_400_000;
-
-// The Standard Webhooks specification's asymmetric test vector.
-const SPEC = {
-  secretKey: 'whsk_6Xb/dCcHpPea21PS1N9VY/NZW723CEc77N4rJCubMbfVKIDij2HKpMKkioLlX0dRqSKJp4AJ6p9lMicMFs6Kvg==',
-  publicKey: 'whpk_1SiA4o9hyqTCpIqC5V9HUakiiaeACeqfZTInDBbOir4=',
-  id: 'msg_p5jXN8AQM9LWM0D4loKWxJek',
-  timestamp: 1614265330,
-  body: '{"test": 2432232314}',
-  signature: 'v1a,hnO3f9T8Ytu9HwrXslvumlUpqtNVqkhqw/enGzPCXe5BdqzCInXqYXFymVJaA7AZdpXwVLPo3mNl8EM+m7TBAg==',
-};
 
 function headersOf(r: Received) {
   return {

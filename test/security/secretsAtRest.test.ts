@@ -11,7 +11,6 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTidings, type Tidings } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { newKeyPair } from '../../src/delivery/signEd25519.js';
 import { createLogger } from '../../src/log.js';
 import {
   createSecretBox,
@@ -19,11 +18,13 @@ import {
   keyFingerprint,
   parseKeyMaterial,
 } from '../../src/security/secretBox.js';
+import { newKeyPair } from '../../src/signing/ed25519.js';
 import type { Queryable } from '../../src/store/db.js';
 import { KeyMismatchError, resealAll } from '../../src/store/sealed.js';
 import { ADMIN_TOKEN, startApp, type TestApp } from '../helpers/app.js';
 import { engines, freshDb } from '../helpers/engines.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { until } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 const BIN = fileURLToPath(new URL('../../bin/tidings.js', import.meta.url));
@@ -43,14 +44,6 @@ async function dumpAsText(q: Queryable): Promise<string> {
 
 function b64Part(secret: string): string {
   return secret.slice(secret.indexOf('_') + 1);
-}
-
-async function waitUntil(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe.each(engines())('a database dump holds no secret in clear (%s)', (engine) => {
@@ -97,7 +90,7 @@ describe.each(engines())('a database dump holds no secret in clear (%s)', (engin
     });
     expect(pub.status).toBe(202);
     await rx.waitFor(2);
-    await waitUntil(async () => {
+    await until(async () => {
       const rows = await app.testDb.db.query('SELECT 1 FROM attempts');
       return rows.length >= 2;
     }, 'attempts to be recorded');

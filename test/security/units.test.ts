@@ -7,14 +7,14 @@ import { checkHeaders } from '../../src/api/endpointInput.js';
 import type { ApiError } from '../../src/api/errors.js';
 import { holdsNul } from '../../src/api/inputGuard.js';
 import { buildRequest } from '../../src/delivery/request.js';
-import { newSecret } from '../../src/delivery/sign.js';
-import { newKeyPair, verifyEd25519 } from '../../src/delivery/signEd25519.js';
+import { newKeyPair, verifyEd25519 } from '../../src/signing/ed25519.js';
+import { newSecret } from '../../src/signing/hmac.js';
 import {
   afterRotation,
   MAX_PREVIOUS_SECRETS,
   type PreviousSecret,
   signatureHeader,
-} from '../../src/security/signingSecrets.js';
+} from '../../src/signing/secrets.js';
 import type { ClaimedDelivery } from '../../src/store/deliveries/types.js';
 import { plainCodec } from '../../src/store/secrets.js';
 

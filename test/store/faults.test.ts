@@ -17,8 +17,8 @@ import {
 } from '../../src/store/faults.js';
 import { takeFaultNotices } from '../../src/store/health.js';
 import { plainCodec } from '../../src/store/secrets.js';
-import { at, type Kit, kit, T0 } from '../delivery/kit.js';
 import { engines } from '../helpers/engines.js';
+import { at, type Kit, kit, T0 } from '../helpers/kit.js';
 
 interface StateRow {
   faulted_at: Date | null;

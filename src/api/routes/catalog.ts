@@ -2,12 +2,11 @@
 // refused whole and the catalog already in force stays. `tidings catalog load --url` uses it.
 import { type Static, Type } from 'typebox';
 import { loadCatalogIntoStore } from '../../catalog/load.js';
-import { scanJson } from '../../json/scan.js';
+import { jsonTextDepth, MAX_JSON_DEPTH } from '../../json/depth.js';
 import { requireAdmin } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
 import { ApiError, unprocessable } from '../errors.js';
 import { errors } from '../schemas.js';
-import { MAX_JSON_DEPTH } from '../server.js';
 
 const CatalogQuery = Type.Object({
   file: Type.Optional(
@@ -47,11 +46,7 @@ export async function catalogRoutes(app: App, ctx: ApiContext): Promise<void> {
         requireAdmin(req.principal);
         const text = req.rawBody ?? '';
         // The same nesting limit as every other JSON body (server.ts), though this one skips its parser.
-        let depth = 0;
-        scanJson(text, (path, start) => {
-          if ((text[start] === '{' || text[start] === '[') && path.length + 1 > depth)
-            depth = path.length + 1;
-        });
+        const depth = jsonTextDepth(text);
         if (depth > MAX_JSON_DEPTH) {
           throw new ApiError(400, 'json_too_deep', `JSON nested deeper than ${MAX_JSON_DEPTH} levels.`);
         }

@@ -11,7 +11,7 @@ import {
   type SigningScheme,
   schemeOf,
   verificationKey,
-} from '../../security/signingSecrets.js';
+} from '../../signing/secrets.js';
 import { CIRCUIT_OPEN_AFTER, circuitOpen } from '../../store/claimPlan.js';
 import { getSigningSecrets, rotateSigningSecret } from '../../store/endpointSecrets.js';
 import {

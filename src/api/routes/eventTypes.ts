@@ -1,12 +1,12 @@
 import { type Static, Type } from 'typebox';
 import { REDACT_POINTER } from '../../catalog/redact.js';
+import { checkSchema } from '../../publishing/eventTypeCache.js';
 import { validateReminderSettings } from '../../scheduler/rules.js';
 import { readReminderSettings } from '../../scheduler/settings.js';
 import { deleteEventType, listEventTypes, upsertEventType } from '../../store/eventTypes.js';
 import { requireAdmin } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
 import { ApiError, notFound, unprocessable } from '../errors.js';
-import { checkSchema } from '../eventTypeCache.js';
 import { errors, Timestamp } from '../schemas.js';
 
 export const EVENT_TYPE_NAME = '^[A-Za-z][A-Za-z0-9_.-]{0,127}$';

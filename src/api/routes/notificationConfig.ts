@@ -12,7 +12,8 @@
 import { type Static, Type } from 'typebox';
 import { parseOffset } from '../../scheduler/offsets.js';
 import type { RuleInput } from '../../scheduler/rules.js';
-import { getRule, listRules, type StoredRule } from '../../store/reminders.js';
+import { getRule, listRules } from '../../store/reminders/rules.js';
+import type { StoredRule } from '../../store/reminders/types.js';
 import { requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
 import { ApiError, unprocessable } from '../errors.js';

@@ -4,7 +4,7 @@ import { type Static, Type } from 'typebox';
 import { bodySha256, openKeptBody } from '../../delivery/keptBody.js';
 import { getProfile, PAYLOAD_PLACES } from '../../delivery/profiles/index.js';
 import { deliveryRef, parseDeliveryRef } from '../../ids.js';
-import { bodySigningKey } from '../../security/signingSecrets.js';
+import { bodySigningKey } from '../../signing/secrets.js';
 import { sentBody } from '../../store/deliveries/views.js';
 import { deliverySource, listEndpointDeliveries } from '../../store/endpointDeliveries.js';
 import { getEndpoint } from '../../store/endpoints.js';
@@ -37,13 +37,13 @@ const LogQuery = Type.Object({
   created_before: Type.Optional(Type.String({ format: 'date-time', description: 'exclusive' })),
 });
 
-const LogEntry = Type.Object({
+export const LogEntry = Type.Object({
   ...DeliverySummary.properties,
   event_id: Type.String(),
   event_type: Type.String(),
 });
 
-const RequestBody = Type.Object({
+export const RequestBody = Type.Object({
   delivery_id: Type.String(),
   profile: Type.String(),
   body: Type.String({

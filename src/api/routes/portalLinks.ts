@@ -2,7 +2,7 @@
 // listed and revoked.
 import { type Static, Type } from 'typebox';
 import { ulid } from 'ulid';
-import { newToken } from '../../portal/session.js';
+import { newToken } from '../../security/principal.js';
 import { createPortalLink, listPortalSessions, revokePortalSessions } from '../../store/portal.js';
 import { hashToken, requireAdmin, requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';

@@ -1,9 +1,9 @@
 // "Send test event": an event of type tidings.test addressed to one endpoint. It is stored
 // and delivered like any event (same worker, signing, profile, attempt log), so a success
 // proves the whole path, but it reaches only the endpoint it names: see publishToEndpoint.
-import { createHash } from 'node:crypto';
 import { type Static, Type } from 'typebox';
 import { deliveryRef, newId } from '../../ids.js';
+import { publishFingerprint } from '../../publishing/publish.js';
 import { publishToEndpoint } from '../../store/endpointDeliveries.js';
 import { requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
@@ -54,9 +54,8 @@ export async function testEventRoutes(app: App, ctx: ApiContext): Promise<void> 
             'A test event sent on request to one endpoint (portal "Send test event", or POST …/endpoints/{eid}/test).',
           typeGroup: 'tidings',
           payloadJson,
-          requestHash: createHash('sha256')
-            .update(JSON.stringify([TEST_EVENT_TYPE, payloadJson]))
-            .digest('base64'),
+          // Its id is new each time, so the fingerprint is never compared; it is the one formula all the same.
+          requestHash: publishFingerprint(TEST_EVENT_TYPE, payloadJson, [], null),
           source: 'test',
           now,
         }),

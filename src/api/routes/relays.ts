@@ -16,7 +16,7 @@ import type { ServerResponse } from 'node:http';
 import { type Static, Type } from 'typebox';
 import type { RelayHub, RelayMessage } from '../../delivery/relay/hub.js';
 import { newId } from '../../ids.js';
-import { newSigningSecret, verificationKey } from '../../security/signingSecrets.js';
+import { newSigningSecret, verificationKey } from '../../signing/secrets.js';
 import { createEndpoint } from '../../store/endpoints.js';
 import { listEventTypes } from '../../store/eventTypes.js';
 import { addRelayListener, relayExists, removeRelay } from '../../store/relay.js';

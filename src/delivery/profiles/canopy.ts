@@ -1,9 +1,9 @@
-import { createHmac } from 'node:crypto';
+import { bodyHmac } from '../../signing/hmac.js';
 import type { WireProfile } from './types.js';
 
 /** base64 HMAC-SHA256 of the `data` text exactly as it appears in the body. */
 export function canopySignature(key: Buffer, dataText: string): string {
-  return createHmac('sha256', key).update(dataText, 'utf8').digest('base64');
+  return bodyHmac(key, dataText);
 }
 
 /**

@@ -1,10 +1,10 @@
 // Pages about getting in: the sign-in link, and what a person sees when a link or session
 // cannot be used. They say what happened and what to do, never show a stack trace.
 
+import type { PortalSettings } from '../../config/portal.js';
 import type { LinkProblem } from '../../store/portal.js';
 import { type Html, html } from '../html.js';
 import { page, time } from '../layout.js';
-import type { PortalSettings } from '../settings.js';
 
 export function signInPage(settings: PortalSettings, token: string, expiresAt: Date): string {
   return page({

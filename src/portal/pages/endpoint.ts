@@ -24,7 +24,6 @@ export interface EndpointPageOptions {
   typeNames: string[];
   log: Page<DeliveryJson> | { problem: string };
   filter: LogFilter;
-  can: { rotate: boolean; recover: boolean };
   revealedSecret?: string | undefined;
   /** The last 7 days, per hour (absent: not shown). */
   stats?: StatsJson | { problem: string };
@@ -132,13 +131,9 @@ ${e.description ? html`<p>${e.description}</p>` : ''}
       ${csrfField(o.csrf)}<button type="submit">Reveal</button></form>`
     }
   </div>
-  ${
-    o.can.rotate
-      ? html`<form method="post" action="${self}/rotate" class="inline">${csrfField(o.csrf)}
+  <form method="post" action="${self}/rotate" class="inline">${csrfField(o.csrf)}
     <button type="submit">Rotate secret</button></form>
-  <p class="hint">A new secret is made; the old one keeps signing beside it for a grace period, so you can switch without missing a delivery.</p>`
-      : html`<p class="muted" id="rotate-unavailable">Rotating the secret is not available on this server yet.</p>`
-  }
+  <p class="hint">A new secret is made; the old one keeps signing beside it for a grace period, so you can switch without missing a delivery.</p>
 </section>
 
 <section class="card" aria-labelledby="test-h">
@@ -208,18 +203,14 @@ ${replaySection(e, o.typeNames)}
 
 <section class="card" aria-labelledby="recover-h">
   <h2 id="recover-h">Recover failed deliveries</h2>
-  ${
-    o.can.recover
-      ? html`<form method="post" action="${self}/recover" class="filters">
+  <form method="post" action="${self}/recover" class="filters">
     ${csrfField(o.csrf)}
     <div class="field"><label for="since">Every failed delivery since</label>
       <input id="since" name="since" type="datetime-local" required></div>
     <input type="hidden" name="tz" value="" data-tz>
     <div class="actions"><button type="submit">Send them again</button></div>
   </form>
-  <p class="hint small" data-tz-hint>Times are UTC.</p>`
-      : html`<p class="muted" id="recover-unavailable">Recovering failed deliveries in bulk is not available on this server yet; resend them one by one above.</p>`
-  }
+  <p class="hint small" data-tz-hint>Times are UTC.</p>
 </section>
 `;
 }

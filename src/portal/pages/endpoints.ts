@@ -4,7 +4,13 @@ import { type Html, html } from '../html.js';
 import { time } from '../layout.js';
 import { destinationLabel } from './destination.js';
 
-export function healthLine(e: EndpointJson): Html {
+/** What an endpoint's health badge is made of. */
+export type HealthOf = Pick<
+  EndpointJson,
+  'health' | 'fault' | 'disabled' | 'disabled_reason' | 'disabled_at'
+>;
+
+export function healthLine(e: HealthOf): Html {
   const h = e.health;
   if (e.fault) {
     return html`<span class="badge badge-bad">Stopped</span>

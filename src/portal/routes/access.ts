@@ -7,11 +7,12 @@ import type { FastifyRequest } from 'fastify';
 import { ulid } from 'ulid';
 import { hashToken } from '../../api/auth.js';
 import type { ApiContext, App } from '../../api/context.js';
+import { newToken } from '../../security/principal.js';
 import { checkPortalLink, consumePortalLink, endSessionsBeyond } from '../../store/portal.js';
 import { type FormData, field } from '../form.js';
 import { html } from '../html.js';
 import { linkProblemPage, notice, signedOutPage, signInPage } from '../pages/access.js';
-import { clearedCookie, cookiesSecure, newToken, sessionCookie } from '../session.js';
+import { clearedCookie, cookiesSecure, sessionCookie } from '../session.js';
 import { isForm, sendHtml, signedIn } from '../signed.js';
 
 const LINK_PROBLEM_STATUS = { unknown: 404, used: 410, expired: 410 } as const;

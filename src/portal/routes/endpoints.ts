@@ -2,7 +2,6 @@
 // Every read and write is an API call made as the session (see apiClient.ts).
 import type { ApiContext, App } from '../../api/context.js';
 import { PROFILE_NAMES } from '../../delivery/profiles/index.js';
-import { OPTIONAL_ROUTES } from '../apiClient.js';
 import type { DeliveryJson, EndpointJson, EventTypeJson, Page } from '../apiTypes.js';
 import { type EndpointFormValues, endpointBody, endpointFormValues, field, localTime } from '../form.js';
 import type { Flash } from '../layout.js';
@@ -127,10 +126,6 @@ export async function endpointPages(app: App, ctx: ApiContext): Promise<void> {
         typeNames,
         log: log.ok ? log.body : { problem: log.error.message },
         filter,
-        can: {
-          rotate: v.api.has('POST', OPTIONAL_ROUTES.rotate),
-          recover: v.api.has('POST', OPTIONAL_ROUTES.recover),
-        },
         revealedSecret: extra.secret,
         stats: stats.ok ? stats.body : { problem: stats.error.message },
       }),
@@ -142,13 +137,6 @@ export async function endpointPages(app: App, ctx: ApiContext): Promise<void> {
   function refused(v: Visit, eid: string, r: { status: number; error: { message: string } }) {
     if (r.status === 404) return v.notFound('endpoint');
     return showEndpoint(v, eid, { status: r.status, flash: { kind: 'error', text: r.error.message } });
-  }
-
-  function unavailable(v: Visit, eid: string, what: string) {
-    return showEndpoint(v, eid, {
-      status: 501,
-      flash: { kind: 'error', text: `${what} is not available on this server yet.` },
-    });
   }
 
   app.get(
@@ -276,7 +264,6 @@ export async function endpointPages(app: App, ctx: ApiContext): Promise<void> {
     '/endpoints/:eid/rotate',
     route(async (v) => {
       const eid = eidOf(v);
-      if (!v.api.has('POST', OPTIONAL_ROUTES.rotate)) return unavailable(v, eid, 'Rotating the secret');
       const r = await v.api.call('POST', `${epPath(v, eid)}/secret/rotate`, {});
       if (!r.ok) return refused(v, eid, r);
       return v.reply.redirect(`/portal/endpoints/${encodeURIComponent(eid)}?done=rotated`, 303);
@@ -300,8 +287,6 @@ export async function endpointPages(app: App, ctx: ApiContext): Promise<void> {
     '/endpoints/:eid/recover',
     route(async (v) => {
       const eid = eidOf(v);
-      if (!v.api.has('POST', OPTIONAL_ROUTES.recover))
-        return unavailable(v, eid, 'Recovering failed deliveries');
       const since = localTime(field(v.form, 'since'), field(v.form, 'tz'));
       if (!since) {
         return showEndpoint(v, eid, {

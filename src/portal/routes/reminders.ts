@@ -1,21 +1,12 @@
-// Reminder settings pages, through /v1/tenants/{tid}/reminder-rules when the server has it.
+// Reminder settings pages, through /v1/tenants/{tid}/reminder-rules.
 import type { ApiContext, App } from '../../api/context.js';
-import { OPTIONAL_ROUTES } from '../apiClient.js';
 import type { EventTypeJson } from '../apiTypes.js';
 import { field } from '../form.js';
-import { html } from '../html.js';
 import { type ReminderTypeProblem, type RuleJson, remindersPage } from '../pages/reminders.js';
 import { signedIn, type Visit } from '../signed.js';
 
 export async function reminderPages(app: App, ctx: ApiContext): Promise<void> {
   async function show(v: Visit, status = 200, problem?: ReminderTypeProblem, done?: string) {
-    if (!v.api.has('GET', OPTIONAL_ROUTES.reminderRules)) {
-      return v.show(
-        404,
-        'Reminders',
-        html`<section class="card narrow"><h1>Reminders</h1><p>Reminder settings are not available on this server yet.</p></section>`,
-      );
-    }
     const [types, rules] = await Promise.all([
       v.api.call<{ data: EventTypeJson[] }>('GET', '/v1/event-types'),
       v.api.call<{ data: RuleJson[] }>('GET', `${v.api.base}/reminder-rules?defaults=true&limit=250`),

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from '../../helpers/app.js';
 import { type BrokerProcess, startNats, startRedis, startRelay } from '../../helpers/brokers.js';
 import { engines } from '../../helpers/engines.js';
-import { until } from '../wait.js';
+import { until } from '../../helpers/wait.js';
 
 interface Detail {
   state: string;

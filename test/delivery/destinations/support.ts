@@ -7,9 +7,9 @@ import { createDestinations, type DestinationSet } from '../../../src/delivery/d
 import type { OutboundRequest } from '../../../src/delivery/destinations/types.js';
 import { createPinnedAgent, type PinnedAgentOptions } from '../../../src/delivery/pinnedAgent.js';
 import { buildRequest } from '../../../src/delivery/request.js';
-import { newSecret } from '../../../src/delivery/sign.js';
 import type { Cidr } from '../../../src/delivery/ssrf.js';
 import { createLogger } from '../../../src/log.js';
+import { newSecret } from '../../../src/signing/hmac.js';
 import type { BrokerSettings, EndpointTarget } from '../../../src/store/endpointTargets.js';
 import { plainCodec } from '../../../src/store/secrets.js';
 

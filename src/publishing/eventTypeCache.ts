@@ -3,15 +3,16 @@
 // type rows themselves are re-read at most every second so that a catalog change made by
 // another process takes effect within that second. The re-read is single-flight: publishes
 // that find a type stale at the same moment wait for one query, not one each.
+
+import type { Clock } from '../clock.js';
+import type { Db } from '../store/db.js';
+import { type EventType, getEventTypes } from '../store/eventTypes.js';
 import {
   compilePayloadSchema,
   payloadSchemaProblem,
   type SchemaProblem,
   schemaProblem,
-} from '../catalog/payloadSchema.js';
-import type { Clock } from '../clock.js';
-import type { Db } from '../store/db.js';
-import { type EventType, getEventTypes } from '../store/eventTypes.js';
+} from './payloadSchema.js';
 
 export type { SchemaProblem };
 
@@ -20,7 +21,7 @@ export interface CompiledType {
   validate: ((payload: unknown) => SchemaProblem[]) | undefined;
 }
 
-/** Whether a JSON Schema compiles as a payload schema (see catalog/payloadSchema.ts); the message says why not. */
+/** Whether a JSON Schema compiles as a payload schema (see publishing/payloadSchema.ts); the message says why not. */
 export function checkSchema(schema: unknown): string | undefined {
   if (typeof schema !== 'object' || schema === null || Array.isArray(schema))
     return 'a schema is a JSON object';

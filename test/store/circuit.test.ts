@@ -1,11 +1,14 @@
 // Circuit breaker, rate limit and in-flight cap at the store level, with explicit times: the
 // claim and the ack are the whole mechanism, so they are checked directly.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { circuitSettings } from '../../src/delivery/circuit.js';
 import { circuitOpen } from '../../src/store/claimPlan.js';
+import { DEFAULT_CIRCUIT } from '../../src/store/deliveries/types.js';
 import { getEndpoint, updateEndpoint } from '../../src/store/endpoints.js';
 import { plainCodec } from '../../src/store/secrets.js';
 import { engines } from '../helpers/engines.js';
-import { at, type Kit, kit } from './kit.js';
+import { at, type Kit, kit } from '../helpers/kit.js';
 
 describe.each(engines())('circuit breaker and rate limit in the store (%s)', (engine) => {
   let k: Kit;
@@ -126,5 +129,11 @@ describe.each(engines())('circuit breaker and rate limit in the store (%s)', (en
       ['ep_gone'],
     );
     expect(s[0]!.auto_disabled_at).toEqual(at(3_000_001));
+  });
+});
+
+describe('circuit defaults', () => {
+  it("the store's default circuit is the one the default retry schedule gives (one fact, two places held equal)", () => {
+    expect(DEFAULT_CIRCUIT).toEqual(circuitSettings(loadConfig({}).retryScheduleMs));
   });
 });

@@ -3,12 +3,12 @@
 // running server on PostgreSQL (on the embedded store, stop the server first: one process
 // owns the data folder).
 import type { Command } from 'commander';
-import { lockDataDir, openStore } from '../app.js';
 import type { Config } from '../config.js';
 import { type VerifyReport, verifyChains } from '../delivery/auditChain.js';
-import { newKeyPair } from '../delivery/signEd25519.js';
+import { auditPublicKey } from '../security/auditKey.js';
+import { newKeyPair } from '../signing/ed25519.js';
 import { migrate } from '../store/migrate.js';
-import { auditPublicKey } from './auditKey.js';
+import { lockDataDir, openStore } from '../store/open.js';
 
 export function describeReport(r: VerifyReport): string[] {
   const lines = [

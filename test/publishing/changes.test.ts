@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { attachChanges, type Change, computeChanges } from '../../src/catalog/changes.js';
 import { objectMembers } from '../../src/json/scan.js';
+import { attachChanges, type Change, computeChanges } from '../../src/publishing/changes.js';
 
 interface Doc {
   data: { changed_at: string; changes: Change[]; object: Record<string, unknown>; object_type: string };

@@ -14,7 +14,7 @@ import { upsertEventType } from '../../src/store/eventTypes.js';
 import { publishEvents } from '../../src/store/publish.js';
 import { plainCodec } from '../../src/store/secrets.js';
 import { createTenant } from '../../src/store/tenants.js';
-import { type Engine, freshDb, type TestDb } from '../helpers/engines.js';
+import { type Engine, freshDb, type TestDb } from './engines.js';
 
 export const T0 = new Date('2026-03-02T09:00:00Z');
 export const at = (ms: number) => new Date(T0.getTime() + ms);

@@ -3,11 +3,11 @@
 // that has it open. Either way the file is validated here first, and a refused file changes
 // nothing.
 import { readFileSync } from 'node:fs';
-import { lockDataDir, openStore } from '../app.js';
+import { parseCatalog } from '../catalog/catalogFile.js';
+import { type CatalogLoadSummary, describeLoad, loadCatalogIntoStore } from '../catalog/load.js';
 import type { Config } from '../config.js';
 import { migrate } from '../store/migrate.js';
-import { parseCatalog } from './catalogFile.js';
-import { type CatalogLoadSummary, describeLoad, loadCatalogIntoStore } from './load.js';
+import { lockDataDir, openStore } from '../store/open.js';
 
 export interface CatalogLoadOptions {
   url?: string;
@@ -99,7 +99,7 @@ async function loadThroughApi(
   token: string,
   file: string,
   text: string,
-  catalog: import('./catalogFile.js').Catalog,
+  catalog: import('../catalog/catalogFile.js').Catalog,
   io: CommandIo,
 ): Promise<number> {
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };

@@ -2,8 +2,9 @@
 // secrets it replaced. A secret is either a `whsec_` HMAC secret (`v1,` signatures) or a `whsk_`
 // Ed25519 secret key (`v1a,` signatures); its prefix says which, so the store keeps one column
 // for both and a rotation may switch an endpoint from one scheme to the other.
-import { hmacSignature, isValidSecret, newSecret, secretKey } from '../delivery/sign.js';
-import { isValidSecretKey, newKeyPair, publicKeyOf, signEd25519 } from '../delivery/signEd25519.js';
+
+import { isValidSecretKey, newKeyPair, publicKeyOf, signEd25519 } from './ed25519.js';
+import { hmacSignature, isValidSecret, newSecret, secretKey } from './hmac.js';
 
 export type SigningScheme = 'hmac' | 'ed25519';
 export const SIGNING_SCHEMES: readonly SigningScheme[] = ['hmac', 'ed25519'];

@@ -1,8 +1,8 @@
 // The top-level members of a JSON object text, as spans, for code that splices a payload's
 // text (key order, number formatting, big integers kept). The scanning itself is
 // src/json/scan.ts, the one JSON scanner of the project; nesting depth is checked where
-// bodies are parsed (server.ts, MAX_JSON_DEPTH).
-import { objectMembers } from '../json/scan.js';
+// bodies are parsed (server.ts, json/depth.ts).
+import { objectMembers } from './scan.js';
 
 export interface Scan {
   /** Key → [start, end) of its value's text; a repeated key keeps the last, as JSON.parse does. */

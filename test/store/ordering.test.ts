@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requeueFailed, resendDelivery, skipDelivery } from '../../src/store/deliveries/requeue.js';
 import { listOrderingKeys } from '../../src/store/ordering.js';
 import { engines } from '../helpers/engines.js';
-import { at, type Kit, kit } from './kit.js';
+import { at, type Kit, kit } from '../helpers/kit.js';
 
 describe.each(engines())('ordering by key in the store (%s)', (engine) => {
   let k: Kit;

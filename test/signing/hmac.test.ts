@@ -1,6 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { hmacSignature, isValidSecret, newSecret, secretKey } from '../../src/delivery/sign.js';
+import { hmacSignature, isValidSecret, newSecret, secretKey } from '../../src/signing/hmac.js';
 
 describe('Standard Webhooks signing', () => {
   it('reproduces the specification test vector', () => {

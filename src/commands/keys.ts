@@ -7,13 +7,13 @@
 // first in the file, re-seals everything, and drops the old key once nothing needs it.
 import { renameSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { lockDataDir, openStore } from '../app.js';
 import type { Config } from '../config.js';
 import { createLogger, type Logger } from '../log.js';
+import { keyFilePath, loadSecretBox, readKeyFile } from '../security/keys.js';
+import { generateKey, keyFingerprint, parseKeyMaterial } from '../security/secretBox.js';
 import { migrate } from '../store/migrate.js';
+import { lockDataDir, openStore } from '../store/open.js';
 import { resealAll } from '../store/sealed.js';
-import { keyFilePath, loadSecretBox, readKeyFile } from './keys.js';
-import { generateKey, keyFingerprint, parseKeyMaterial } from './secretBox.js';
 
 function writeKeyFile(file: string, keys: string[]): void {
   const tmp = `${file}.${process.pid}.tmp`;

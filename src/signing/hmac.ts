@@ -28,3 +28,8 @@ export function isValidSecret(secret: string): boolean {
 export function hmacSignature(key: Buffer, id: string, timestamp: number, body: string): string {
   return 'v1,' + createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64');
 }
+
+/** base64 HMAC-SHA256 of a text as it stands in a body (profiles that sign inside the body: canopy). */
+export function bodyHmac(key: Buffer, text: string): string {
+  return createHmac('sha256', key).update(text, 'utf8').digest('base64');
+}
