@@ -273,7 +273,7 @@ export function loadConfig(env: Source = process.env, flags: ConfigFlags = {}): 
     pollIntervalMs: int(src, 'TIDINGS_POLL_INTERVAL_MS', 1_000, 10, 60_000),
     claimBatchSize: int(src, 'TIDINGS_CLAIM_BATCH', 200, 1, 5_000),
     claimPerEndpoint: int(src, 'TIDINGS_CLAIM_PER_ENDPOINT', 50, 1, 5_000),
-    responseBodyLimitBytes: 4096,
+    responseBodyLimitBytes: byteSize(src, 'TIDINGS_RESPONSE_BODY_LIMIT', 4096, 0, 1024 * 1024),
     publicUrl,
     requireHttps: bool(src, 'TIDINGS_REQUIRE_HTTPS', false),
     httpProxy,
@@ -342,6 +342,30 @@ function endpointHealthSettings(
   return { disableAfterMs, failingNoticeAfterMs, operatorTenant };
 }
 
+const BYTE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1 << 20,
+  mb: 1 << 20,
+  mib: 1 << 20,
+};
+
+/** A size in bytes: "4096", "4KiB", "64k", "1MiB" (k and KB mean KiB: 1024 bytes). */
+function byteSize(src: Source, name: string, def: number, min: number, max: number): number {
+  const raw = src[name]?.trim();
+  if (raw === undefined || raw === '') return def;
+  const m = /^(\d+)\s*([a-z]*)$/i.exec(raw);
+  const unit = m ? BYTE_UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined)
+    throw new ConfigError(name, `expected a size such as 4096, 4KiB or 1MiB, got "${raw}"`);
+  const n = Number(m[1]) * unit;
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max} bytes, got ${n}`);
+  return n;
+}
+
 function bool(src: Source, name: string, def: boolean): boolean {
   const raw = src[name]?.trim().toLowerCase();
   if (raw === undefined || raw === '') return def;
@@ -383,6 +407,12 @@ export const SETTINGS: { name: string; default: string; meaning: string }[] = [
     meaning: 'delays before attempts 2, 3, …; each gets ±20 % jitter',
   },
   { name: 'TIDINGS_REQUEST_TIMEOUT_MS', default: '15000', meaning: 'how long one attempt may take' },
+  {
+    name: 'TIDINGS_RESPONSE_BODY_LIMIT',
+    default: '4KiB',
+    meaning:
+      'how much of each response body an attempt keeps (bytes, or 64KiB, 1MiB; at most 1MiB; 0 keeps none); the rest is read and dropped',
+  },
   {
     name: 'TIDINGS_MAX_PAYLOAD_BYTES',
     default: '262144',

@@ -1,9 +1,10 @@
-// What Tidings tells the operator about endpoints, as ordinary events: published to the
+// What Tidings tells the operator about endpoints and deliveries, as ordinary events: published to the
 // operator's own tenant (TIDINGS_OPERATOR_TENANT, created on first use) and delivered to
 // whatever endpoints the operator registers there, like any other event. Each is also logged.
 import { createHash } from 'node:crypto';
-import { newId } from '../ids.js';
+import { deliveryRef, newId } from '../ids.js';
 import type { Queryable } from '../store/db.js';
+import type { DeliveryFailure } from '../store/deliveryFailures.js';
 import type { PublishInput } from '../store/events.js';
 import { upsertEventType } from '../store/eventTypes.js';
 import type { EndpointNotice } from '../store/health.js';
@@ -13,7 +14,8 @@ export type OperatorEventType =
   | 'tidings.endpoint.failing'
   | 'tidings.endpoint.disabled'
   | 'tidings.endpoint.recovered'
-  | 'tidings.endpoint.faulted';
+  | 'tidings.endpoint.faulted'
+  | 'tidings.delivery.failed';
 
 const NOTICE_SCHEMA = {
   type: 'object',
@@ -36,7 +38,37 @@ const NOTICE_SCHEMA = {
   },
 };
 
-export const OPERATOR_EVENT_TYPES: { name: OperatorEventType; description: string }[] = [
+const FAILED_SCHEMA = {
+  type: 'object',
+  required: [
+    'delivery_id',
+    'event_id',
+    'event_type',
+    'endpoint_id',
+    'tenant_id',
+    'url',
+    'attempts',
+    'failed_at',
+  ],
+  properties: {
+    delivery_id: { type: 'string', description: 'dlv_…: resend it with POST …/deliveries/{id}/resend' },
+    event_id: { type: 'string' },
+    event_type: { type: 'string' },
+    endpoint_id: { type: 'string' },
+    tenant_id: { type: 'string' },
+    url: { type: 'string', description: 'Scheme, host and path; the query string is left out' },
+    attempts: { type: 'integer' },
+    last_status: { type: ['integer', 'null'] },
+    last_error: { type: ['string', 'null'] },
+    failed_at: { type: 'string', format: 'date-time' },
+  },
+};
+
+export const OPERATOR_EVENT_TYPES: {
+  name: OperatorEventType;
+  description: string;
+  schema?: Record<string, unknown>;
+}[] = [
   {
     name: 'tidings.endpoint.failing',
     description:
@@ -57,6 +89,12 @@ export const OPERATOR_EVENT_TYPES: { name: OperatorEventType; description: strin
     description:
       'Tidings parked an endpoint: a value of its configuration or data could not be computed with (fault.error says which). It receives nothing until it is changed (PATCH), which un-parks it; every other endpoint keeps flowing.',
   },
+  {
+    name: 'tidings.delivery.failed',
+    description:
+      "A delivery gave up: its last attempt failed and the retry schedule is spent. It stays failed until it is resent, recovered or reconciled with requeue (the operator tenant's own deliveries are not reported).",
+    schema: FAILED_SCHEMA,
+  },
 ];
 
 /** Puts the operator event types in the catalog (idempotent: an unchanged type is left as it is). */
@@ -68,7 +106,7 @@ export async function registerOperatorEventTypes(q: Queryable, now: Date): Promi
         name: t.name,
         description: t.description,
         group: 'tidings',
-        schema: NOTICE_SCHEMA,
+        schema: t.schema ?? NOTICE_SCHEMA,
         default_enabled: true,
       },
       now,
@@ -124,6 +162,46 @@ export async function operatorEvents(
       payloadJson,
       channels: [`endpoint:${n.endpoint_id}`, `tenant:${n.tenant_id}`],
       orderingKey: n.endpoint_id,
+      idempotencyKey: null,
+      requestHash: createHash('sha256')
+        .update(JSON.stringify([type, payloadJson]))
+        .digest('base64'),
+      source: 'tidings',
+      createdAt: now,
+    };
+  });
+}
+
+/** Publish inputs for deliveries that gave up (tidings.delivery.failed), like operatorEvents. */
+export async function deliveryFailedEvents(
+  q: Queryable,
+  operatorTenant: string,
+  failures: DeliveryFailure[],
+  now: Date,
+): Promise<PublishInput[]> {
+  if (failures.length === 0) return [];
+  await createTenant(q, { id: operatorTenant, name: 'Operator', metadata: { created_by: 'tidings' } }, now);
+  const type: OperatorEventType = 'tidings.delivery.failed';
+  return failures.map((f) => {
+    const payloadJson = JSON.stringify({
+      delivery_id: deliveryRef(f.delivery_id),
+      event_id: f.event_id,
+      event_type: f.event_type,
+      endpoint_id: f.endpoint_id,
+      tenant_id: f.tenant_id,
+      url: safeUrl(f.url),
+      attempts: f.attempts,
+      last_status: f.last_status,
+      last_error: f.last_error,
+      failed_at: f.failed_at,
+    });
+    return {
+      tenantId: operatorTenant,
+      id: newId('msg'),
+      type,
+      payloadJson,
+      channels: [`endpoint:${f.endpoint_id}`, `tenant:${f.tenant_id}`],
+      orderingKey: f.endpoint_id,
       idempotencyKey: null,
       requestHash: createHash('sha256')
         .update(JSON.stringify([type, payloadJson]))

@@ -199,6 +199,8 @@ ${e.description ? html`<p>${e.description}</p>` : ''}
     ${csrfField(o.csrf)}
     <div class="field"><label for="since">Every failed delivery since</label>
       <input id="since" name="since" type="datetime-local" required></div>
+    <div class="field"><label for="until">until <span class="muted">(optional)</span></label>
+      <input id="until" name="until" type="datetime-local"></div>
     <input type="hidden" name="tz" value="" data-tz>
     <div class="actions"><button type="submit">Send them again</button></div>
   </form>
