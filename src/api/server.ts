@@ -20,7 +20,9 @@ import { auditRoutes } from './routes/audit.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { Attempt, DeliveryDetail, deliveryRoutes } from './routes/deliveries.js';
 import { endpointCertificateRoutes } from './routes/endpointCertificates.js';
+import { endpointDefaultsRoutes } from './routes/endpointDefaults.js';
 import { EndpointView, EndpointWithSecret, endpointRoutes } from './routes/endpoints.js';
+import { eventExportRoutes } from './routes/eventExport.js';
 import {
   BatchAnswer,
   DeliverySummary,
@@ -31,6 +33,7 @@ import {
 } from './routes/events.js';
 import { EventTypeView, eventTypeRoutes } from './routes/eventTypes.js';
 import { healthRoutes } from './routes/health.js';
+import { reconcileRoutes } from './routes/reconcile.js';
 import { recoveryRoutes } from './routes/recovery.js';
 import { reminderRoutes } from './routes/reminders.js';
 import { TenantView, tenantRoutes } from './routes/tenants.js';
@@ -216,9 +219,12 @@ export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Pr
   await tenantRoutes(app, ctx);
   await endpointRoutes(app, ctx);
   await endpointCertificateRoutes(app, ctx);
+  await endpointDefaultsRoutes(app, ctx);
+  await eventExportRoutes(app, ctx);
   await eventRoutes(app, ctx);
   await deliveryRoutes(app, ctx);
   await recoveryRoutes(app, ctx);
+  await reconcileRoutes(app, ctx);
   await tokenRoutes(app, ctx);
   await auditRoutes(app, ctx);
   await reminderRoutes(app, ctx);
