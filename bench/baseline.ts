@@ -128,7 +128,9 @@ serve({
   stop: async () => {
     await close(http_);
     await boss?.stop({ graceful: false, wait: true, close: true });
-    await sender?.close();
+    // Not close(): the handlers pg-boss had fetched still queue requests in the pool, and with a
+    // hanging endpoint (isolation) they would drain at one per connection per timeout.
+    await sender?.destroy();
     boss = undefined;
     if (where) await dropSchema(where.databaseUrl, where.schema);
     return true;

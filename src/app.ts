@@ -16,6 +16,7 @@ import { createDestinations, type Destinations } from './delivery/destinations/i
 import { EndpointTargets } from './delivery/destinations/targets.js';
 import { registerOperatorEventTypes } from './delivery/operatorEvents.js';
 import { createOutboundAgent } from './delivery/pinnedAgent.js';
+import { RelayHub } from './delivery/relay/hub.js';
 import { createRetryPolicy } from './delivery/retryPolicy.js';
 import { Worker } from './delivery/worker.js';
 import { createLogger, type Logger } from './log.js';
@@ -149,6 +150,9 @@ export async function startTidings(config: Config, opts: StartOptions = {}): Pro
   const observer = new Observer({ db, clock, log, metrics, tracing: config.tracing, version: VERSION });
   const publisher = new Publisher(db, log, { observer });
   const loops = new LoopHealth();
+  // `tidings listen`: the streams this process holds and the relay of their deliveries.
+  const relay = new RelayHub({ db, codec, clock, log, expiryMs: config.relayExpiryMs });
+  await relay.start();
   const ctx: ApiContext = {
     db,
     codec,
@@ -159,6 +163,7 @@ export async function startTidings(config: Config, opts: StartOptions = {}): Pro
     eventTypes: new EventTypeCache(db, clock),
     adminTokenHash: await adminTokenHash(db, config, opts.onAdminTokenCreated),
     loops,
+    relay,
   };
 
   let ops: OpsServer | undefined;
@@ -173,6 +178,8 @@ export async function startTidings(config: Config, opts: StartOptions = {}): Pro
       await t.api?.close();
       await ops?.app.close();
       await t.scheduler?.stop();
+      // Before the worker: relayed requests still waiting for a report fail now, not at their timeout.
+      await relay.stop();
       await t.worker?.stop();
       await destinations?.close();
       await ownedDispatcher?.close();
@@ -192,7 +199,13 @@ export async function startTidings(config: Config, opts: StartOptions = {}): Pro
     };
     if (!opts.dispatcher) ownedDispatcher = createOutboundAgent(agent);
     const dispatcher = opts.dispatcher ?? ownedDispatcher!;
-    destinations = createDestinations({ dispatcher, agent, log, tokenTimeoutMs: config.requestTimeoutMs });
+    destinations = createDestinations({
+      dispatcher,
+      agent,
+      log,
+      tokenTimeoutMs: config.requestTimeoutMs,
+      relay,
+    });
     t.worker = new Worker({
       db,
       codec,

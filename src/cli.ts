@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `tidings serve | migrate | catalog load FILE | keys …`, and the operator's commands through
-// the API (src/commands/): tenants, endpoints, events, deliveries, resend, recover.
+// the API (src/commands/): tenants, endpoints, events, deliveries, resend, recover, listen, trigger.
 import { Command } from 'commander';
 import { registerOperatorCommands } from './commands/index.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -9,7 +9,16 @@ import { VERSION } from './version.js';
 
 // The operator's commands only talk to the API: they skip loading the service (its store,
 // server and worker take seconds to import), which the other commands need.
-const API_ONLY = new Set(['tenants', 'endpoints', 'events', 'deliveries', 'resend', 'recover']);
+const API_ONLY = new Set([
+  'tenants',
+  'endpoints',
+  'events',
+  'deliveries',
+  'resend',
+  'recover',
+  'listen',
+  'trigger',
+]);
 
 const program = new Command('tidings')
   .description('Webhook delivery for financial products')

@@ -63,6 +63,8 @@ export interface Config {
   retentionDays: number;
   /** Requests per second per tenant token, in each api process (0: no limit). */
   rateLimitPerS: number;
+  /** A `tidings listen` endpoint whose stream has been gone this long is removed (TIDINGS_RELAY_EXPIRY). */
+  relayExpiryMs: number;
   /** The tenant portal: sign-in links, sessions, branding, embedding (TIDINGS_PORTAL_*). */
   portal: PortalSettings;
   /** A role's loop failing this long without a success makes /readyz answer 503. */
@@ -285,6 +287,7 @@ export function loadConfig(env: Source = process.env, flags: ConfigFlags = {}): 
     ...endpointHealthSettings(src),
     retentionDays: int(src, 'TIDINGS_RETENTION_DAYS', 30, 0, 36_500),
     rateLimitPerS: int(src, 'TIDINGS_RATE_LIMIT_PER_S', 100, 0, 1_000_000),
+    relayExpiryMs: durationSetting(src, 'TIDINGS_RELAY_EXPIRY', '10m'),
     portal: portalSettings(src),
     loopFailingAfterMs: durationSetting(src, 'TIDINGS_LOOP_FAILING_AFTER', '30s'),
     quotas: Object.fromEntries(
@@ -457,6 +460,12 @@ export const SETTINGS: { name: string; default: string; meaning: string }[] = [
     default: '100',
     meaning:
       'API requests per second per tenant token (429 with Retry-After above; bursts of 2 s allowed); counted per api process; 0 turns it off',
+  },
+  {
+    name: 'TIDINGS_RELAY_EXPIRY',
+    default: '10m',
+    meaning:
+      'a `tidings listen` endpoint whose stream has been gone this long (the CLI was killed, not stopped with Ctrl-C) is removed with its deliveries',
   },
   {
     name: 'TIDINGS_DISABLE_AFTER',

@@ -11,6 +11,8 @@ const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const DATA_PLANE = [
   /^POST \/v1\/tenants\/:tid\/events(\/batch)?$/,
   /^(PUT|POST) \/v1\/tenants\/:tid\/anchors(\/|$)/,
+  // `tidings listen` reporting a local answer: the attempt is its record.
+  /^POST \/v1\/tenants\/:tid\/relays\/:eid\/reports\/:rid$/,
 ];
 const SENSITIVE_READS = [/^GET \/v1\/.*\/secret$/];
 

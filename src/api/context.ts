@@ -1,6 +1,7 @@
 // What route handlers share: the store, the clock, the configuration, the publisher.
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
+import type { RelayHub } from '../delivery/relay/hub.js';
 import type { Logger } from '../log.js';
 import type { LoopHealth } from '../loopHealth.js';
 import type { Db } from '../store/db.js';
@@ -20,6 +21,8 @@ export interface ApiContext {
   adminTokenHash: string;
   /** How the worker and scheduler loops of this process fare, for /readyz. */
   loops: LoopHealth;
+  /** The streams of `tidings listen` this process holds (routes/relays.ts); absent: none can open. */
+  relay?: RelayHub;
 }
 
 /** The Fastify instance routes register on. */

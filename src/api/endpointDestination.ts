@@ -159,8 +159,17 @@ export const CertificateAnswer = Type.Object({
 /** What the endpoint view shows of the destination. */
 export const destinationViewFields = {
   destination: Type.Union(
-    [Type.Literal('http'), Type.Literal('nats'), Type.Literal('amqp'), Type.Literal('redis')],
-    { description: 'Where deliveries go: http (POST), nats (JetStream), amqp (RabbitMQ), redis (stream)' },
+    [
+      Type.Literal('http'),
+      Type.Literal('nats'),
+      Type.Literal('amqp'),
+      Type.Literal('redis'),
+      Type.Literal('relay'),
+    ],
+    {
+      description:
+        'Where deliveries go: http (POST), nats (JetStream), amqp (RabbitMQ), redis (stream), relay (the stream of a `tidings listen`)',
+    },
   ),
   mtls: Type.Union([CertificateAnswer, Type.Null()]),
   oauth: Type.Union([
@@ -300,7 +309,7 @@ function hasControl(text: string): boolean {
   return [...text].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
 }
 
-function checkBroker(kind: Exclude<DestinationKind, 'http'>, url: URL, b: BrokerSettings): void {
+function checkBroker(kind: Exclude<DestinationKind, 'http' | 'relay'>, url: URL, b: BrokerSettings): void {
   const fields: Record<typeof kind, (keyof BrokerSettings)[]> = {
     nats: ['subject'],
     amqp: ['exchange', 'routing_key'],
@@ -424,7 +433,18 @@ export function checkDestination(
   const oauth = out.oauth === undefined ? (before?.oauth ?? null) : out.oauth;
   const broker = out.broker === undefined ? (before?.broker ?? null) : out.broker;
   const headers = input.headers ?? before?.headers ?? {};
-  if (kind !== 'http') {
+  if (kind === 'relay') {
+    // A `tidings listen` endpoint: its requests go down the CLI's stream, as they are.
+    for (const [name, value] of [
+      ['mtls', mtls],
+      ['oauth', oauth],
+      ['broker', broker],
+    ] as const) {
+      if (value) {
+        throw unprocessable('destination_mismatch', `${name} does not apply to a relay endpoint.`);
+      }
+    }
+  } else if (kind !== 'http') {
     for (const [name, value] of [
       ['mtls', mtls],
       ['oauth', oauth],

@@ -131,6 +131,23 @@ export const OPERATIONS: Record<string, OperationEntry> = {
     errors: { 409: ['endpoint_disabled'] },
   },
 
+  // relay endpoints (`tidings listen`): routes/relays.ts
+  'POST /v1/tenants/:tid/relays': {
+    id: 'createRelay',
+    tag: 'endpoints',
+    errors: {
+      409: ['quota_exceeded'],
+      422: ['unknown_profile', 'unknown_event_type', 'invalid_event_type_filter'],
+    },
+  },
+  'GET /v1/tenants/:tid/relays/:eid/stream': { id: 'streamRelay', tag: 'endpoints' },
+  'POST /v1/tenants/:tid/relays/:eid/reports/:rid': {
+    id: 'reportRelayRequest',
+    tag: 'endpoints',
+    notFound: ['tenant_not_found', 'endpoint_not_found', 'relay_request_not_found'],
+  },
+  'DELETE /v1/tenants/:tid/relays/:eid': { id: 'deleteRelay', tag: 'endpoints' },
+
   // events
   'POST /v1/tenants/:tid/events': {
     id: 'publishEvent',
@@ -194,6 +211,7 @@ export const OPERATIONS: Record<string, OperationEntry> = {
   },
   'GET /v1/tenants/:tid/tokens': { id: 'listTokens', tag: 'tokens' },
   'DELETE /v1/tenants/:tid/tokens/:token_id': { id: 'revokeToken', tag: 'tokens' },
+  'GET /v1/whoami': { id: 'whoAmI', tag: 'tokens' },
   'GET /v1/audit-log': { id: 'listAuditLog', tag: 'audit', admin: true },
 
   // reminders

@@ -35,6 +35,7 @@ import { EventTypeView, eventTypeRoutes } from './routes/eventTypes.js';
 import { healthRoutes } from './routes/health.js';
 import { reconcileRoutes } from './routes/reconcile.js';
 import { recoveryRoutes } from './routes/recovery.js';
+import { relayRoutes } from './routes/relays.js';
 import { reminderRoutes } from './routes/reminders.js';
 import { TenantView, tenantRoutes } from './routes/tenants.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -228,6 +229,7 @@ export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Pr
   await tokenRoutes(app, ctx);
   await auditRoutes(app, ctx);
   await reminderRoutes(app, ctx);
+  await relayRoutes(app, ctx);
   for (const plugin of opts.plugins ?? []) await plugin(app, ctx);
   return app;
 }

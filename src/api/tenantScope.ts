@@ -14,7 +14,7 @@ import type { App } from './context.js';
 import { ApiError } from './errors.js';
 
 /** /v1 routes a tenant token may call although they name no tenant. */
-export const TENANT_READABLE = new Set(['GET /v1/event-types']);
+export const TENANT_READABLE = new Set(['GET /v1/event-types', 'GET /v1/whoami']);
 
 export function registerTenantScope(app: App): void {
   app.addHook('onRequest', async (req) => {

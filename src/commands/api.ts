@@ -35,6 +35,8 @@ export class ApiFailure extends CommandError {
 export interface Api {
   readonly url: string;
   call<T>(method: string, path: string, body?: unknown): Promise<T>;
+  /** A GET whose body is read as it arrives (an event stream); rejects when Tidings cannot be reached. */
+  open(path: string, signal: AbortSignal): Promise<Response>;
 }
 
 const RETRIES_ON_429 = 5;
@@ -46,6 +48,11 @@ export function apiFrom(opts: ApiOptions, env: NodeJS.ProcessEnv = process.env):
   if (!token) throw new CommandError('tidings: give a token: --token TOKEN (or TIDINGS_TOKEN)', 2);
   return {
     url,
+    open: (path, signal) =>
+      fetch(url + path, {
+        headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
+        signal,
+      }),
     async call<T>(method: string, path: string, body?: unknown): Promise<T> {
       const headers: Record<string, string> = { authorization: `Bearer ${token}` };
       if (body !== undefined) headers['content-type'] = 'application/json';

@@ -3,10 +3,12 @@
 // on deliveries (resend, recover).
 import type { Command } from 'commander';
 import { registerActionCommands } from './actions.js';
+import { registerListenCommands } from './listen.js';
 import { type Out, processOut } from './output.js';
 import { registerResourceCommands } from './resources.js';
 
 export function registerOperatorCommands(program: Command, out: Out = processOut): void {
   registerResourceCommands(program, out);
   registerActionCommands(program, out);
+  registerListenCommands(program, out);
 }

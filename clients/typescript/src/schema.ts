@@ -556,6 +556,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/whoami": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who the token is: the operator, or which tenant */
+        get: operations["whoAmI"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tid}/relays": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create a relay endpoint for `tidings listen`: deliveries go down its event stream */
+        post: operations["createRelay"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tid}/relays/{eid}/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The event stream of a relay endpoint: its deliveries, signed, for the CLI to forward */
+        get: operations["streamRelay"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tid}/relays/{eid}/reports/{rid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Report the local URL's answer to one relayed request; it is recorded as the attempt */
+        post: operations["reportRelayRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tid}/relays/{eid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a relay endpoint with its deliveries (the CLI does on Ctrl-C) */
+        delete: operations["deleteRelay"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenants/{tid}/portal-links": {
         parameters: {
             query?: never;
@@ -838,8 +923,8 @@ export interface components {
                 /** @description What could not be computed */
                 error: string;
             } | null;
-            /** @description Where deliveries go: http (POST), nats (JetStream), amqp (RabbitMQ), redis (stream) */
-            destination: "http" | "nats" | "amqp" | "redis";
+            /** @description Where deliveries go: http (POST), nats (JetStream), amqp (RabbitMQ), redis (stream), relay (the stream of a `tidings listen`) */
+            destination: "http" | "nats" | "amqp" | "redis" | "relay";
             mtls: {
                 certificate: {
                     subject: string;
@@ -927,8 +1012,8 @@ export interface components {
                 /** @description What could not be computed */
                 error: string;
             } | null;
-            /** @description Where deliveries go: http (POST), nats (JetStream), amqp (RabbitMQ), redis (stream) */
-            destination: "http" | "nats" | "amqp" | "redis";
+            /** @description Where deliveries go: http (POST), nats (JetStream), amqp (RabbitMQ), redis (stream), relay (the stream of a `tidings listen`) */
+            destination: "http" | "nats" | "amqp" | "redis" | "relay";
             mtls: {
                 certificate: {
                     subject: string;
@@ -7060,6 +7145,631 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "invalid_request" | "invalid_rule";
+                        };
+                    };
+                };
+            };
+            /** @description Rate limited: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "rate_limited";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    whoAmI: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        kind: "admin" | "tenant";
+                        /** @description A tenant token's tenant */
+                        tenant_id: string | null;
+                    };
+                };
+            };
+            /** @description Malformed request: `bad_url`, `invalid_character` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "bad_url" | "invalid_character";
+                        };
+                    };
+                };
+            };
+            /** @description No valid token: `unauthorized`, `portal_session_ended` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "unauthorized" | "portal_session_ended";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed with this token: `csrf_token_invalid` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "csrf_token_invalid";
+                        };
+                    };
+                };
+            };
+            /** @description Rate limited: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "rate_limited";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    createRelay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Event types to receive: names, "topic.*" patterns or "*". Absent or null: every default-enabled type. */
+                    event_types?: string[] | null;
+                    channels?: string[] | null;
+                    /** @description Wire profile of the deliveries (default standard) */
+                    profile?: string;
+                    description?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The relay endpoint (an endpoint of the tenant, destination "relay") */
+                        id: string;
+                        tenant_id: string;
+                        /** @description relay://{id} */
+                        url: string;
+                        event_types: string[] | null;
+                        channels: string[] | null;
+                        /** @description How deliveries are put on the wire (see the webhooks section) */
+                        profile: "standard" | "raw" | "highline" | "canopy" | "billie";
+                        /** @description The whsec_ secret the deliveries are signed with */
+                        secret: string;
+                        /** @description Path of the event stream to open */
+                        stream: string;
+                        /** @description The endpoint is removed when no stream has been open for this long */
+                        expires_after_s: number;
+                    };
+                };
+            };
+            /** @description Malformed request: `bad_url`, `invalid_character`, `invalid_params`, `path_parameter_too_long`, `malformed_json`, `json_too_deep`, `bad_content_length`, `bad_content_type` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "bad_url" | "invalid_character" | "invalid_params" | "path_parameter_too_long" | "malformed_json" | "json_too_deep" | "bad_content_length" | "bad_content_type";
+                        };
+                    };
+                };
+            };
+            /** @description No valid token: `unauthorized`, `portal_session_ended` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "unauthorized" | "portal_session_ended";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed with this token: `csrf_token_invalid` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "csrf_token_invalid";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: `tenant_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "tenant_not_found";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict with the current state: `quota_exceeded` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "quota_exceeded";
+                        };
+                    };
+                };
+            };
+            /** @description Too large: `body_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "body_too_large";
+                        };
+                    };
+                };
+            };
+            /** @description Not JSON: `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "unsupported_media_type";
+                        };
+                    };
+                };
+            };
+            /** @description Invalid content: `invalid_request`, `unknown_profile`, `unknown_event_type`, `invalid_event_type_filter` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "invalid_request" | "unknown_profile" | "unknown_event_type" | "invalid_event_type_filter";
+                        };
+                    };
+                };
+            };
+            /** @description Rate limited: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "rate_limited";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    streamRelay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tid: string;
+                eid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Server-sent events: `ready` once (data: {"endpoint_id", "tenant_id"}), then one `delivery` per request (data: {"request_id", "event_type", "headers", "body"}: the exact signed request to forward), and a comment every 15 s */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Malformed request: `bad_url`, `invalid_character`, `invalid_params`, `path_parameter_too_long` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "bad_url" | "invalid_character" | "invalid_params" | "path_parameter_too_long";
+                        };
+                    };
+                };
+            };
+            /** @description No valid token: `unauthorized`, `portal_session_ended` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "unauthorized" | "portal_session_ended";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed with this token: `csrf_token_invalid` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "csrf_token_invalid";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: `tenant_not_found`, `endpoint_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "tenant_not_found" | "endpoint_not_found";
+                        };
+                    };
+                };
+            };
+            /** @description Rate limited: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "rate_limited";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    reportRelayRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tid: string;
+                eid: string;
+                /** @description The request_id of a delivery event of the stream */
+                rid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description What the local URL answered; null when it could not be reached (say why in error) */
+                    status: number | null;
+                    headers?: {
+                        [key: string]: string;
+                    } | null;
+                    /** @description The start of the local answer (the attempt keeps the first 4 KiB) */
+                    body?: string | null;
+                    error?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Done; no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: `bad_url`, `invalid_character`, `invalid_params`, `path_parameter_too_long`, `malformed_json`, `json_too_deep`, `bad_content_length`, `bad_content_type` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "bad_url" | "invalid_character" | "invalid_params" | "path_parameter_too_long" | "malformed_json" | "json_too_deep" | "bad_content_length" | "bad_content_type";
+                        };
+                    };
+                };
+            };
+            /** @description No valid token: `unauthorized`, `portal_session_ended` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "unauthorized" | "portal_session_ended";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed with this token: `csrf_token_invalid` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "csrf_token_invalid";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: `tenant_not_found`, `endpoint_not_found`, `relay_request_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "tenant_not_found" | "endpoint_not_found" | "relay_request_not_found";
+                        };
+                    };
+                };
+            };
+            /** @description Too large: `body_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "body_too_large";
+                        };
+                    };
+                };
+            };
+            /** @description Not JSON: `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "unsupported_media_type";
+                        };
+                    };
+                };
+            };
+            /** @description Invalid content: `invalid_request` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "invalid_request";
+                        };
+                    };
+                };
+            };
+            /** @description Rate limited: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "rate_limited";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    deleteRelay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tid: string;
+                eid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: `bad_url`, `invalid_character`, `invalid_params`, `path_parameter_too_long`, `malformed_json`, `json_too_deep`, `bad_content_length`, `bad_content_type` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "bad_url" | "invalid_character" | "invalid_params" | "path_parameter_too_long" | "malformed_json" | "json_too_deep" | "bad_content_length" | "bad_content_type";
+                        };
+                    };
+                };
+            };
+            /** @description No valid token: `unauthorized`, `portal_session_ended` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "unauthorized" | "portal_session_ended";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed with this token: `csrf_token_invalid` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "csrf_token_invalid";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: `tenant_not_found`, `endpoint_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "tenant_not_found" | "endpoint_not_found";
+                        };
+                    };
+                };
+            };
+            /** @description Too large: `body_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "body_too_large";
+                        };
+                    };
+                };
+            };
+            /** @description Not JSON: `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "unsupported_media_type";
                         };
                     };
                 };

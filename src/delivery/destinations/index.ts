@@ -6,11 +6,13 @@
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../../log.js';
 import type { PinnedAgentOptions } from '../pinnedAgent.js';
+import type { RelayHub } from '../relay/hub.js';
 import { AmqpDestination } from './amqp.js';
 import { HttpDestination } from './http.js';
 import { NatsDestination } from './nats.js';
 import { OAuthTokens } from './oauth.js';
 import { RedisDestination } from './redis.js';
+import { RelayDestination } from './relay.js';
 import {
   type Destination,
   type DestinationKind,
@@ -36,6 +38,8 @@ export interface DestinationsOptions {
   tokenTimeoutMs: number;
   /** Agents and broker connections unused this long are closed (default 10 min). */
   idleMs?: number;
+  /** Where relay:// endpoints' requests go (`tidings listen`); without it they fail. */
+  relay?: RelayHub;
 }
 
 export interface DestinationSet extends Destinations {
@@ -65,6 +69,7 @@ export function createDestinations(o: DestinationsOptions): DestinationSet {
     nats: () => new NatsDestination(broker),
     amqp: () => new AmqpDestination(broker),
     redis: () => new RedisDestination(broker),
+    relay: () => new RelayDestination(o.relay),
   };
   const destination = (kind: DestinationKind): Destination => {
     let d = made.get(kind);

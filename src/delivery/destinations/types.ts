@@ -19,7 +19,7 @@ export interface OutboundRequest {
   eventType?: string;
 }
 
-export type DestinationKind = 'http' | 'nats' | 'amqp' | 'redis';
+export type DestinationKind = 'http' | 'nats' | 'amqp' | 'redis' | 'relay';
 
 export interface Destinations {
   /** Sends one request to one endpoint. Resolves with what happened; never rejects. */
@@ -94,6 +94,9 @@ export function kindOfUrl(url: string): DestinationKind | undefined {
     case 'redis':
     case 'rediss':
       return 'redis';
+    // `tidings listen` (relay/hub.ts): created by the relay routes only, never by a URL a tenant gives.
+    case 'relay':
+      return 'relay';
     default:
       return undefined;
   }

@@ -11,6 +11,8 @@ export function destinationLabel(e: EndpointJson): string {
       return `RabbitMQ · ${b?.exchange ? `exchange ${b.exchange}, ` : 'default exchange, '}key ${b?.routing_key ?? '?'}`;
     case 'redis':
       return `Redis stream ${b?.stream ?? '?'}`;
+    case 'relay':
+      return 'tidings listen · temporary, on a developer’s machine';
     default: {
       const parts = [e.url.startsWith('https:') ? 'HTTPS' : 'HTTP'];
       if (e.mtls) parts.push('mutual TLS');
