@@ -153,23 +153,31 @@ export async function operatorEvents(
 ): Promise<PublishInput[]> {
   if (notices.length === 0) return [];
   await createTenant(q, { id: operatorTenant, name: 'Operator', metadata: { created_by: 'tidings' } }, now);
-  return notices.map((n) => {
-    const payloadJson = payloadOf(n);
-    return {
-      tenantId: operatorTenant,
-      id: newId('msg'),
-      type,
-      payloadJson,
-      channels: [`endpoint:${n.endpoint_id}`, `tenant:${n.tenant_id}`],
-      orderingKey: n.endpoint_id,
-      idempotencyKey: null,
-      requestHash: createHash('sha256')
-        .update(JSON.stringify([type, payloadJson]))
-        .digest('base64'),
-      source: 'tidings',
-      createdAt: now,
-    };
-  });
+  return notices.map((n) => operatorInput(operatorTenant, type, payloadOf(n), n, now));
+}
+
+/** One operator event about an endpoint of a tenant, keyed (ordering) by the endpoint. */
+function operatorInput(
+  operatorTenant: string,
+  type: OperatorEventType,
+  payloadJson: string,
+  about: { endpoint_id: string; tenant_id: string },
+  now: Date,
+): PublishInput {
+  return {
+    tenantId: operatorTenant,
+    id: newId('msg'),
+    type,
+    payloadJson,
+    channels: [`endpoint:${about.endpoint_id}`, `tenant:${about.tenant_id}`],
+    orderingKey: about.endpoint_id,
+    idempotencyKey: null,
+    requestHash: createHash('sha256')
+      .update(JSON.stringify([type, payloadJson]))
+      .digest('base64'),
+    source: 'tidings',
+    createdAt: now,
+  };
 }
 
 /** Publish inputs for deliveries that gave up (tidings.delivery.failed), like operatorEvents. */
@@ -195,19 +203,6 @@ export async function deliveryFailedEvents(
       last_error: f.last_error,
       failed_at: f.failed_at,
     });
-    return {
-      tenantId: operatorTenant,
-      id: newId('msg'),
-      type,
-      payloadJson,
-      channels: [`endpoint:${f.endpoint_id}`, `tenant:${f.tenant_id}`],
-      orderingKey: f.endpoint_id,
-      idempotencyKey: null,
-      requestHash: createHash('sha256')
-        .update(JSON.stringify([type, payloadJson]))
-        .digest('base64'),
-      source: 'tidings',
-      createdAt: now,
-    };
+    return operatorInput(operatorTenant, type, payloadJson, f, now);
   });
 }
