@@ -65,7 +65,6 @@ export function loadConfig(env: Source = process.env, flags: ConfigFlags = {}): 
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean),
-    responseBodyLimitBytes: 4096,
     portal: portalSettings(src),
     quotas: Object.fromEntries(
       QUOTAS.map((q) => [

@@ -9,6 +9,8 @@ import {
   MAX_STATIC_HEADERS,
 } from '../security/headerRules.js';
 import { isValidSigningSecret, type SigningScheme } from '../signing/secrets.js';
+import type { StoredEndpointDefaults } from '../store/endpointDefaults.js';
+import type { Principal } from './auth.js';
 import { unprocessable } from './errors.js';
 import { checkTargetUrl } from './targetUrl.js';
 
@@ -48,6 +50,27 @@ const MAX_HEADER_NAME = 256;
 /** A name as it may appear in an error message: control characters shown escaped. */
 function printable(text: string): string {
   return JSON.stringify(text.slice(0, 100)).slice(1, -1);
+}
+
+/**
+ * The profile an endpoint is created or changed with, under the catalog's endpoint defaults:
+ * none given takes the default (on create); a locked default refuses another choice from a
+ * tenant (the operator may still choose, e.g. for its own endpoints).
+ */
+export function chooseProfile(
+  principal: Principal | null,
+  given: string | undefined,
+  defaults: StoredEndpointDefaults | undefined,
+): string | undefined {
+  if (given === undefined) return defaults?.profile;
+  if (defaults?.locked && given !== defaults.profile && principal?.kind !== 'admin') {
+    throw unprocessable(
+      'profile_locked',
+      `Endpoints here use the ${defaults.profile} profile (set by the "${defaults.catalog}" catalog); another cannot be chosen.`,
+      { path: 'body/profile', profile: defaults.profile },
+    );
+  }
+  return given;
 }
 
 export function checkProfile(profile: string | undefined): void {

@@ -48,6 +48,7 @@ const ENDPOINT_INPUT = [
   'too_many_headers',
   'invalid_secret',
   'profile_needs_hmac',
+  'profile_locked',
   'unknown_event_type',
   'invalid_event_type_filter',
 ];
@@ -99,6 +100,7 @@ export const OPERATIONS: Record<string, OperationEntry> = {
     errors: { 409: ['quota_exceeded'], 422: [...ENDPOINT_INPUT, 'metadata_too_large', 'value_refused'] },
   },
   'GET /v1/tenants/:tid/endpoints': { id: 'listEndpoints', tag: 'endpoints' },
+  'GET /v1/tenants/:tid/endpoint-defaults': { id: 'getEndpointDefaults', tag: 'endpoints' },
   'GET /v1/tenants/:tid/endpoints/:eid': { id: 'getEndpoint', tag: 'endpoints' },
   'PATCH /v1/tenants/:tid/endpoints/:eid': {
     id: 'updateEndpoint',
@@ -117,7 +119,11 @@ export const OPERATIONS: Record<string, OperationEntry> = {
     tag: 'endpoints',
     errors: { 409: ['no_client_certificate'] },
   },
-  'POST /v1/tenants/:tid/endpoints/:eid/recover': { id: 'recoverEndpoint', tag: 'endpoints' },
+  'POST /v1/tenants/:tid/endpoints/:eid/recover': {
+    id: 'recoverEndpoint',
+    tag: 'endpoints',
+    errors: { 422: ['invalid_window'] },
+  },
   'GET /v1/tenants/:tid/endpoints/:eid/ordering-keys': { id: 'listOrderingKeys', tag: 'endpoints' },
   'GET /v1/tenants/:tid/endpoints/:eid/stats': {
     id: 'getEndpointStats',
@@ -176,6 +182,17 @@ export const OPERATIONS: Record<string, OperationEntry> = {
     tag: 'events',
     admin: true,
     errors: { 409: ['event_still_owed'] },
+  },
+  'POST /v1/tenants/:tid/reconcile': {
+    id: 'reconcile',
+    tag: 'events',
+    errors: { 400: ['invalid_cursor'], 422: ['invalid_window'] },
+    notFound: ['tenant_not_found', 'endpoint_not_found'],
+  },
+  'GET /v1/tenants/:tid/events/export': {
+    id: 'exportEvents',
+    tag: 'events',
+    errors: { 422: ['invalid_window'] },
   },
 
   // deliveries

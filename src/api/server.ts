@@ -23,8 +23,10 @@ import { catalogRoutes } from './routes/catalog.js';
 import { Attempt, DeliveryDetail, deliveryRoutes } from './routes/deliveries.js';
 import { deliveryListRoutes } from './routes/deliveryLists.js';
 import { endpointCertificateRoutes } from './routes/endpointCertificates.js';
+import { endpointDefaultsRoutes } from './routes/endpointDefaults.js';
 import { endpointStatsRoutes } from './routes/endpointStats.js';
 import { EndpointView, EndpointWithSecret, endpointRoutes } from './routes/endpoints.js';
+import { eventExportRoutes } from './routes/eventExport.js';
 import {
   BatchAnswer,
   DeliverySummary,
@@ -35,6 +37,7 @@ import {
 } from './routes/events.js';
 import { EventTypeView, eventTypeRoutes } from './routes/eventTypes.js';
 import { healthRoutes } from './routes/health.js';
+import { reconcileRoutes } from './routes/reconcile.js';
 import { recoveryRoutes } from './routes/recovery.js';
 import { relayRoutes } from './routes/relays.js';
 import { reminderRoutes } from './routes/reminders.js';
@@ -223,11 +226,14 @@ export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Pr
   await tenantRoutes(app, ctx);
   await endpointRoutes(app, ctx);
   await endpointCertificateRoutes(app, ctx);
+  await endpointDefaultsRoutes(app, ctx);
+  await eventExportRoutes(app, ctx);
   await eventRoutes(app, ctx);
   await deliveryRoutes(app, ctx);
   await recoveryRoutes(app, ctx);
   await deliveryListRoutes(app, ctx);
   await endpointStatsRoutes(app, ctx);
+  await reconcileRoutes(app, ctx);
   await tokenRoutes(app, ctx);
   await auditRoutes(app, ctx);
   await reminderRoutes(app, ctx);

@@ -35,11 +35,19 @@ export interface CatalogEventType {
   redact?: string[];
 }
 
+/** What endpoints get when created without saying (catalog.schema.json's endpoint_defaults). */
+export interface EndpointDefaults {
+  profile: string;
+  /** A tenant cannot choose another profile. */
+  locked: boolean;
+}
+
 export interface Catalog {
   name: string;
   description: string;
   /** The wire profile the provider's clients expect; informational. */
   profile: string;
+  endpoint_defaults?: EndpointDefaults;
   event_types: CatalogEventType[];
 }
 
@@ -140,11 +148,19 @@ export function parseCatalog(text: string, fileName: string): ParseCatalogResult
     name: string;
     description?: string;
     profile?: string;
+    endpoint_defaults?: { profile: string; locked?: boolean };
     event_types: (Omit<CatalogEventType, 'group'> & { group?: string })[];
   };
   const profile = file.profile ?? 'standard';
   if (!PROFILE_NAMES.includes(profile)) {
     at(['profile'], `unknown wire profile "${profile}" (known: ${PROFILE_NAMES.join(', ')})`);
+  }
+  const defaults = file.endpoint_defaults;
+  if (defaults && !PROFILE_NAMES.includes(defaults.profile)) {
+    at(
+      ['endpoint_defaults', 'profile'],
+      `unknown wire profile "${defaults.profile}" (known: ${PROFILE_NAMES.join(', ')})`,
+    );
   }
   const seen = new Map<string, number>();
   file.event_types.forEach((t, i) => {
@@ -171,6 +187,9 @@ export function parseCatalog(text: string, fileName: string): ParseCatalogResult
       name: file.name,
       description: file.description ?? '',
       profile,
+      ...(defaults
+        ? { endpoint_defaults: { profile: defaults.profile, locked: defaults.locked ?? false } }
+        : {}),
       event_types: file.event_types.map((t) => ({
         name: t.name,
         description: t.description,

@@ -4,6 +4,7 @@
 // identical upsert).
 import { readFileSync } from 'node:fs';
 import type { Db, Queryable } from '../store/db.js';
+import { putCatalogEndpointDefaults } from '../store/endpointDefaults.js';
 import { getEventTypes, upsertEventType } from '../store/eventTypes.js';
 import { type Catalog, parseCatalog } from './catalogFile.js';
 
@@ -25,8 +26,20 @@ export class CatalogError extends Error {
   }
 }
 
-async function upsertCatalog(q: Queryable, catalog: Catalog, now: Date): Promise<CatalogLoadSummary> {
+async function upsertCatalog(
+  q: Queryable,
+  catalog: Catalog,
+  fileName: string,
+  now: Date,
+): Promise<CatalogLoadSummary> {
   const summary: CatalogLoadSummary = { name: catalog.name, created: [], updated: [], unchanged: [] };
+  const clash = await putCatalogEndpointDefaults(q, catalog.name, catalog.endpoint_defaults ?? null, now);
+  if (clash) {
+    // Thrown inside the transaction: nothing of the file is written.
+    throw new CatalogError([
+      `${fileName}: endpoint_defaults: catalog "${clash.catalog}" already sets ${JSON.stringify({ profile: clash.profile, locked: clash.locked })}; a deployment has one set of endpoint defaults (load "${clash.catalog}" again without them first)`,
+    ]);
+  }
   // In name order, so that two processes loading overlapping catalogs at once (several
   // servers booting with TIDINGS_CATALOG) lock the rows in the same order and cannot deadlock.
   const types = [...catalog.event_types].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -72,8 +85,13 @@ export async function loadCatalogIntoStore(
 ): Promise<LoadCatalogResult> {
   const parsed = parseCatalog(text, fileName);
   if (!parsed.ok) return parsed;
-  const summary = await db.tx((q) => upsertCatalog(q, parsed.catalog, now));
-  return { ok: true, ...summary };
+  try {
+    const summary = await db.tx((q) => upsertCatalog(q, parsed.catalog, fileName, now));
+    return { ok: true, ...summary };
+  } catch (err) {
+    if (err instanceof CatalogError) return { ok: false, errors: err.errors };
+    throw err;
+  }
 }
 
 /**
@@ -82,7 +100,7 @@ export async function loadCatalogIntoStore(
  * file is missing or refused.
  */
 export async function loadCatalogFiles(db: Db, paths: string[], now: Date): Promise<CatalogLoadSummary[]> {
-  const catalogs: Catalog[] = [];
+  const catalogs: { catalog: Catalog; path: string }[] = [];
   const errors: string[] = [];
   for (const path of paths) {
     let text: string;
@@ -93,14 +111,14 @@ export async function loadCatalogFiles(db: Db, paths: string[], now: Date): Prom
       continue;
     }
     const parsed = parseCatalog(text, path);
-    if (parsed.ok) catalogs.push(parsed.catalog);
+    if (parsed.ok) catalogs.push({ catalog: parsed.catalog, path });
     else errors.push(...parsed.errors);
   }
   if (errors.length > 0) throw new CatalogError(errors);
   if (catalogs.length === 0) return [];
   return db.tx(async (q) => {
     const out: CatalogLoadSummary[] = [];
-    for (const c of catalogs) out.push(await upsertCatalog(q, c, now));
+    for (const c of catalogs) out.push(await upsertCatalog(q, c.catalog, c.path, now));
     return out;
   });
 }

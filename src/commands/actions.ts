@@ -65,32 +65,49 @@ export function registerActionCommands(program: Command, out: Out): void {
   apiCommand(
     program
       .command('recover')
-      .description('queue again every failed delivery of an endpoint since a time')
+      .description('queue again every failed delivery of an endpoint since a time (and until one)')
       .requiredOption('--tenant <tid>', 'the tenant')
       .requiredOption('--endpoint <eid>', 'the endpoint')
       .requiredOption('--since <time>', 'ISO time: deliveries created at or after it')
+      .option('--until <time>', 'ISO time: and before it')
       .option('--wait', 'follow them until none is still to be sent (progress bar on a terminal)')
       .option('--timeout <s>', 'with --wait: give up waiting after this many seconds', '600'),
     out,
     async (
       api,
-      f: ApiFlags & { tenant: string; endpoint: string; since: string; wait?: boolean; timeout: string },
+      f: ApiFlags & {
+        tenant: string;
+        endpoint: string;
+        since: string;
+        until?: string;
+        wait?: boolean;
+        timeout: string;
+      },
     ) => {
       const since = new Date(f.since);
-      if (Number.isNaN(since.getTime())) {
-        out.err(`tidings: --since ${f.since} is not a time (e.g. 2026-11-24T00:00:00Z)`);
-        process.exitCode = 2;
-        return;
+      const until = f.until === undefined ? undefined : new Date(f.until);
+      for (const [flag, text, t] of [
+        ['--since', f.since, since],
+        ['--until', f.until, until],
+      ] as const) {
+        if (t !== undefined && Number.isNaN(t.getTime())) {
+          out.err(`tidings: ${flag} ${text} is not a time (e.g. 2026-11-24T00:00:00Z)`);
+          process.exitCode = 2;
+          return;
+        }
       }
       const { requeued } = await api.call<{ requeued: number }>(
         'POST',
         `/v1/tenants/${seg(f.tenant)}/endpoints/${seg(f.endpoint)}/recover`,
-        { since: since.toISOString() },
+        { since: since.toISOString(), ...(until ? { until: until.toISOString() } : {}) },
       );
       const { remaining, states } =
         f.wait && requeued > 0
           ? await follow(out, 'recovering', requeued, Number(f.timeout), () =>
-              listDeliveries(api, f.tenant, f.endpoint, { created_after: since.toISOString() }),
+              listDeliveries(api, f.tenant, f.endpoint, {
+                created_after: since.toISOString(),
+                ...(until ? { created_before: until.toISOString() } : {}),
+              }),
             )
           : { remaining: 0, states: {} };
       const result = { requeued, ...(f.wait ? { remaining, states } : {}) };

@@ -95,6 +95,29 @@ const adminToken: Reader<string | undefined> = (t, name) => {
 
 const absolutePath: Reader<string> = (t) => path.resolve(t);
 const optionalPath: Reader<string | undefined> = (t) => (t ? path.resolve(t) : undefined);
+const BYTE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1 << 20,
+  mb: 1 << 20,
+  mib: 1 << 20,
+};
+
+/** A size in bytes: "4096", "4KiB", "64k", "1MiB" (k and KB mean KiB: 1024 bytes). */
+const byteSize =
+  (min: number, max: number): Reader<number> =>
+  (text, name) => {
+    const m = /^(\d+)\s*([a-z]*)$/i.exec(text);
+    const unit = m ? BYTE_UNITS[m[2]!.toLowerCase()] : undefined;
+    if (!m || unit === undefined)
+      throw new ConfigError(name, `expected a size such as 4096, 4KiB or 1MiB, got "${text}"`);
+    const n = Number(m[1]) * unit;
+    if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max} bytes, got ${n}`);
+    return n;
+  };
 const HTTP_URL = /^https?:\/\//;
 
 /**
@@ -156,6 +179,12 @@ export const SETTINGS = {
     '15000',
     'how long one attempt may take',
     wholeNumber(100, 300_000),
+  ),
+  responseBodyLimitBytes: setting(
+    'TIDINGS_RESPONSE_BODY_LIMIT',
+    '4KiB',
+    'how much of each response body an attempt keeps (bytes, or 64KiB, 1MiB; at most 1MiB; 0 keeps none); the rest is read and dropped',
+    byteSize(0, 1024 * 1024),
   ),
   maxPayloadBytes: setting(
     'TIDINGS_MAX_PAYLOAD_BYTES',

@@ -10,6 +10,7 @@ import type { Db } from '../store/db.js';
 import { releaseExpiredLeases, removeOrphans, repairMissedTurns } from '../store/deliveries/turns.js';
 import { type RollupResult, rollUpEndpointStats } from '../store/endpointStats.js';
 import { checkpointChains, sealAttempts } from './auditChain.js';
+import { publishDeliveryFailures } from './failureNotices.js';
 import { sweepEndpointHealth } from './health.js';
 import { runRetention } from './retention.js';
 
@@ -73,6 +74,8 @@ export class Maintenance {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly runs = new Map<string, Promise<unknown>>();
   private vacuums = 0;
+  /** A give-up was recorded while the notices were being published: publish again after. */
+  private failuresAgain = false;
   readonly stats = { repairedTurns: 0, expiredLeases: 0 };
 
   constructor(private readonly o: MaintenanceOptions) {}
@@ -183,7 +186,33 @@ export class Maintenance {
       const r = await sweepEndpointHealth({ db: this.o.db, clock: this.o.clock, log: this.o.log, ...h });
       // Operator events were published: their deliveries are due.
       if (r.failing + r.disabled + r.recovered + (r.faulted ?? 0) > 0) this.o.onWork();
+      // Notices of give-ups that a worker recorded and did not get to publish (it stopped).
+      await this.notifyFailures();
       return r;
+    });
+  }
+
+  /**
+   * Publishes tidings.delivery.failed for the give-ups recorded so far: the worker calls it
+   * after an ack that gave a delivery up (not after any other), the health sweep now and then.
+   */
+  notifyFailures(): Promise<unknown> {
+    const h = this.o.health;
+    if (!h) return Promise.resolve();
+    if (this.runs.has('failures')) this.failuresAgain = true;
+    return this.shared('failures', 'delivery failure notices', async () => {
+      let total = 0;
+      do {
+        this.failuresAgain = false;
+        total += await publishDeliveryFailures({
+          db: this.o.db,
+          clock: this.o.clock,
+          log: this.o.log,
+          operatorTenant: h.operatorTenant,
+        });
+      } while (this.failuresAgain);
+      if (total > 0) this.o.onWork();
+      return total;
     });
   }
 

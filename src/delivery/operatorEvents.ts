@@ -1,8 +1,11 @@
-// What Tidings tells the operator about endpoints, as ordinary events: published to the
+// What Tidings tells the operator about endpoints and deliveries, as ordinary events: published to the
 // operator's own tenant (TIDINGS_OPERATOR_TENANT, created on first use) and delivered to
 // whatever endpoints the operator registers there, like any other event. Each is also logged.
+
+import { deliveryRef } from '../ids.js';
 import { publishInput } from '../publishing/publish.js';
 import type { Queryable } from '../store/db.js';
+import type { DeliveryFailure } from '../store/deliveryFailures.js';
 import type { PublishInput } from '../store/events.js';
 import { upsertEventType } from '../store/eventTypes.js';
 import type { EndpointNotice } from '../store/health.js';
@@ -13,7 +16,8 @@ export type OperatorEventType =
   | 'tidings.endpoint.disabled'
   | 'tidings.endpoint.recovered'
   | 'tidings.endpoint.faulted'
-  | 'tidings.audit.checkpoint';
+  | 'tidings.audit.checkpoint'
+  | 'tidings.delivery.failed';
 
 const NOTICE_SCHEMA = {
   type: 'object',
@@ -53,6 +57,32 @@ const CHECKPOINT_SCHEMA = {
   },
 };
 
+const FAILED_SCHEMA = {
+  type: 'object',
+  required: [
+    'delivery_id',
+    'event_id',
+    'event_type',
+    'endpoint_id',
+    'tenant_id',
+    'url',
+    'attempts',
+    'failed_at',
+  ],
+  properties: {
+    delivery_id: { type: 'string', description: 'dlv_…: resend it with POST …/deliveries/{id}/resend' },
+    event_id: { type: 'string' },
+    event_type: { type: 'string' },
+    endpoint_id: { type: 'string' },
+    tenant_id: { type: 'string' },
+    url: { type: 'string', description: 'Scheme, host and path; the query string is left out' },
+    attempts: { type: 'integer' },
+    last_status: { type: ['integer', 'null'] },
+    last_error: { type: ['string', 'null'] },
+    failed_at: { type: 'string', format: 'date-time' },
+  },
+};
+
 export const OPERATOR_EVENT_TYPES: {
   name: OperatorEventType;
   description: string;
@@ -83,6 +113,12 @@ export const OPERATOR_EVENT_TYPES: {
     description:
       'A signed checkpoint of a tenant’s attempt chain (every TIDINGS_AUDIT_CHECKPOINT_INTERVAL, for chains that grew): keep these outside Tidings; `tidings audit verify` proves the record still matches them.',
     schema: CHECKPOINT_SCHEMA,
+  },
+  {
+    name: 'tidings.delivery.failed',
+    description:
+      "A delivery gave up: its last attempt failed and the retry schedule is spent. It stays failed until it is resent, recovered or reconciled with requeue (the operator tenant's own deliveries are not reported).",
+    schema: FAILED_SCHEMA,
   },
 ];
 
@@ -187,6 +223,41 @@ export function checkpointEvent(
     source: 'tidings',
     createdAt: cp.created_at,
   });
+}
+
+/** Publish inputs for deliveries that gave up (tidings.delivery.failed), like operatorEvents. */
+export async function deliveryFailedEvents(
+  q: Queryable,
+  operatorTenant: string,
+  failures: DeliveryFailure[],
+  now: Date,
+): Promise<PublishInput[]> {
+  if (failures.length === 0) return [];
+  await ensureOperatorTenant(q, operatorTenant, now);
+  const type: OperatorEventType = 'tidings.delivery.failed';
+  return failures.map((f) =>
+    publishInput({
+      tenantId: operatorTenant,
+      type,
+      payloadJson: JSON.stringify({
+        delivery_id: deliveryRef(f.delivery_id),
+        event_id: f.event_id,
+        event_type: f.event_type,
+        endpoint_id: f.endpoint_id,
+        tenant_id: f.tenant_id,
+        url: safeUrl(f.url),
+        attempts: f.attempts,
+        last_status: f.last_status,
+        last_error: f.last_error,
+        failed_at: f.failed_at,
+      }),
+      channels: [`endpoint:${f.endpoint_id}`, `tenant:${f.tenant_id}`],
+      orderingKey: f.endpoint_id,
+      idempotencyKey: null,
+      source: 'tidings',
+      createdAt: now,
+    }),
+  );
 }
 
 /** Makes sure the operator's tenant exists (Tidings' own events go there). */

@@ -447,6 +447,11 @@ export class Worker {
     const woke = await this.record(results);
     // Only now: until its ack is in, a claim may still hand one of these back to us.
     for (const r of results) this.active.delete(r.deliveryId);
+    // A give-up is told to the operator (tidings.delivery.failed), in a transaction of its own
+    // beside the loop; acks without one cost nothing more. A stopping worker leaves them to the
+    // next health sweep of any worker.
+    if (this.running && results.some((r) => r.next === 'failed'))
+      void this.maintenance.notifyFailures().catch(() => {});
     this.stats.flushes += 1;
     if (woke) this.wake();
     return results.map(() => undefined);

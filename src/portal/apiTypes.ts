@@ -28,3 +28,9 @@ export interface Page<T> {
   data: T[];
   next_cursor: string | null;
 }
+
+export interface EndpointDefaultsJson {
+  profile: string;
+  locked: boolean;
+  catalog: string | null;
+}

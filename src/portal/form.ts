@@ -60,7 +60,8 @@ export interface EndpointBody {
   description: string;
   event_types: string[] | null;
   channels: string[] | null;
-  profile: string;
+  /** Left out when the catalog fixes it (endpoint_defaults, locked). */
+  profile?: string;
   headers?: Record<string, string>;
 }
 
@@ -72,6 +73,7 @@ export interface EndpointBody {
 export function endpointBody(
   v: EndpointFormValues,
   current?: { headerNames: string[] },
+  profileLocked = false,
 ): { ok: true; body: EndpointBody } | { ok: false; problem: string } {
   if (v.typesMode === 'chosen' && v.eventTypes.length === 0) {
     return { ok: false, problem: 'Choose at least one event type, or receive every default event type.' };
@@ -82,7 +84,7 @@ export function endpointBody(
     description: v.description,
     event_types: v.typesMode === 'chosen' ? v.eventTypes : null,
     channels: channels.length > 0 ? channels : null,
-    profile: v.profile,
+    ...(profileLocked ? {} : { profile: v.profile }),
   };
   const value = v.headerValue.trim();
   if (v.headerRemove) {

@@ -16,6 +16,7 @@ import { notice } from './pages/access.js';
 import { accessPages } from './routes/access.js';
 import { deliveryPages } from './routes/deliveries.js';
 import { endpointPages } from './routes/endpoints.js';
+import { eventExportPages } from './routes/eventExport.js';
 import { reminderPages } from './routes/reminders.js';
 import { replayPages } from './routes/replay.js';
 import { portalPrincipal } from './session.js';
@@ -68,6 +69,7 @@ export async function portalPlugin(app: App, ctx: ApiContext): Promise<void> {
       await accessPages(portal, ctx);
       await endpointPages(portal, ctx);
       await deliveryPages(portal, ctx);
+      await eventExportPages(portal, ctx);
       await reminderPages(portal, ctx);
       await replayPages(portal, ctx);
     },

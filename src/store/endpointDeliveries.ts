@@ -17,7 +17,14 @@ export interface EndpointDeliveryFilter {
   status?: [number, number];
 }
 
-type Row = DeliveryView & { created_us: number };
+/** A delivery of the endpoint's log, with its webhook-endpoint-sequence (null until first claimed). */
+export type EndpointDeliveryView = DeliveryView & { endpoint_sequence: number | null };
+
+type Row = EndpointDeliveryView & { created_us: number };
+
+/** A delivery's endpoint sequence: its queue row's while it has one, its attempts' after. */
+const ENDPOINT_SEQUENCE = `coalesce(d.endpoint_sequence,
+  (SELECT min(a.endpoint_sequence) FROM attempts a WHERE a.delivery_id = d.id)) AS endpoint_sequence`;
 
 /**
  * Newest first. The order is (created_at, id) so that deliveries_endpoint_created
@@ -31,14 +38,14 @@ export async function listEndpointDeliveries(
   filter: EndpointDeliveryFilter,
   limit: number,
   cursor?: string,
-): Promise<Page<DeliveryView> | undefined> {
+): Promise<Page<EndpointDeliveryView> | undefined> {
   let after: (string | number)[] | undefined;
   if (cursor) {
     after = decodeCursor(cursor, ['number', 'number']);
     if (!after) return undefined;
   }
   const rows = await q.query<Row>(
-    `SELECT ${DELIVERY_VIEW_COLUMNS},
+    `SELECT ${DELIVERY_VIEW_COLUMNS}, ${ENDPOINT_SEQUENCE},
             (extract(epoch FROM d.created_at) * 1000000)::bigint AS created_us
      FROM ${DELIVERY_VIEW_FROM}
      WHERE d.tenant_id = $1 AND d.endpoint_id = $2
@@ -70,6 +77,31 @@ export async function listEndpointDeliveries(
   );
   const page = pageOf(rows, limit, (r) => [r.created_us, r.id]);
   return { data: page.data.map(({ created_us: _us, ...d }) => d), next_cursor: page.next_cursor };
+}
+
+/**
+ * The delivery that carries webhook-endpoint-sequence `sequence` on this endpoint, if any: a
+ * receiver that saw 57 and 59 asks for 58. Numbers are given at the first claim, so one not
+ * handed out yet finds nothing. Through attempts_endpoint_sequence (every attempt keeps its
+ * number) and, for a delivery claimed but not yet recorded, the endpoint's queue rows.
+ */
+export async function deliveryBySequence(
+  q: Queryable,
+  tenantId: string,
+  endpointId: string,
+  sequence: number,
+): Promise<EndpointDeliveryView | undefined> {
+  const rows = await q.query<EndpointDeliveryView>(
+    `SELECT ${DELIVERY_VIEW_COLUMNS}, $3::bigint AS endpoint_sequence
+     FROM ${DELIVERY_VIEW_FROM}
+     WHERE d.tenant_id = $1 AND d.endpoint_id = $2
+       AND d.id IN (SELECT a.delivery_id FROM attempts a WHERE a.endpoint_sequence = $3
+                    UNION ALL
+                    SELECT q.delivery_id FROM delivery_queue q WHERE q.endpoint_id = $2 AND q.endpoint_sequence = $3)
+     LIMIT 1`,
+    [tenantId, endpointId, sequence],
+  );
+  return rows[0];
 }
 
 /** What a delivery's request is built from: the event as stored and the endpoint's profile. */

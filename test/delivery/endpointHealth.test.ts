@@ -94,18 +94,25 @@ describe.each(engines())('endpoint health over days (%s)', (engine) => {
     expect((await endpoint()).health).toMatchObject({ state: 'failing', consecutive_failures: 4 });
 
     failingSince = new Date((await endpoint()).health.failing_since!).getTime();
+    const operatorEvents = async (type: string) => {
+      const r = await app.api<{ data?: { type: string; payload: Record<string, unknown> }[] }>(
+        'GET',
+        `/v1/tenants/operator/events?type=${type}`,
+      );
+      return r.body.data ?? [];
+    };
     clock.set(new Date(failingSince + 23 * HOUR));
     await sweep();
-    expect((await app.api('GET', '/v1/tenants/operator')).status).toBe(404);
+    expect(await operatorEvents('tidings.endpoint.failing')).toEqual([]);
     clock.set(new Date(failingSince + DAY));
     await sweep();
     await sweep(); // a second sweep tells nobody twice
     expect((await app.api('GET', '/v1/tenants/operator')).status).toBe(200);
-    const events = await app.api<{ data: { type: string; payload: Record<string, unknown> }[] }>(
-      'GET',
-      '/v1/tenants/operator/events',
-    );
+    const events = { body: { data: await operatorEvents('tidings.endpoint.failing') } };
     expect(events.body.data.map((e) => e.type)).toEqual(['tidings.endpoint.failing']);
+    // The delivery that gave up was told of too, once (tidings.delivery.failed).
+    const gaveUp = await operatorEvents('tidings.delivery.failed');
+    expect(gaveUp.map((e) => e.payload.event_id)).toEqual([firstEvent]);
     expect(events.body.data[0]!.payload).toMatchObject({
       endpoint_id: epId,
       tenant_id: 'acme',

@@ -40,6 +40,10 @@ export function request(route: Route): { body?: unknown; query?: string } {
       return { body: { since: '2000-01-01T00:00:00Z', until: '2100-01-01T00:00:00Z' } };
     case 'POST /v1/tenants/{tid}/events':
       return { body: { type: 'loan.paid', payload: { n: 1 } } };
+    case 'POST /v1/tenants/{tid}/reconcile':
+      return { body: { since: '2000-01-01T00:00:00Z', until: '2100-01-01T00:00:00Z', received: [] } };
+    case 'GET /v1/tenants/{tid}/events/export':
+      return { query: 'since=2000-01-01T00:00:00Z&until=2100-01-01T00:00:00Z' };
     case 'POST /v1/tenants/{tid}/tokens':
       return { body: { name: 'made in the matrix' } };
     case 'PUT /v1/tenants/{tid}/reminder-rules':

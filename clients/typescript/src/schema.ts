@@ -181,6 +181,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{tid}/endpoint-defaults": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The profile a new endpoint gets, and whether it may be changed */
+        get: operations["getEndpointDefaults"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tid}/events/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export a window of the tenant's record, streamed: one line per event
+         * @description One line per event, oldest first: id, type, created_at, channels, payload_sha256 (sha256 of the payload text as published) and, per endpoint, the delivery’s final state, its attempt count and when the successful attempt started. CSV has a header row and three columns per endpoint (`<endpoint>.state`, `.attempts`, `.succeeded_at`); channels are a JSON array. Streamed in constant memory however large the window.
+         */
+        get: operations["exportEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenants/{tid}/events": {
         parameters: {
             query?: never;
@@ -300,8 +337,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Queue again every failed delivery of the endpoint since a time
-         * @description Each failed delivery created at or after `since` gets one more attempt (ordered ones in sequence order). On a disabled endpoint they wait until it is enabled.
+         * Queue again every failed delivery of the endpoint in a window of time
+         * @description Each failed delivery created at or after `since` (and before `until`, when given) gets one more attempt (ordered ones in sequence order). On a disabled endpoint they wait until it is enabled.
          */
         post: operations["recoverEndpoint"];
         delete?: never;
@@ -441,6 +478,26 @@ export interface paths {
         get: operations["getEndpointStats"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tid}/reconcile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check the event ids you kept against what you were owed in a window; requeue what is missing
+         * @description Owed: every event created in [since, until) that fanned out to a delivery for your endpoints (or for `endpoint_id`). `missing` lists the owed ids not in `received`, `unexpected` the listed ids not owed. A large window pages: owed ids in byte order, `limit` per page; follow `next_cursor` with the same window, sending your ids after `checked_through`. `received_sha256` answers `match` first. `requeue: true` gives each missing delivery one new attempt, recorded like a resend.
+         */
+        post: operations["reconcile"];
         delete?: never;
         options?: never;
         head?: never;
@@ -766,7 +823,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One endpoint's deliveries, newest first */
+        /** One endpoint's deliveries, newest first, or the one with a given endpoint sequence */
         get: operations["listEndpointDeliveries"];
         put?: never;
         post?: never;
@@ -1327,6 +1384,23 @@ export interface components {
                 disabled_seconds: number;
                 circuit_open_seconds: number;
             };
+        };
+        Reconciliation: {
+            /** @description Events owed in this page (the whole window when only received_sha256 was sent) */
+            owed: number;
+            /** @description Ids of `received` this page covers (null: no list was sent) */
+            received: number | null;
+            /** @description Owed, and not in your list: sorted */
+            missing: string[];
+            /** @description In your list, and not owed in the window: sorted */
+            unexpected: string[];
+            /** @description received_sha256 equals the digest of every owed id of the window (null: none sent) */
+            match: boolean | null;
+            /** @description Deliveries queued again (null: requeue was not asked) */
+            requeued: number | null;
+            /** @description The last id this page covers; null: it covers the window to its end */
+            checked_through: string | null;
+            next_cursor: string | null;
         };
         Token: {
             id: string;
@@ -2806,7 +2880,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid content: `invalid_request`, `invalid_url`, `unknown_profile`, `invalid_header`, `reserved_header`, `duplicate_header`, `too_many_headers`, `invalid_secret`, `profile_needs_hmac`, `unknown_event_type`, `invalid_event_type_filter`, `metadata_too_large`, `value_refused` */
+            /** @description Invalid content: `invalid_request`, `invalid_url`, `unknown_profile`, `invalid_header`, `reserved_header`, `duplicate_header`, `too_many_headers`, `invalid_secret`, `profile_needs_hmac`, `profile_locked`, `unknown_event_type`, `invalid_event_type_filter`, `metadata_too_large`, `value_refused` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2815,7 +2889,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error: {
                             /** @enum {string} */
-                            code: "invalid_request" | "invalid_url" | "unknown_profile" | "invalid_header" | "reserved_header" | "duplicate_header" | "too_many_headers" | "invalid_secret" | "profile_needs_hmac" | "unknown_event_type" | "invalid_event_type_filter" | "metadata_too_large" | "value_refused";
+                            code: "invalid_request" | "invalid_url" | "unknown_profile" | "invalid_header" | "reserved_header" | "duplicate_header" | "too_many_headers" | "invalid_secret" | "profile_needs_hmac" | "profile_locked" | "unknown_event_type" | "invalid_event_type_filter" | "metadata_too_large" | "value_refused";
                         };
                     };
                 };
@@ -3224,7 +3298,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid content: `invalid_request`, `invalid_url`, `unknown_profile`, `invalid_header`, `reserved_header`, `duplicate_header`, `too_many_headers`, `invalid_secret`, `profile_needs_hmac`, `unknown_event_type`, `invalid_event_type_filter`, `metadata_too_large`, `value_refused` */
+            /** @description Invalid content: `invalid_request`, `invalid_url`, `unknown_profile`, `invalid_header`, `reserved_header`, `duplicate_header`, `too_many_headers`, `invalid_secret`, `profile_needs_hmac`, `profile_locked`, `unknown_event_type`, `invalid_event_type_filter`, `metadata_too_large`, `value_refused` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3233,7 +3307,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error: {
                             /** @enum {string} */
-                            code: "invalid_request" | "invalid_url" | "unknown_profile" | "invalid_header" | "reserved_header" | "duplicate_header" | "too_many_headers" | "invalid_secret" | "profile_needs_hmac" | "unknown_event_type" | "invalid_event_type_filter" | "metadata_too_large" | "value_refused";
+                            code: "invalid_request" | "invalid_url" | "unknown_profile" | "invalid_header" | "reserved_header" | "duplicate_header" | "too_many_headers" | "invalid_secret" | "profile_needs_hmac" | "profile_locked" | "unknown_event_type" | "invalid_event_type_filter" | "metadata_too_large" | "value_refused";
                         };
                     };
                 };
@@ -3675,6 +3749,236 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "invalid_request";
+                        };
+                    };
+                };
+            };
+            /** @description Rate limited: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "rate_limited";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    getEndpointDefaults: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description How deliveries are put on the wire (see the webhooks section) */
+                        profile: "standard" | "raw" | "highline" | "canopy" | "billie";
+                        /** @description true: a tenant cannot choose another profile (422 profile_locked) */
+                        locked: boolean;
+                        /** @description The catalog that sets them; null: none does (standard, any profile) */
+                        catalog: string | null;
+                    };
+                };
+            };
+            /** @description Malformed request: `bad_url`, `invalid_character`, `invalid_params`, `path_parameter_too_long` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "bad_url" | "invalid_character" | "invalid_params" | "path_parameter_too_long";
+                        };
+                    };
+                };
+            };
+            /** @description No valid token: `unauthorized`, `portal_session_ended` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "unauthorized" | "portal_session_ended";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed with this token: `csrf_token_invalid` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "csrf_token_invalid";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: `tenant_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "tenant_not_found";
+                        };
+                    };
+                };
+            };
+            /** @description Rate limited: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "rate_limited";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    exportEvents: {
+        parameters: {
+            query: {
+                /** @description Events created at or after this time */
+                since: string;
+                /** @description and before this time (exclusive) */
+                until: string;
+                /** @description jsonl (one JSON object a line, the default) or csv */
+                format?: "jsonl" | "csv";
+            };
+            header?: never;
+            path: {
+                tid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export, streamed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-ndjson": {
+                        id: string;
+                        type: string;
+                        /** Format: date-time */
+                        created_at: string;
+                        channels: string[];
+                        payload_sha256: string;
+                        deliveries: {
+                            endpoint_id: string;
+                            state: string;
+                            attempts: number;
+                            succeeded_at: string | null;
+                        }[];
+                    };
+                    "text/csv": string;
+                };
+            };
+            /** @description Malformed request: `bad_url`, `invalid_character`, `invalid_params`, `path_parameter_too_long`, `invalid_querystring` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "bad_url" | "invalid_character" | "invalid_params" | "path_parameter_too_long" | "invalid_querystring";
+                        };
+                    };
+                };
+            };
+            /** @description No valid token: `unauthorized`, `portal_session_ended` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "unauthorized" | "portal_session_ended";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed with this token: `csrf_token_invalid` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "csrf_token_invalid";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: `tenant_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "tenant_not_found";
+                        };
+                    };
+                };
+            };
+            /** @description Invalid content: `invalid_window` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "invalid_window";
                         };
                     };
                 };
@@ -4642,6 +4946,11 @@ export interface operations {
                      * @description Failed deliveries created at or after this time are queued again
                      */
                     since: string;
+                    /**
+                     * Format: date-time
+                     * @description And before this time (exclusive); default: no end
+                     */
+                    until?: string;
                 };
             };
         };
@@ -4741,7 +5050,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid content: `invalid_request` */
+            /** @description Invalid content: `invalid_request`, `invalid_window` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4750,7 +5059,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error: {
                             /** @enum {string} */
-                            code: "invalid_request";
+                            code: "invalid_request" | "invalid_window";
                         };
                     };
                 };
@@ -5639,6 +5948,171 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "invalid_range" | "range_too_long";
+                        };
+                    };
+                };
+            };
+            /** @description Rate limited: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "rate_limited";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    reconcile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: date-time
+                     * @description Events created at or after this time
+                     */
+                    since: string;
+                    /**
+                     * Format: date-time
+                     * @description and before this time (exclusive)
+                     */
+                    until: string;
+                    /** @description Only what was owed to this endpoint; default: to any of the tenant’s endpoints */
+                    endpoint_id?: string;
+                    /** @description Event ids (webhook-id) you kept, in any order. A longer list goes a chunk at a time, sorted (plain byte order), with `more: true` on every chunk but the last */
+                    received?: string[];
+                    /** @description More of your sorted ids follow the last one in `received`: the page stops there (at `checked_through`), and the next call sends your ids after it */
+                    more?: boolean;
+                    /** @description sha256 (hex) of all the ids you kept in the window, sorted in byte order and joined with "\n": the answer’s `match` says whether they are exactly the owed ones. Checked on the first call (no cursor) */
+                    received_sha256?: string;
+                    /** @description Queue the missing ones again: one new attempt each (a page then covers at most 1000 owed ids) */
+                    requeue?: boolean;
+                    /** @description Owed ids one page covers (default and most 10000) */
+                    limit?: number;
+                    /** @description next_cursor of the previous page */
+                    cursor?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reconciliation"];
+                };
+            };
+            /** @description Malformed request: `bad_url`, `invalid_character`, `invalid_params`, `path_parameter_too_long`, `malformed_json`, `json_too_deep`, `bad_content_length`, `bad_content_type`, `invalid_cursor` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "bad_url" | "invalid_character" | "invalid_params" | "path_parameter_too_long" | "malformed_json" | "json_too_deep" | "bad_content_length" | "bad_content_type" | "invalid_cursor";
+                        };
+                    };
+                };
+            };
+            /** @description No valid token: `unauthorized`, `portal_session_ended` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "unauthorized" | "portal_session_ended";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed with this token: `csrf_token_invalid` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "csrf_token_invalid";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: `tenant_not_found`, `endpoint_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "tenant_not_found" | "endpoint_not_found";
+                        };
+                    };
+                };
+            };
+            /** @description Too large: `body_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "body_too_large";
+                        };
+                    };
+                };
+            };
+            /** @description Not JSON: `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "unsupported_media_type";
+                        };
+                    };
+                };
+            };
+            /** @description Invalid content: `invalid_request`, `invalid_window` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "invalid_request" | "invalid_window";
                         };
                     };
                 };
@@ -8799,6 +9273,8 @@ export interface operations {
                 created_after?: string;
                 /** @description exclusive */
                 created_before?: string;
+                /** @description The delivery carrying this webhook-endpoint-sequence, alone (the other filters and the cursor do not apply): a receiver that saw 57 and 59 asks for 58. An empty page: no delivery has the number (yet). */
+                sequence?: number;
             };
             header?: never;
             path: {
@@ -8831,6 +9307,8 @@ export interface operations {
                             completed_at: string | null;
                             event_id: string;
                             event_type: string;
+                            /** @description The webhook-endpoint-sequence it is sent with; null until it is first claimed */
+                            endpoint_sequence: number | null;
                         }[];
                         next_cursor: string | null;
                     };

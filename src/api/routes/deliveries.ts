@@ -19,7 +19,10 @@ const Attempt = Type.Object(
     status: Type.Union([Type.Integer(), Type.Null()]),
     request_headers: Type.Union([Type.Record(Type.String(), Type.String()), Type.Null()]),
     response_headers: Type.Union([Type.Record(Type.String(), Type.String()), Type.Null()]),
-    response_body: Type.Union([Type.String({ description: 'First 4 KiB' }), Type.Null()]),
+    response_body: Type.Union([
+      Type.String({ description: 'Its first TIDINGS_RESPONSE_BODY_LIMIT bytes (4 KiB by default)' }),
+      Type.Null(),
+    ]),
     error: Type.Union([Type.String(), Type.Null()]),
     body_sha256: Type.Union([
       Type.String({

@@ -13,6 +13,7 @@ import {
   verificationKey,
 } from '../../signing/secrets.js';
 import { CIRCUIT_OPEN_AFTER, circuitOpen } from '../../store/claimPlan.js';
+import { getEndpointDefaults } from '../../store/endpointDefaults.js';
 import { getSigningSecrets, rotateSigningSecret } from '../../store/endpointSecrets.js';
 import {
   createEndpoint,
@@ -40,6 +41,7 @@ import {
   checkSecret,
   checkTypeFilter,
   checkUrl,
+  chooseProfile,
 } from '../endpointInput.js';
 import { badRequest, notFound } from '../errors.js';
 import { checkMetadata, requireEndpointRoom } from '../quotas.js';
@@ -290,9 +292,12 @@ export async function endpointRoutes(app: App, ctx: ApiContext): Promise<void> {
     async (req, reply) => {
       requireTenant(req.principal, req.params.tid);
       await ensureTenant(ctx, req.params.tid);
-      const b = req.body;
-      checkUrl(b.url, ctx.config);
-      checkProfile(b.profile);
+      const given = req.body;
+      checkUrl(given.url, ctx.config);
+      checkProfile(given.profile);
+      // The catalog's endpoint defaults: the profile when none is given, and a lock.
+      const profile = chooseProfile(req.principal, given.profile, await getEndpointDefaults(ctx.db));
+      const b = profile === undefined ? given : { ...given, profile };
       checkHeaders(b.headers);
       const { signing, ...fields } = b;
       const scheme: SigningScheme = signing ?? (b.secret ? schemeOf(b.secret) : 'hmac');
@@ -437,6 +442,7 @@ export async function endpointRoutes(app: App, ctx: ApiContext): Promise<void> {
       const b = req.body;
       checkUrl(b.url, ctx.config);
       checkProfile(b.profile);
+      if (b.profile !== undefined) chooseProfile(req.principal, b.profile, await getEndpointDefaults(ctx.db));
       checkHeaders(b.headers);
       if (b.event_types) checkTypeFilter(b.event_types, await knownTypes());
       checkMetadata(b.metadata);

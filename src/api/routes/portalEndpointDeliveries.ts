@@ -6,7 +6,12 @@ import { getProfile, PAYLOAD_PLACES } from '../../delivery/profiles/index.js';
 import { deliveryRef, parseDeliveryRef } from '../../ids.js';
 import { bodySigningKey } from '../../signing/secrets.js';
 import { sentBody } from '../../store/deliveries/views.js';
-import { deliverySource, listEndpointDeliveries } from '../../store/endpointDeliveries.js';
+import {
+  deliveryBySequence,
+  deliverySource,
+  type EndpointDeliveryView,
+  listEndpointDeliveries,
+} from '../../store/endpointDeliveries.js';
 import { getEndpoint } from '../../store/endpoints.js';
 import { requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
@@ -35,13 +40,33 @@ const LogQuery = Type.Object({
   status: Type.Optional(StatusQuery),
   created_after: Type.Optional(Type.String({ format: 'date-time', description: 'inclusive' })),
   created_before: Type.Optional(Type.String({ format: 'date-time', description: 'exclusive' })),
+  sequence: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: Number.MAX_SAFE_INTEGER,
+      description:
+        'The delivery carrying this webhook-endpoint-sequence, alone (the other filters and the cursor do not apply): a receiver that saw 57 and 59 asks for 58. An empty page: no delivery has the number (yet).',
+    }),
+  ),
 });
 
 export const LogEntry = Type.Object({
   ...DeliverySummary.properties,
   event_id: Type.String(),
   event_type: Type.String(),
+  endpoint_sequence: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'The webhook-endpoint-sequence it is sent with; null until it is first claimed',
+  }),
 });
+
+function logEntry(d: EndpointDeliveryView) {
+  return {
+    ...deliverySummary(d),
+    event_id: d.event_id,
+    event_type: d.event_type,
+    endpoint_sequence: d.endpoint_sequence,
+  };
+}
 
 export const RequestBody = Type.Object({
   delivery_id: Type.String(),
@@ -77,7 +102,7 @@ export async function endpointDeliveryRoutes(app: App, ctx: ApiContext): Promise
     {
       schema: {
         tags: ['deliveries'],
-        summary: "One endpoint's deliveries, newest first",
+        summary: "One endpoint's deliveries, newest first, or the one with a given endpoint sequence",
         params: EndpointParams,
         querystring: LogQuery,
         response: { 200: pageOf(LogEntry), ...errors(400, 401, 404) },
@@ -88,6 +113,10 @@ export async function endpointDeliveryRoutes(app: App, ctx: ApiContext): Promise
       requireTenant(req.principal, tid);
       if (!(await getEndpoint(ctx.db, ctx.codec, tid, eid))) throw notFound('endpoint', eid);
       const q = req.query;
+      if (q.sequence !== undefined) {
+        const d = await deliveryBySequence(ctx.db, tid, eid, q.sequence);
+        return { data: d ? [logEntry(d)] : [], next_cursor: null };
+      }
       const page = await listEndpointDeliveries(
         ctx.db,
         tid,
@@ -104,14 +133,7 @@ export async function endpointDeliveryRoutes(app: App, ctx: ApiContext): Promise
         q.cursor,
       );
       if (!page) throw badRequest('invalid_cursor', 'The cursor is not one this API handed out.');
-      return {
-        data: page.data.map((d) => ({
-          ...deliverySummary(d),
-          event_id: d.event_id,
-          event_type: d.event_type,
-        })),
-        next_cursor: page.next_cursor,
-      };
+      return { data: page.data.map(logEntry), next_cursor: page.next_cursor };
     },
   );
 

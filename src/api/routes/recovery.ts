@@ -26,6 +26,12 @@ const RecoverBody = Type.Object(
       format: 'date-time',
       description: 'Failed deliveries created at or after this time are queued again',
     }),
+    until: Type.Optional(
+      Type.String({
+        format: 'date-time',
+        description: 'And before this time (exclusive); default: no end',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -100,9 +106,9 @@ export async function recoveryRoutes(app: App, ctx: ApiContext): Promise<void> {
     {
       schema: {
         tags: ['endpoints'],
-        summary: 'Queue again every failed delivery of the endpoint since a time',
+        summary: 'Queue again every failed delivery of the endpoint in a window of time',
         description:
-          'Each failed delivery created at or after `since` gets one more attempt (ordered ones in sequence order). On a disabled endpoint they wait until it is enabled.',
+          'Each failed delivery created at or after `since` (and before `until`, when given) gets one more attempt (ordered ones in sequence order). On a disabled endpoint they wait until it is enabled.',
         params: EndpointParams,
         body: RecoverBody,
         response: { 202: Type.Object({ requeued: Type.Integer() }), ...errors(401, 404, 422) },
@@ -110,9 +116,14 @@ export async function recoveryRoutes(app: App, ctx: ApiContext): Promise<void> {
     },
     async (req, reply) => {
       requireTenant(req.principal, req.params.tid);
+      const since = new Date(req.body.since);
+      const until = req.body.until === undefined ? undefined : new Date(req.body.until);
+      if (until && until <= since) {
+        throw unprocessable('invalid_window', '`until` must be later than `since`.', { path: 'body/until' });
+      }
       await ensureEndpoint(req.params.tid, req.params.eid);
       const requeued = await ctx.db.tx((q) =>
-        requeueFailed(q, req.params.tid, req.params.eid, new Date(req.body.since), ctx.clock.now()),
+        requeueFailed(q, req.params.tid, req.params.eid, since, ctx.clock.now(), until),
       );
       if (requeued > 0) await ctx.publisher.wakeWorkers();
       return reply.code(202).send({ requeued });

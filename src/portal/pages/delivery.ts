@@ -37,7 +37,7 @@ function attemptBlock(a: AttemptJson, open: boolean): Html {
   ${headerTable(a.response_headers, 'Response headers')}
   ${
     a.response_body
-      ? html`<p class="label">Response body <span class="muted small">(first 4 KiB)</span></p><pre class="body">${a.response_body}</pre>`
+      ? html`<p class="label">Response body <span class="muted small">(its beginning, as kept)</span></p><pre class="body">${a.response_body}</pre>`
       : html`<p class="muted">No response body.</p>`
   }
 </details>`;

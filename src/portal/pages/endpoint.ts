@@ -41,7 +41,11 @@ function filterQuery(f: LogFilter, cursor?: string): string {
   return s ? `?${s}` : '';
 }
 
-export function resendForm(csrf: string, d: DeliveryJson, back: string): Html {
+export function resendForm(
+  csrf: string,
+  d: Pick<DeliveryJson, 'id' | 'state' | 'attempts'>,
+  back: string,
+): Html {
   if (d.state === 'delivering' || (d.state === 'pending' && d.attempts === 0)) return html``;
   const label = d.state === 'pending' ? 'Retry now' : 'Resend';
   return html`<form method="post" action="/portal/deliveries/${encodeURIComponent(d.id)}/resend" class="inline">
@@ -207,6 +211,8 @@ ${replaySection(e, o.typeNames)}
     ${csrfField(o.csrf)}
     <div class="field"><label for="since">Every failed delivery since</label>
       <input id="since" name="since" type="datetime-local" required></div>
+    <div class="field"><label for="until">until <span class="muted">(optional)</span></label>
+      <input id="until" name="until" type="datetime-local"></div>
     <input type="hidden" name="tz" value="" data-tz>
     <div class="actions"><button type="submit">Send them again</button></div>
   </form>

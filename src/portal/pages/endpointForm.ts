@@ -24,6 +24,8 @@ export interface EndpointFormOptions {
   catalog: EventTypeJson[];
   profiles: string[];
   values: EndpointFormValues;
+  /** The catalog fixes the payload format (endpoint_defaults, locked): shown, not chosen. */
+  lockedProfile?: string | undefined;
   /** Editing: the endpoint id and its static headers, masked. */
   editing?: { id: string; maskedHeaders: Record<string, string> };
   problem?: string | undefined;
@@ -111,7 +113,15 @@ ${o.problem ? html`<p class="flash flash-error" role="alert" id="form-problem" t
     <p class="hint" id="channels-hint">Only events tagged with one of these channels, one per line (for example
     <code>bank_account:BA-1</code>). Leave empty for events on any channel.</p>
   </div>
-  <div class="field">
+  ${
+    o.lockedProfile
+      ? html`<div class="field">
+    <p class="label" id="profile-label">Payload format</p>
+    <p id="profile-fixed" aria-labelledby="profile-label"><code>${o.lockedProfile}</code>${PROFILE_HINTS[o.lockedProfile] ? ` — ${PROFILE_HINTS[o.lockedProfile]}` : ''}</p>
+    <p class="hint" id="profile-hint">Every endpoint here uses this format, with the Standard Webhooks headers
+    (<code>webhook-id</code>, <code>webhook-timestamp</code>, <code>webhook-signature</code>).</p>
+  </div>`
+      : html`<div class="field">
     <label for="profile">Payload format</label>
     <select id="profile" name="profile" aria-describedby="profile-hint">
       ${profiles.map(
@@ -121,7 +131,8 @@ ${o.problem ? html`<p class="flash flash-error" role="alert" id="form-problem" t
     </select>
     <p class="hint" id="profile-hint">Every format carries the Standard Webhooks headers
     (<code>webhook-id</code>, <code>webhook-timestamp</code>, <code>webhook-signature</code>).</p>
-  </div>
+  </div>`
+  }
   <fieldset class="field">
     <legend>Authentication header <span class="muted">(optional)</span></legend>
     <p class="hint">A fixed header sent with every request, such as <code>X-Api-Key</code> or

@@ -60,5 +60,26 @@ ${endpoints.map(
 )}
 </ul>`
 }
-${nextCursor ? html`<p><a class="button" href="/portal?cursor=${encodeURIComponent(nextCursor)}">More endpoints</a></p>` : ''}`;
+${nextCursor ? html`<p><a class="button" href="/portal?cursor=${encodeURIComponent(nextCursor)}">More endpoints</a></p>` : ''}
+${exportForm()}`;
+}
+
+/**
+ * The record of a window as a file (GET /portal/events/export): every event with the sha256
+ * of its payload and how each endpoint's delivery ended, to reconcile or keep.
+ */
+export function exportForm(): Html {
+  return html`<section class="card" aria-labelledby="export-h">
+  <h2 id="export-h">Export your events</h2>
+  <p class="hint">Every event of a period, one line each: its id, type, time, channels, the sha256 of its payload, and for each endpoint whether it was delivered, in how many attempts and when.</p>
+  <form method="get" action="/portal/events/export" class="filters">
+    <div class="field"><label for="x-from">From</label><input id="x-from" name="from" type="datetime-local" required></div>
+    <div class="field"><label for="x-to">To</label><input id="x-to" name="to" type="datetime-local" required></div>
+    <div class="field"><label for="x-format">Format</label>
+      <select id="x-format" name="format"><option value="jsonl">JSON Lines</option><option value="csv">CSV</option></select></div>
+    <input type="hidden" name="tz" value="" data-tz>
+    <div class="actions"><button type="submit">Download</button></div>
+    <p class="hint small" data-tz-hint>Times are UTC.</p>
+  </form>
+</section>`;
 }

@@ -2,7 +2,7 @@
 // Every read and write is an API call made as the session (see apiClient.ts).
 import type { ApiContext, App } from '../../api/context.js';
 import { PROFILE_NAMES } from '../../delivery/profiles/index.js';
-import type { DeliveryJson, EndpointJson, EventTypeJson, Page } from '../apiTypes.js';
+import type { DeliveryJson, EndpointDefaultsJson, EndpointJson, EventTypeJson, Page } from '../apiTypes.js';
 import { type EndpointFormValues, endpointBody, endpointFormValues, field, localTime } from '../form.js';
 import type { Flash } from '../layout.js';
 import { deleteEndpointPage, endpointPage, type LogFilter } from '../pages/endpoint.js';
@@ -67,6 +67,12 @@ export async function endpointPages(app: App, ctx: ApiContext): Promise<void> {
     return r.ok ? r.body.data : [];
   }
 
+  /** The catalog's endpoint defaults (the profile to preselect, or the one fixed). */
+  async function defaults(v: Visit): Promise<EndpointDefaultsJson> {
+    const r = await v.api.call<EndpointDefaultsJson>('GET', `${v.api.base}/endpoint-defaults`);
+    return r.ok ? r.body : { profile: 'standard', locked: false, catalog: null };
+  }
+
   async function showForm(
     v: Visit,
     status: number,
@@ -74,6 +80,7 @@ export async function endpointPages(app: App, ctx: ApiContext): Promise<void> {
     editing?: { id: string; maskedHeaders: Record<string, string> },
     problem?: string,
   ) {
+    const d = await defaults(v);
     return v.show(
       status,
       editing ? 'Edit endpoint' : 'Add endpoint',
@@ -81,6 +88,8 @@ export async function endpointPages(app: App, ctx: ApiContext): Promise<void> {
         csrf: v.session.csrf,
         catalog: await catalog(v),
         profiles: PROFILE_NAMES,
+        // Fixed: a new endpoint gets the catalog's; an existing one keeps its own.
+        ...(d.locked ? { lockedProfile: editing ? values.profile : d.profile } : {}),
         values,
         ...(editing ? { editing } : {}),
         problem,
@@ -162,14 +171,14 @@ export async function endpointPages(app: App, ctx: ApiContext): Promise<void> {
 
   app.get(
     '/endpoints/new',
-    route((v) => showForm(v, 200, endpointFormValues({}))),
+    route(async (v) => showForm(v, 200, { ...endpointFormValues({}), profile: (await defaults(v)).profile })),
   );
 
   app.post(
     '/endpoints',
     route(async (v) => {
       const values = endpointFormValues(v.form);
-      const body = endpointBody(values);
+      const body = endpointBody(values, undefined, (await defaults(v)).locked);
       if (!body.ok) return showForm(v, 422, values, undefined, body.problem);
       const r = await v.api.call<EndpointJson>('POST', `${v.api.base}/endpoints`, body.body);
       if (!r.ok) return showForm(v, r.status, values, undefined, r.error.message);
@@ -211,7 +220,11 @@ export async function endpointPages(app: App, ctx: ApiContext): Promise<void> {
       if (!ep.ok) return v.notFound('endpoint');
       const editing = { id: eid, maskedHeaders: ep.body.headers };
       const values = endpointFormValues(v.form);
-      const body = endpointBody(values, { headerNames: Object.keys(ep.body.headers) });
+      const body = endpointBody(
+        values,
+        { headerNames: Object.keys(ep.body.headers) },
+        (await defaults(v)).locked,
+      );
       if (!body.ok) return showForm(v, 422, values, editing, body.problem);
       const r = await v.api.call<EndpointJson>('PATCH', epPath(v, eid), body.body);
       if (!r.ok) return showForm(v, r.status, values, editing, r.error.message);
@@ -294,8 +307,10 @@ export async function endpointPages(app: App, ctx: ApiContext): Promise<void> {
           flash: { kind: 'error', text: 'Give the time to recover from.' },
         });
       }
+      const until = localTime(field(v.form, 'until'), field(v.form, 'tz'));
       const r = await v.api.call<{ requeued?: number }>('POST', `${epPath(v, eid)}/recover`, {
         since: since.toISOString(),
+        ...(until ? { until: until.toISOString() } : {}),
       });
       if (!r.ok) return refused(v, eid, r);
       const n = typeof r.body?.requeued === 'number' ? `&n=${r.body.requeued}` : '';

@@ -22,6 +22,8 @@ export interface AckOutcome {
  * - done/back/rec: a success leaves the queue; a retry is due at its time; a give-up stays
  *   queued as failed (recover and skip find it there; an ordered one keeps its key blocked).
  *   The record row in deliveries is updated in place (no index covers what changes: HOT).
+ * - gaveup: a give-up also leaves a row in delivery_failures, the operator's notice owed
+ *   (no row at all for a success or a retry).
  * - keys/heads/promoted: a succeeded ordered head counts down its key (row lock in key order)
  *   and makes the next waiting delivery of the key due. The next one may have been written by
  *   a fan-out that committed after this statement's snapshot: the key's count says one is
@@ -57,7 +59,8 @@ WITH r AS (
   FROM att a JOIN r ON r.id = a.delivery_id AND r.attempt = a.attempt
   WHERE r.body IS NOT NULL
 ), own AS (
-  SELECT q.delivery_id, q.endpoint_id, q.ordering_key, q.sequence, r.next, r.retry_at, r.attempt, r.status, r.error
+  SELECT q.delivery_id, q.endpoint_id, q.tenant_id, q.ordering_key, q.sequence, r.next, r.retry_at, r.attempt,
+         r.status, r.error
   FROM delivery_queue q JOIN r ON r.id = q.delivery_id
   WHERE q.lease_owner = $15
   FOR UPDATE OF q
@@ -75,6 +78,11 @@ WITH r AS (
     last_status = o.status, last_error = o.error, updated_at = $16,
     completed_at = CASE WHEN o.next = 'retry' THEN NULL ELSE $16::timestamptz END
   FROM own o WHERE d.id = o.delivery_id
+), gaveup AS (
+  -- The operator is told of each give-up (tidings.delivery.failed, delivery/failureNotices.ts).
+  INSERT INTO delivery_failures (delivery_id, tenant_id, endpoint_id, failed_at)
+  SELECT o.delivery_id, o.tenant_id, o.endpoint_id, $16 FROM own o WHERE o.next = 'failed'
+  ON CONFLICT (delivery_id) DO NOTHING
 ), fin AS (
   SELECT endpoint_id, ordering_key AS key, count(*)::int AS n
   FROM own WHERE next = 'succeeded' AND sequence IS NOT NULL
