@@ -50,6 +50,8 @@ const ENDPOINT_INPUT = [
   'profile_needs_hmac',
   'unknown_event_type',
   'invalid_event_type_filter',
+  'invalid_filter',
+  'invalid_retry_schedule',
 ];
 const RULE_INPUT = ['unknown_event_type', 'not_a_reminder_type', 'invalid_rule', 'invalid_refresh_url'];
 
@@ -61,7 +63,7 @@ export const OPERATIONS: Record<string, OperationEntry> = {
     tag: 'catalog',
     admin: true,
     notFound: [],
-    errors: { 422: ['invalid_schema', 'invalid_reminder'] },
+    errors: { 422: ['invalid_schema', 'invalid_reminder', 'invalid_example'] },
   },
   'DELETE /v1/event-types/:name': { id: 'deleteEventType', tag: 'catalog', admin: true },
   'PUT /v1/catalog': {
@@ -122,7 +124,12 @@ export const OPERATIONS: Record<string, OperationEntry> = {
   'POST /v1/tenants/:tid/endpoints/:eid/test': {
     id: 'sendTestEvent',
     tag: 'endpoints',
-    errors: { 409: ['endpoint_disabled'] },
+    errors: { 409: ['endpoint_disabled'], 422: ['unknown_event_type', 'not_subscribed'] },
+  },
+  'POST /v1/tenants/:tid/endpoints/:eid/filter/test': {
+    id: 'testEndpointFilter',
+    tag: 'endpoints',
+    errors: { 422: ['invalid_filter'] },
   },
 
   // events

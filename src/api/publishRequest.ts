@@ -2,10 +2,12 @@
 // computed changes when `previous` is given), the size limit, the type and its schema, the
 // channels, the id and the request fingerprint. One place for the single and the batch
 // route, so that an item of a batch is checked exactly like a single publish.
+
 import { createHash } from 'node:crypto';
 import { type Static, Type } from 'typebox';
 import { attachChanges } from '../catalog/changes.js';
 import { CALLER_ID_PATTERN, newId } from '../ids.js';
+import { holdsUnstorableNumber, MAX_EXPONENT } from '../json/numberRange.js';
 import type { PublishInput } from '../store/events.js';
 import type { ApiContext } from './context.js';
 import { ApiError, unprocessable } from './errors.js';
@@ -122,6 +124,13 @@ export async function preparePublishes(
         'payload_too_large',
         `The ${item.path ? `payload of ${item.path}` : 'payload'} is ${size} bytes; the limit is ${limit} bytes (TIDINGS_MAX_PAYLOAD_BYTES).`,
         { size, limit, ...(item.path ? { path: at(item.path, 'payload') } : {}) },
+      );
+    }
+    if (holdsUnstorableNumber(payloadJson)) {
+      throw unprocessable(
+        'payload_invalid',
+        `The ${item.path ? `payload of ${item.path}` : 'payload'} holds a number with an exponent beyond ±${MAX_EXPONENT}, which cannot be stored as a number.`,
+        item.path ? { path: at(item.path, 'payload') } : undefined,
       );
     }
     const compiled = types.get(b.type);

@@ -8,7 +8,7 @@ import { PROFILE_NAMES } from '../delivery/profiles/index.js';
 import { type JsonPath, lineColumn, scanJson } from '../json/scan.js';
 import { validateReminderSettings } from '../scheduler/rules.js';
 import { readReminderSettings } from '../scheduler/settings.js';
-import { payloadSchemaProblem } from './payloadSchema.js';
+import { examplesProblem, payloadSchemaProblem } from './payloadSchema.js';
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -31,6 +31,9 @@ export interface CatalogEventType {
   default_enabled: boolean;
   schema?: JsonSchema;
   reminder?: CatalogReminder;
+  /** Example payloads (each satisfies the schema); the first is what a test event sends. */
+  examples?: unknown[];
+  deprecated?: { reason: string };
 }
 
 export interface Catalog {
@@ -157,6 +160,8 @@ export function parseCatalog(text: string, fileName: string): ParseCatalogResult
       const problem = payloadSchemaProblem(t.schema);
       if (problem) at(['event_types', i, 'schema'], `not a usable JSON Schema: ${problem}`);
     }
+    const badExample = t.examples && examplesProblem(t.schema, t.examples);
+    if (badExample) at(['event_types', i, 'examples'], badExample);
     const settings = t.reminder && readReminderSettings(t.reminder);
     const bounds = settings && validateReminderSettings(settings);
     if (bounds && !bounds.ok) at(['event_types', i, 'reminder', 'window'], bounds.message);
@@ -176,6 +181,8 @@ export function parseCatalog(text: string, fileName: string): ParseCatalogResult
         default_enabled: t.default_enabled,
         ...(t.schema !== undefined ? { schema: t.schema } : {}),
         ...(t.reminder !== undefined ? { reminder: t.reminder } : {}),
+        ...(t.examples !== undefined ? { examples: t.examples } : {}),
+        ...(t.deprecated !== undefined ? { deprecated: t.deprecated } : {}),
       })),
     },
   };

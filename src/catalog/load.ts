@@ -48,6 +48,8 @@ async function upsertCatalog(q: Queryable, catalog: Catalog, now: Date): Promise
         schema: t.schema ?? null,
         default_enabled: t.default_enabled,
         reminder: t.reminder ?? null,
+        examples: t.examples ?? null,
+        deprecated_reason: t.deprecated?.reason ?? null,
       },
       now,
     );

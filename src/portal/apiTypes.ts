@@ -22,6 +22,10 @@ export interface EndpointJson {
   };
   /** Set while Tidings has the endpoint parked (a value it cannot compute with); saving it un-parks it. */
   fault?: { at: string; error: string } | null;
+  /** The payload filter (issue 15); absent on servers before it. */
+  filter?: Record<string, unknown> | null;
+  timeout_ms?: number | null;
+  retry_schedule?: string[] | null;
   created_at: string;
   /** Where deliveries go (http, nats, amqp, redis) and how; absent on servers before issue 17. */
   destination?: string;
@@ -41,6 +45,9 @@ export interface EventTypeJson {
   group: string | null;
   default_enabled: boolean;
   reminder: Record<string, unknown> | null;
+  schema?: Record<string, unknown> | null;
+  examples?: unknown[];
+  deprecated?: { reason: string } | null;
 }
 
 export interface DeliveryJson {

@@ -13,7 +13,7 @@ export interface Signed {
   /** Whether the server has reminder settings (a second page in the menu). */
   reminders: boolean;
   /** The menu entry of this page. */
-  section: 'endpoints' | 'reminders';
+  section: 'endpoints' | 'reminders' | 'catalog';
 }
 
 export interface Flash {
@@ -56,8 +56,12 @@ ${o.signed ? html`<meta name="csrf-token" content="${o.signed.csrf}"><meta name=
     }
   </div>
   ${
-    o.signed?.reminders
-      ? html`<nav class="wrap nav" aria-label="Sections"><a href="/portal"${o.signed.section === 'endpoints' ? html` aria-current="page"` : ''}>Endpoints</a><a href="/portal/reminders"${o.signed.section === 'reminders' ? html` aria-current="page"` : ''}>Reminders</a></nav>`
+    o.signed
+      ? html`<nav class="wrap nav" aria-label="Sections"><a href="/portal"${o.signed.section === 'endpoints' ? html` aria-current="page"` : ''}>Endpoints</a>${
+          o.signed.reminders
+            ? html`<a href="/portal/reminders"${o.signed.section === 'reminders' ? html` aria-current="page"` : ''}>Reminders</a>`
+            : ''
+        }<a href="/portal/catalog"${o.signed.section === 'catalog' ? html` aria-current="page"` : ''}>Event catalog</a></nav>`
       : ''
   }
 </header>

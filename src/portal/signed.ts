@@ -79,7 +79,11 @@ export function signedIn(app: App, ctx: ApiContext, handler: VisitHandler) {
       apiBase: api.base,
       tenantName: tenant.body.name,
       reminders: api.has('GET', OPTIONAL_ROUTES.reminderRules),
-      section: req.url.startsWith('/portal/reminders') ? 'reminders' : 'endpoints',
+      section: req.url.startsWith('/portal/reminders')
+        ? 'reminders'
+        : req.url.startsWith('/portal/catalog')
+          ? 'catalog'
+          : 'endpoints',
     };
     const visit: Visit = {
       req,

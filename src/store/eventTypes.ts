@@ -7,6 +7,10 @@ export interface EventType {
   schema: Record<string, unknown> | null;
   default_enabled: boolean;
   reminder: Record<string, unknown> | null;
+  /** Example payloads ([] when none). */
+  examples: unknown[];
+  /** Set when the type is deprecated. */
+  deprecated: { reason: string } | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -18,9 +22,14 @@ export interface EventTypeInput {
   schema?: Record<string, unknown> | null;
   default_enabled?: boolean;
   reminder?: Record<string, unknown> | null;
+  examples?: unknown[] | null;
+  deprecated_reason?: string | null;
 }
 
-const COLUMNS = `name, description, group_name AS "group", schema, default_enabled, reminder, created_at, updated_at`;
+const COLUMNS = `name, description, group_name AS "group", schema, default_enabled, reminder,
+  coalesce(examples, '[]'::json) AS examples,
+  CASE WHEN deprecated_reason IS NOT NULL THEN json_build_object('reason', deprecated_reason) END AS deprecated,
+  created_at, updated_at`;
 
 /** Inserts or replaces one event type; `created` tells which. */
 export async function upsertEventType(
@@ -29,15 +38,19 @@ export async function upsertEventType(
   now: Date,
 ): Promise<{ type: EventType; created: boolean }> {
   const rows = await q.query<EventType & { created: boolean }>(
-    `INSERT INTO event_types AS et (name, description, group_name, schema, default_enabled, reminder, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+    `INSERT INTO event_types AS et (name, description, group_name, schema, default_enabled, reminder, examples,
+                                    deprecated_reason, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $8, $9, $7, $7)
      ON CONFLICT (name) DO UPDATE SET
        description = EXCLUDED.description, group_name = EXCLUDED.group_name, schema = EXCLUDED.schema,
-       default_enabled = EXCLUDED.default_enabled, reminder = EXCLUDED.reminder,
+       default_enabled = EXCLUDED.default_enabled, reminder = EXCLUDED.reminder, examples = EXCLUDED.examples,
+       deprecated_reason = EXCLUDED.deprecated_reason,
        -- An identical upsert (a catalog loaded twice) changes nothing, not even the time.
-       updated_at = CASE WHEN (et.description, et.group_name, et.schema::text, et.default_enabled, et.reminder::text)
+       updated_at = CASE WHEN (et.description, et.group_name, et.schema::text, et.default_enabled, et.reminder::text,
+                               et.examples::text, et.deprecated_reason)
                          IS NOT DISTINCT FROM
-                         (EXCLUDED.description, EXCLUDED.group_name, EXCLUDED.schema::text, EXCLUDED.default_enabled, EXCLUDED.reminder::text)
+                         (EXCLUDED.description, EXCLUDED.group_name, EXCLUDED.schema::text, EXCLUDED.default_enabled,
+                          EXCLUDED.reminder::text, EXCLUDED.examples::text, EXCLUDED.deprecated_reason)
                     THEN et.updated_at ELSE EXCLUDED.updated_at END
      RETURNING ${COLUMNS}, (xmax = 0) AS created`,
     [
@@ -48,6 +61,8 @@ export async function upsertEventType(
       t.default_enabled ?? true,
       t.reminder == null ? null : JSON.stringify(t.reminder),
       now,
+      t.examples == null ? null : JSON.stringify(t.examples),
+      t.deprecated_reason ?? null,
     ],
   );
   const { created, ...type } = rows[0]!;

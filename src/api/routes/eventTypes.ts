@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox';
+import { examplesProblem } from '../../catalog/payloadSchema.js';
 import { validateReminderSettings } from '../../scheduler/rules.js';
 import { readReminderSettings } from '../../scheduler/settings.js';
 import { deleteEventType, listEventTypes, upsertEventType } from '../../store/eventTypes.js';
@@ -10,6 +11,14 @@ import { errors, Timestamp } from '../schemas.js';
 
 export const EVENT_TYPE_NAME = '^[A-Za-z][A-Za-z0-9_.-]{0,127}$';
 
+const Deprecated = Type.Object(
+  { reason: Type.String({ minLength: 1, maxLength: 1000 }) },
+  {
+    additionalProperties: false,
+    description: 'Set when the type is deprecated: still delivered, listed with the reason',
+  },
+);
+
 const EventTypeBody = Type.Object(
   {
     description: Type.Optional(Type.String({ maxLength: 2000 })),
@@ -17,6 +26,14 @@ const EventTypeBody = Type.Object(
     schema: Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])),
     default_enabled: Type.Optional(Type.Boolean({ default: true })),
     reminder: Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])),
+    examples: Type.Optional(
+      Type.Array(Type.Unknown(), {
+        maxItems: 10,
+        description:
+          'Example payloads (each must satisfy the schema), shown in the portal catalog; the first is what "send test event" sends',
+      }),
+    ),
+    deprecated: Type.Optional(Type.Union([Deprecated, Type.Null()])),
   },
   { additionalProperties: false },
 );
@@ -29,6 +46,8 @@ export const EventTypeView = Type.Object(
     schema: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
     default_enabled: Type.Boolean(),
     reminder: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+    examples: Type.Array(Type.Unknown()),
+    deprecated: Type.Union([Deprecated, Type.Null()]),
     created_at: Timestamp,
     updated_at: Timestamp,
   },
@@ -53,12 +72,15 @@ export async function eventTypeRoutes(app: App, ctx: ApiContext): Promise<void> 
         const problem = checkSchema(req.body.schema);
         if (problem) throw unprocessable('invalid_schema', `The JSON Schema does not compile: ${problem}`);
       }
+      const badExample = req.body.examples && examplesProblem(req.body.schema, req.body.examples);
+      if (badExample) throw unprocessable('invalid_example', badExample);
       const settings = readReminderSettings(req.body.reminder);
       const bounds = settings && validateReminderSettings(settings);
       if (bounds && !bounds.ok) throw unprocessable('invalid_reminder', bounds.message);
+      const { deprecated, ...body } = req.body;
       const { type, created } = await upsertEventType(
         ctx.db,
-        { name: req.params.name, ...req.body },
+        { name: req.params.name, ...body, deprecated_reason: deprecated?.reason ?? null },
         ctx.clock.now(),
       );
       ctx.eventTypes.invalidate(type.name);
