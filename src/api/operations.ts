@@ -124,7 +124,16 @@ export const OPERATIONS: Record<string, OperationEntry> = {
   'POST /v1/tenants/:tid/endpoints/:eid/test': {
     id: 'sendTestEvent',
     tag: 'endpoints',
-    errors: { 409: ['endpoint_disabled'], 422: ['unknown_event_type', 'not_subscribed'] },
+    errors: { 409: ['endpoint_disabled'], 422: ['invalid_request', 'unknown_event_type', 'not_subscribed'] },
+    body: {
+      description:
+        'Optional. {"type": …}: a catalog type the endpoint subscribes to, sent with its first example as payload ({} when it has none). No body: tidings.test.',
+      schema: {
+        type: 'object',
+        properties: { type: { type: 'string', minLength: 1, maxLength: 128 } },
+        additionalProperties: false,
+      },
+    },
   },
   'POST /v1/tenants/:tid/endpoints/:eid/filter/test': {
     id: 'testEndpointFilter',

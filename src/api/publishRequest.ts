@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { type Static, Type } from 'typebox';
 import { attachChanges } from '../catalog/changes.js';
 import { CALLER_ID_PATTERN, newId } from '../ids.js';
-import { holdsUnstorableNumber, MAX_EXPONENT } from '../json/numberRange.js';
+import { holdsUnstorableNumber } from '../json/numberRange.js';
 import type { PublishInput } from '../store/events.js';
 import type { ApiContext } from './context.js';
 import { ApiError, unprocessable } from './errors.js';
@@ -129,7 +129,7 @@ export async function preparePublishes(
     if (holdsUnstorableNumber(payloadJson)) {
       throw unprocessable(
         'payload_invalid',
-        `The ${item.path ? `payload of ${item.path}` : 'payload'} holds a number with an exponent beyond ±${MAX_EXPONENT}, which cannot be stored as a number.`,
+        `The ${item.path ? `payload of ${item.path}` : 'payload'} holds a number too large or too precise to store (at most 131072 digits before the decimal point and 16383 after).`,
         item.path ? { path: at(item.path, 'payload') } : undefined,
       );
     }

@@ -106,7 +106,7 @@ describe.each(engines())('catalog examples, deprecation and typed test events (%
     const sent = await app.api<{ type: string }>('POST', `${T}/endpoints/${ep.id}/test`, {
       type: 'invoice.paid',
     });
-    expect(sent.status).toBe(202);
+    expect(sent.status, JSON.stringify(sent.body)).toBe(202);
     expect(sent.body.type).toBe('invoice.paid');
     const [got] = await rx.waitFor(1);
     expect(got!.headers['tidings-test']).toBe('true');
