@@ -1,5 +1,5 @@
 // Checks on what a tenant may configure on an endpoint, beyond the schema's shapes.
-import type { Config } from '../config.js';
+import { type Config, parseDuration } from '../config.js';
 import { PROFILE_NAMES } from '../delivery/profiles/index.js';
 import {
   isReservedHeader,
@@ -12,6 +12,7 @@ import { isValidSigningSecret, type SigningScheme } from '../signing/secrets.js'
 import type { StoredEndpointDefaults } from '../store/endpointDefaults.js';
 import type { Principal } from './auth.js';
 import { unprocessable } from './errors.js';
+import { compileFilter } from './payloadFilter.js';
 import { checkTargetUrl } from './targetUrl.js';
 
 export function checkHeaders(headers: Record<string, string> | undefined): void {
@@ -125,4 +126,71 @@ export function checkTypeFilter(filter: string[] | null | undefined, known: Set<
   if (unknown.length > 0) {
     throw unprocessable('unknown_event_type', `Not in the catalog: ${unknown.join(', ')}.`, { unknown });
   }
+}
+
+/** The payload filter, checked and compiled (422 naming the operator or path); null clears it. */
+export function checkFilter(
+  filter: Record<string, unknown> | null | undefined,
+): { doc: Record<string, unknown>; path: string } | null | undefined {
+  if (filter === undefined) return undefined;
+  const compiled = compileFilter(filter);
+  if (!compiled.ok) {
+    throw unprocessable('invalid_filter', `filter: ${compiled.path}: ${compiled.message}.`, {
+      path: compiled.path,
+    });
+  }
+  return compiled.path === null || filter === null ? null : { doc: filter, path: compiled.path };
+}
+
+export const ENDPOINT_TIMEOUT_MIN_MS = 1000;
+export const ENDPOINT_TIMEOUT_MAX_MS = 30_000;
+
+/**
+ * An endpoint's own retry schedule ("5s", "10m", …), in milliseconds: at most as many retries
+ * as the deployment's schedule, none longer than its longest delay, none shorter than a second
+ * (or the deployment's shortest, when that is shorter).
+ */
+export function checkRetrySchedule(
+  schedule: string[] | null | undefined,
+  config: Config,
+): number[] | null | undefined {
+  if (schedule === undefined || schedule === null) return schedule;
+  const deployment = config.retryScheduleMs;
+  const longest = Math.max(0, ...deployment);
+  const shortest = Math.min(1000, ...deployment);
+  if (schedule.length > deployment.length) {
+    throw unprocessable(
+      'invalid_retry_schedule',
+      `retry_schedule: at most ${deployment.length} retries on this deployment.`,
+    );
+  }
+  return schedule.map((text, i) => {
+    const ms = parseDuration(text);
+    if (ms === undefined) {
+      throw unprocessable(
+        'invalid_retry_schedule',
+        `retry_schedule[${i}]: "${text}" is not a duration such as 5s, 30m, 2h.`,
+      );
+    }
+    if (ms < shortest || ms > longest) {
+      throw unprocessable(
+        'invalid_retry_schedule',
+        `retry_schedule[${i}]: each delay is between ${formatDelay(shortest)} and ${formatDelay(longest)} on this deployment.`,
+      );
+    }
+    return ms;
+  });
+}
+
+/** A delay the way a schedule is written: the largest unit that divides it ("90s", "2h"). */
+export function formatDelay(ms: number): string {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
 }

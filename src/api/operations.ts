@@ -51,6 +51,8 @@ const ENDPOINT_INPUT = [
   'profile_locked',
   'unknown_event_type',
   'invalid_event_type_filter',
+  'invalid_filter',
+  'invalid_retry_schedule',
 ];
 const RULE_INPUT = ['unknown_event_type', 'not_a_reminder_type', 'invalid_rule', 'invalid_refresh_url'];
 
@@ -62,7 +64,7 @@ export const OPERATIONS: Record<string, OperationEntry> = {
     tag: 'catalog',
     admin: true,
     notFound: [],
-    errors: { 422: ['invalid_schema', 'invalid_reminder'] },
+    errors: { 422: ['invalid_schema', 'invalid_reminder', 'invalid_example'] },
   },
   'DELETE /v1/event-types/:name': { id: 'deleteEventType', tag: 'catalog', admin: true },
   'PUT /v1/catalog': {
@@ -134,7 +136,21 @@ export const OPERATIONS: Record<string, OperationEntry> = {
   'POST /v1/tenants/:tid/endpoints/:eid/test': {
     id: 'sendTestEvent',
     tag: 'endpoints',
-    errors: { 409: ['endpoint_disabled'] },
+    errors: { 409: ['endpoint_disabled'], 422: ['invalid_request', 'unknown_event_type', 'not_subscribed'] },
+    body: {
+      description:
+        'Optional. {"type": …}: a catalog type the endpoint subscribes to, sent with its first example as payload ({} when it has none). No body: tidings.test.',
+      schema: {
+        type: 'object',
+        properties: { type: { type: 'string', minLength: 1, maxLength: 128 } },
+        additionalProperties: false,
+      },
+    },
+  },
+  'POST /v1/tenants/:tid/endpoints/:eid/filter/test': {
+    id: 'testEndpointFilter',
+    tag: 'endpoints',
+    errors: { 422: ['invalid_filter'] },
   },
 
   // relay endpoints (`tidings listen`): routes/relays.ts

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { PROFILE_NAMES } from '../delivery/profiles/index.js';
 import { type JsonPath, lineColumn, scanJson } from '../json/scan.js';
-import { payloadSchemaProblem } from '../publishing/payloadSchema.js';
+import { examplesProblem, payloadSchemaProblem } from '../publishing/payloadSchema.js';
 import { validateReminderSettings } from '../scheduler/rules.js';
 import { readReminderSettings } from '../scheduler/settings.js';
 
@@ -31,6 +31,9 @@ export interface CatalogEventType {
   default_enabled: boolean;
   schema?: JsonSchema;
   reminder?: CatalogReminder;
+  /** Example payloads (each satisfies the schema); the first is what a test event sends. */
+  examples?: unknown[];
+  deprecated?: { reason: string };
   /** JSON pointers of personal data in the payload (catalog/redact.ts). */
   redact?: string[];
 }
@@ -175,6 +178,8 @@ export function parseCatalog(text: string, fileName: string): ParseCatalogResult
       const problem = payloadSchemaProblem(t.schema);
       if (problem) at(['event_types', i, 'schema'], `not a usable JSON Schema: ${problem}`);
     }
+    const badExample = t.examples && examplesProblem(t.schema, t.examples);
+    if (badExample) at(['event_types', i, 'examples'], badExample);
     const settings = t.reminder && readReminderSettings(t.reminder);
     const bounds = settings && validateReminderSettings(settings);
     if (bounds && !bounds.ok) at(['event_types', i, 'reminder', 'window'], bounds.message);
@@ -198,6 +203,8 @@ export function parseCatalog(text: string, fileName: string): ParseCatalogResult
         ...(t.schema !== undefined ? { schema: t.schema } : {}),
         ...(t.reminder !== undefined ? { reminder: t.reminder } : {}),
         ...(t.redact !== undefined ? { redact: t.redact } : {}),
+        ...(t.examples !== undefined ? { examples: t.examples } : {}),
+        ...(t.deprecated !== undefined ? { deprecated: t.deprecated } : {}),
       })),
     },
   };

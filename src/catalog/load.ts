@@ -62,6 +62,8 @@ async function upsertCatalog(
         default_enabled: t.default_enabled,
         reminder: t.reminder ?? null,
         redact: t.redact ?? null,
+        examples: t.examples ?? null,
+        deprecated_reason: t.deprecated?.reason ?? null,
       },
       now,
     );

@@ -29,10 +29,17 @@ export type BuiltRequest =
 /** What a request is built from: a claimed delivery (`previous_secrets` may be absent). */
 export type ClaimedForSending = Omit<
   ClaimedDelivery,
-  'previous_secrets' | 'endpoint_sequence' | 'endpoint_updated_at' | 'trace_context'
+  | 'previous_secrets'
+  | 'endpoint_sequence'
+  | 'endpoint_updated_at'
+  | 'trace_context'
+  | 'timeout_ms'
+  | 'retry_schedule'
+  | 'test'
 > & {
   previous_secrets?: string | null;
   endpoint_sequence?: number | null;
+  test?: boolean;
 };
 
 export function buildRequest(d: ClaimedForSending, codec: SecretCodec, now: Date): BuiltRequest {
@@ -78,6 +85,8 @@ export function buildRequest(d: ClaimedForSending, codec: SecretCodec, now: Date
   if (d.sequence !== null) signed['webhook-sequence'] = String(d.sequence);
   // Gap-free per endpoint: a receiver that sees 57 then 59 knows 58 is owed.
   if (d.endpoint_sequence != null) signed['webhook-endpoint-sequence'] = String(d.endpoint_sequence);
+  // A test event (portal "Send test event"): signed like any other, and said to be a test.
+  if (d.test) signed['tidings-test'] = 'true';
   // Static headers cannot override the signed or framing ones: the API refuses such names,
   // and they are dropped here too, whatever their case, for rows written before that check.
   const allowed: Record<string, string> = {};

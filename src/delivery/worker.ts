@@ -43,7 +43,7 @@ import { type DeliveryObserver, NOOP_OBSERVER } from './observer.js';
 import { cachingCodec } from './openedSecrets.js';
 import { decideOutcome } from './outcome.js';
 import { buildRequest } from './request.js';
-import type { RetryPolicy } from './retryPolicy.js';
+import { createRetryPolicy, type RetryPolicy } from './retryPolicy.js';
 import type { SendResult } from './sender.js';
 
 export { WAKE_CHANNEL };
@@ -120,6 +120,7 @@ export class Worker {
   private more = false;
   private claimFailures = 0;
   private retryTimer: NodeJS.Timeout | undefined;
+  private readonly endpointPolicies = new Map<string, RetryPolicy>();
   private pollTimer: NodeJS.Timeout | undefined;
   private unlisten: (() => Promise<void>) | undefined;
   private readonly sends = new Set<Promise<void>>();
@@ -254,6 +255,7 @@ export class Worker {
     return {
       now,
       leaseUntil: leaseUntil(now, this.o),
+      requestTimeoutMs: this.o.requestTimeoutMs,
       workerId: this.id,
       limit,
       perEndpoint: this.o.claimPerEndpoint,
@@ -393,7 +395,7 @@ export class Worker {
         this.o.destinations.send(target, {
           headers: built.headers,
           body: built.body,
-          timeoutMs: this.o.requestTimeoutMs,
+          timeoutMs: d.timeout_ms ?? this.o.requestTimeoutMs,
           bodyLimit: this.o.responseBodyLimit,
           eventType: d.event_type,
         }),
@@ -402,7 +404,14 @@ export class Worker {
       res = { ok: false, status: null, headers: null, body: null, error: built.error, durationMs: 0 };
     }
     this.stats.sent += 1;
-    let outcome = decideOutcome(res, attempt, this.o.retry, startedAt, this.o.clock.now(), !built.ok);
+    let outcome = decideOutcome(
+      res,
+      attempt,
+      this.retryPolicyOf(d),
+      startedAt,
+      this.o.clock.now(),
+      !built.ok,
+    );
     if (!built.ok && built.endpointFault) {
       // Every delivery of this endpoint would fail the same way: park it; this one waits.
       await this.park(d.endpoint_id, built.error);
@@ -434,6 +443,19 @@ export class Worker {
         bodyPacked,
       })
       .catch(() => {});
+  }
+
+  /** The endpoint's own retry schedule (issue 15), or the deployment's; one policy per schedule. */
+  private retryPolicyOf(d: ClaimedDelivery): RetryPolicy {
+    if (!d.retry_schedule) return this.o.retry;
+    const key = d.retry_schedule.join(',');
+    let policy = this.endpointPolicies.get(key);
+    if (!policy) {
+      if (this.endpointPolicies.size >= 1000) this.endpointPolicies.clear();
+      policy = createRetryPolicy(d.retry_schedule);
+      this.endpointPolicies.set(key, policy);
+    }
+    return policy;
   }
 
   /** One ack statement for a batch (group commit calls this; a few run at once). */

@@ -11,7 +11,7 @@ export interface Signed {
   apiBase: string;
   tenantName: string;
   /** The menu entry of this page. */
-  section: 'endpoints' | 'reminders';
+  section: 'endpoints' | 'reminders' | 'catalog';
 }
 
 export interface Flash {
@@ -55,7 +55,7 @@ ${o.signed ? html`<meta name="csrf-token" content="${o.signed.csrf}"><meta name=
   </div>
   ${
     o.signed
-      ? html`<nav class="wrap nav" aria-label="Sections"><a href="/portal"${o.signed.section === 'endpoints' ? html` aria-current="page"` : ''}>Endpoints</a><a href="/portal/reminders"${o.signed.section === 'reminders' ? html` aria-current="page"` : ''}>Reminders</a></nav>`
+      ? html`<nav class="wrap nav" aria-label="Sections"><a href="/portal"${o.signed.section === 'endpoints' ? html` aria-current="page"` : ''}>Endpoints</a><a href="/portal/reminders"${o.signed.section === 'reminders' ? html` aria-current="page"` : ''}>Reminders</a><a href="/portal/catalog"${o.signed.section === 'catalog' ? html` aria-current="page"` : ''}>Event catalog</a></nav>`
       : ''
   }
 </header>

@@ -14,6 +14,7 @@ import { portalHeaders } from './headers.js';
 import { html } from './html.js';
 import { notice } from './pages/access.js';
 import { accessPages } from './routes/access.js';
+import { catalogPages } from './routes/catalog.js';
 import { deliveryPages } from './routes/deliveries.js';
 import { endpointPages } from './routes/endpoints.js';
 import { eventExportPages } from './routes/eventExport.js';
@@ -72,6 +73,7 @@ export async function portalPlugin(app: App, ctx: ApiContext): Promise<void> {
       await eventExportPages(portal, ctx);
       await reminderPages(portal, ctx);
       await replayPages(portal, ctx);
+      await catalogPages(portal, ctx);
     },
     { prefix: '/portal' },
   );

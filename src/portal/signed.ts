@@ -78,7 +78,11 @@ export function signedIn(app: App, ctx: ApiContext, handler: VisitHandler) {
       csrf: session.csrf,
       apiBase: api.base,
       tenantName: tenant.body.name,
-      section: req.url.startsWith('/portal/reminders') ? 'reminders' : 'endpoints',
+      section: req.url.startsWith('/portal/reminders')
+        ? 'reminders'
+        : req.url.startsWith('/portal/catalog')
+          ? 'catalog'
+          : 'endpoints',
     };
     const visit: Visit = {
       req,

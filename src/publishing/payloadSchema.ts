@@ -59,3 +59,20 @@ export function schemaProblem(e: ErrorObject): SchemaProblem {
         : '';
   return { path: `${e.instancePath}${extra}` || '/', message: e.message ?? e.keyword };
 }
+
+/** The first example that does not satisfy the schema, and why; undefined when all do. */
+export function examplesProblem(
+  schema: Record<string, unknown> | null | undefined,
+  examples: unknown[],
+): string | undefined {
+  if (!schema || examples.length === 0) return undefined;
+  const compiled = compilePayloadSchema(schema);
+  if (!compiled.ok) return undefined;
+  for (const [i, example] of examples.entries()) {
+    if (!compiled.validate(example)) {
+      const p = schemaProblem(compiled.validate.errors![0]!);
+      return `examples[${i}] does not satisfy the schema: ${p.path} ${p.message}`;
+    }
+  }
+  return undefined;
+}

@@ -5,6 +5,7 @@
 // itself is one statement in the store (store/publish.ts; a test event: endpointDeliveries.ts).
 import { createHash } from 'node:crypto';
 import { newId } from '../ids.js';
+import { holdsUnstorableNumber } from '../json/numberRange.js';
 import type { PublishInput } from '../store/events.js';
 import { attachChanges } from './changes.js';
 import type { CompiledType, EventTypeCache } from './eventTypeCache.js';
@@ -112,6 +113,14 @@ export function checkPayloadSize(payloadJson: string, limit: number, path = ''):
       'payload_too_large',
       `The ${path ? `payload of ${path}` : 'payload'} is ${size} bytes; the limit is ${limit} bytes (TIDINGS_MAX_PAYLOAD_BYTES).`,
       { size, limit, ...(path ? { path: at(path, 'payload') } : {}) },
+    );
+  }
+  if (holdsUnstorableNumber(payloadJson)) {
+    throw new PublishRefused(
+      422,
+      'payload_invalid',
+      `The ${path ? `payload of ${path}` : 'payload'} holds a number too large or too precise to store (at most 131072 digits before the decimal point and 16383 after).`,
+      path ? { path: at(path, 'payload') } : undefined,
     );
   }
 }

@@ -32,7 +32,13 @@ export const MAX_STATIC_HEADERS = 20;
 
 export function isReservedHeader(name: string): boolean {
   const lower = name.toLowerCase();
-  return RESERVED.has(lower) || lower.startsWith('webhook-') || lower.startsWith('x-forwarded-');
+  return (
+    RESERVED.has(lower) ||
+    lower.startsWith('webhook-') ||
+    lower.startsWith('x-forwarded-') ||
+    // tidings-test marks test events: a static header must not fake or hide it.
+    lower.startsWith('tidings-')
+  );
 }
 
 export function isValidHeaderName(name: string): boolean {

@@ -33,6 +33,12 @@ export interface Endpoint extends DestinationSettings {
   max_in_flight: number;
   rate_limit_per_s: number | null;
   ordering: Ordering;
+  /** The payload filter as written (issue 15); null: every event its types and channels let through. */
+  filter: Record<string, unknown> | null;
+  /** Per-endpoint policy; null: the deployment's. */
+  timeout_ms: number | null;
+  /** Delay after attempt 1, 2, … in milliseconds; null: the deployment's schedule. */
+  retry_schedule: number[] | null;
   created_at: Date;
   updated_at: Date;
   health: EndpointHealth;
@@ -53,6 +59,10 @@ export interface EndpointInput {
   max_in_flight?: number;
   rate_limit_per_s?: number | null;
   ordering?: Ordering;
+  /** The filter as written and its compiled SQL/JSON path predicate (api/payloadFilter.ts); null clears it. */
+  filter?: { doc: Record<string, unknown>; path: string } | null;
+  timeout_ms?: number | null;
+  retry_schedule?: number[] | null;
   /** Destination settings (issue 17); null clears one. */
   mtls?: DestinationSettings['mtls'];
   oauth?: DestinationSettings['oauth'];
@@ -76,7 +86,7 @@ interface EndpointRow extends Omit<Endpoint, 'headers' | 'health' | 'fault' | ke
 
 const SELECT = `SELECT e.id, e.tenant_id, e.url, e.description, e.event_types, e.channels, e.profile, e.secret, e.headers,
   e.disabled, e.disabled_reason, e.disabled_at, e.metadata, e.max_in_flight, e.rate_limit_per_s, e.ordering,
-  e.created_at, e.updated_at, e.mtls, e.oauth, e.broker, s.consecutive_failures, s.last_success_at, s.last_failure_at, s.failing_since,
+  e.filter, e.timeout_ms, e.retry_schedule, e.created_at, e.updated_at, e.mtls, e.oauth, e.broker, s.consecutive_failures, s.last_success_at, s.last_failure_at, s.failing_since,
   s.faulted_at, s.fault
   FROM endpoints e LEFT JOIN endpoint_state s ON s.endpoint_id = e.id`;
 
@@ -139,9 +149,9 @@ export async function createEndpoint(
   await q.query(
     `INSERT INTO endpoints (id, tenant_id, url, description, event_types, channels, profile, secret, headers,
        disabled, disabled_at, metadata, max_in_flight, rate_limit_per_s, ordering, created_at, updated_at,
-       mtls, oauth, broker)
+       mtls, oauth, broker, filter, filter_path, timeout_ms, retry_schedule)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $10 THEN $15::timestamptz END, $11, $12, $13, $14, $15, $15,
-       $16, $17, $18)`,
+       $16, $17, $18, $19, $20, $21, $22)`,
     [
       id,
       tenantId,
@@ -161,6 +171,10 @@ export async function createEndpoint(
       sealSetting(input.mtls, codec),
       sealSetting(input.oauth, codec),
       sealSetting(input.broker, codec),
+      input.filter ? JSON.stringify(input.filter.doc) : null,
+      input.filter?.path ?? null,
+      input.timeout_ms ?? null,
+      input.retry_schedule ?? null,
     ],
   );
   await q.query('INSERT INTO endpoint_state (endpoint_id) VALUES ($1)', [id]);
@@ -228,6 +242,12 @@ export async function updateEndpoint(
   if (patch.mtls !== undefined) set('mtls', sealSetting(patch.mtls, codec));
   if (patch.oauth !== undefined) set('oauth', sealSetting(patch.oauth, codec));
   if (patch.broker !== undefined) set('broker', sealSetting(patch.broker, codec));
+  if (patch.filter !== undefined) {
+    set('filter', patch.filter ? JSON.stringify(patch.filter.doc) : null);
+    set('filter_path', patch.filter?.path ?? null);
+  }
+  if (patch.timeout_ms !== undefined) set('timeout_ms', patch.timeout_ms);
+  if (patch.retry_schedule !== undefined) set('retry_schedule', patch.retry_schedule);
   if (patch.disabled !== undefined) {
     set('disabled', patch.disabled);
     sets.push(

@@ -9,6 +9,10 @@ export interface EventType {
   reminder: Record<string, unknown> | null;
   /** JSON pointers into the payload shown to tenants as "[redacted]" (catalog/redact.ts). */
   redact: string[] | null;
+  /** Example payloads ([] when none). */
+  examples: unknown[];
+  /** Set when the type is deprecated. */
+  deprecated: { reason: string } | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -21,9 +25,14 @@ export interface EventTypeInput {
   default_enabled?: boolean;
   reminder?: Record<string, unknown> | null;
   redact?: string[] | null;
+  examples?: unknown[] | null;
+  deprecated_reason?: string | null;
 }
 
-const COLUMNS = `name, description, group_name AS "group", schema, default_enabled, reminder, redact, created_at, updated_at`;
+const COLUMNS = `name, description, group_name AS "group", schema, default_enabled, reminder, redact,
+  coalesce(examples, '[]'::json) AS examples,
+  CASE WHEN deprecated_reason IS NOT NULL THEN json_build_object('reason', deprecated_reason) END AS deprecated,
+  created_at, updated_at`;
 
 /** Inserts or replaces one event type; `created` tells which. */
 export async function upsertEventType(
@@ -32,15 +41,19 @@ export async function upsertEventType(
   now: Date,
 ): Promise<{ type: EventType; created: boolean }> {
   const rows = await q.query<EventType & { created: boolean }>(
-    `INSERT INTO event_types AS et (name, description, group_name, schema, default_enabled, reminder, redact, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $8, $7, $7)
+    `INSERT INTO event_types AS et (name, description, group_name, schema, default_enabled, reminder, redact, examples,
+                                    deprecated_reason, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $8, $9, $10, $7, $7)
      ON CONFLICT (name) DO UPDATE SET
        description = EXCLUDED.description, group_name = EXCLUDED.group_name, schema = EXCLUDED.schema,
        default_enabled = EXCLUDED.default_enabled, reminder = EXCLUDED.reminder, redact = EXCLUDED.redact,
+       examples = EXCLUDED.examples, deprecated_reason = EXCLUDED.deprecated_reason,
        -- An identical upsert (a catalog loaded twice) changes nothing, not even the time.
-       updated_at = CASE WHEN (et.description, et.group_name, et.schema::text, et.default_enabled, et.reminder::text, et.redact)
+       updated_at = CASE WHEN (et.description, et.group_name, et.schema::text, et.default_enabled, et.reminder::text,
+                               et.redact, et.examples::text, et.deprecated_reason)
                          IS NOT DISTINCT FROM
-                         (EXCLUDED.description, EXCLUDED.group_name, EXCLUDED.schema::text, EXCLUDED.default_enabled, EXCLUDED.reminder::text, EXCLUDED.redact)
+                         (EXCLUDED.description, EXCLUDED.group_name, EXCLUDED.schema::text, EXCLUDED.default_enabled,
+                          EXCLUDED.reminder::text, EXCLUDED.redact, EXCLUDED.examples::text, EXCLUDED.deprecated_reason)
                     THEN et.updated_at ELSE EXCLUDED.updated_at END
      RETURNING ${COLUMNS}, (xmax = 0) AS created`,
     [
@@ -52,6 +65,8 @@ export async function upsertEventType(
       t.reminder == null ? null : JSON.stringify(t.reminder),
       now,
       t.redact == null || t.redact.length === 0 ? null : t.redact,
+      t.examples == null ? null : JSON.stringify(t.examples),
+      t.deprecated_reason ?? null,
     ],
   );
   const { created, ...type } = rows[0]!;

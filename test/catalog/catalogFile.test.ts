@@ -277,7 +277,7 @@ ${types}
     expect(refused(text)).toEqual([
       'demo.json:4:5: event_types[0]: missing required property "default_enabled"',
       'demo.json:5:58: event_types[1].default_enabled: must be boolean',
-      'demo.json:5:73: event_types[1].grup: unknown property (allowed: name, description, group, default_enabled, schema, reminder, redact)',
+      'demo.json:5:73: event_types[1].grup: unknown property (allowed: name, description, group, default_enabled, schema, reminder, redact, examples, deprecated)',
     ]);
   });
 

@@ -46,6 +46,7 @@ const EXPECTED: Record<string, Expect> = {
   'GET /v1/tenants/{tid}/endpoints/{eid}/ordering-keys': TENANT(200),
   'GET /v1/tenants/{tid}/endpoints/{eid}/deliveries': TENANT(200),
   'POST /v1/tenants/{tid}/endpoints/{eid}/test': TENANT(202),
+  'POST /v1/tenants/{tid}/endpoints/{eid}/filter/test': TENANT(200),
   'POST /v1/tenants/{tid}/events': OPERATOR_ONLY(202),
   'GET /v1/tenants/{tid}/events': TENANT(200),
   'GET /v1/tenants/{tid}/events/{id}': TENANT(200),

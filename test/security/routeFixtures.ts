@@ -34,6 +34,8 @@ export function request(route: Route): { body?: unknown; query?: string } {
       const c = aClientCertificate();
       return { body: { certificate: c.cert, key: c.key } };
     }
+    case 'POST /v1/tenants/{tid}/endpoints/{eid}/filter/test':
+      return { body: { payload: { amount_cents: 1 }, filter: { amount_cents: { $gte: 1 } } } };
     case 'POST /v1/tenants/{tid}/endpoints/{eid}/recover':
       return { body: { since: '2000-01-01T00:00:00Z' } };
     case 'POST /v1/tenants/{tid}/deliveries/replay':

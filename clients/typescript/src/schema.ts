@@ -164,6 +164,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{tid}/endpoints/{eid}/filter/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Whether a sample payload passes the endpoint's filter (or the filter given)
+         * @description Evaluated by the same SQL/JSON path predicate the fan-out uses. With `filter`, that filter is checked and tried instead of the stored one (to try an edit before saving it).
+         */
+        post: operations["testEndpointFilter"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenants/{tid}/endpoints/{eid}/mtls/rotate": {
         parameters: {
             query?: never;
@@ -863,8 +883,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Send a tidings.test event to this endpoint only
-         * @description The event is stored and delivered like any other (signed, in the endpoint’s wire profile, retried, logged) but is addressed to this endpoint alone: type filters, channels and other endpoints are not consulted.
+         * Send a test event (tidings.test, or a subscribed type with its catalog example) to this endpoint only
+         * @description The event is stored and delivered like any other (signed, in the endpoint’s wire profile, retried, logged, with the header `tidings-test: true`) but is addressed to this endpoint alone: channels, the payload filter and other endpoints are not consulted.
          */
         post: operations["sendTestEvent"];
         delete?: never;
@@ -1026,6 +1046,14 @@ export interface components {
             ordering: "none" | "key" | "endpoint";
             /** @description hmac (default): v1 signatures with a whsec_ secret; ed25519: v1a signatures, receivers verify with the whpk_ public key. Changing it rotates the secret (the old one keeps signing for 24 h). */
             signing: "hmac" | "ed25519";
+            /** @description Payload filter, MongoDB-style ($eq, $neq, $in, $nin, $gt, $gte, $lt, $lte, $exists, $and, $or, $not; dotted paths, any array element matches), e.g. {"amount_cents": {"$gte": 100000}, "currency": {"$in": ["EUR", "USD"]}}. Applied after types and channels: an event it refuses creates no delivery. Null or {}: no filter. See docs/filters.md. */
+            filter: {
+                [key: string]: unknown;
+            } | null;
+            /** @description How long a request may take (ms, 1000 to 30000); null: the deployment's TIDINGS_REQUEST_TIMEOUT_MS */
+            timeout_ms: number | null;
+            /** @description Delay before each retry ("5s", "10m", "2h"): at most as many as the deployment's TIDINGS_RETRY_SCHEDULE, none longer than its longest; [] for no retries; null: the deployment's schedule */
+            retry_schedule: string[] | null;
             /** @description whpk_ key receivers verify v1a signatures with (ed25519 endpoints) */
             public_key: string | null;
             health: {
@@ -1115,6 +1143,14 @@ export interface components {
             ordering: "none" | "key" | "endpoint";
             /** @description hmac (default): v1 signatures with a whsec_ secret; ed25519: v1a signatures, receivers verify with the whpk_ public key. Changing it rotates the secret (the old one keeps signing for 24 h). */
             signing: "hmac" | "ed25519";
+            /** @description Payload filter, MongoDB-style ($eq, $neq, $in, $nin, $gt, $gte, $lt, $lte, $exists, $and, $or, $not; dotted paths, any array element matches), e.g. {"amount_cents": {"$gte": 100000}, "currency": {"$in": ["EUR", "USD"]}}. Applied after types and channels: an event it refuses creates no delivery. Null or {}: no filter. See docs/filters.md. */
+            filter: {
+                [key: string]: unknown;
+            } | null;
+            /** @description How long a request may take (ms, 1000 to 30000); null: the deployment's TIDINGS_REQUEST_TIMEOUT_MS */
+            timeout_ms: number | null;
+            /** @description Delay before each retry ("5s", "10m", "2h"): at most as many as the deployment's TIDINGS_RETRY_SCHEDULE, none longer than its longest; [] for no retries; null: the deployment's schedule */
+            retry_schedule: string[] | null;
             /** @description whpk_ key receivers verify v1a signatures with (ed25519 endpoints) */
             public_key: string | null;
             health: {
@@ -1192,6 +1228,10 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             redact: string[] | null;
+            examples: unknown[];
+            deprecated: {
+                reason: string;
+            } | null;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -1545,6 +1585,11 @@ export interface operations {
                         [key: string]: unknown;
                     } | null;
                     redact?: string[] | null;
+                    /** @description Example payloads (each must satisfy the schema), shown in the portal catalog; the first is what "send test event" sends */
+                    examples?: unknown[];
+                    deprecated?: {
+                        reason: string;
+                    } | null;
                 };
             };
         };
@@ -1637,7 +1682,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid content: `invalid_request`, `invalid_schema`, `invalid_reminder` */
+            /** @description Invalid content: `invalid_request`, `invalid_schema`, `invalid_reminder`, `invalid_example` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1646,7 +1691,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error: {
                             /** @enum {string} */
-                            code: "invalid_request" | "invalid_schema" | "invalid_reminder";
+                            code: "invalid_request" | "invalid_schema" | "invalid_reminder" | "invalid_example";
                         };
                     };
                 };
@@ -2733,6 +2778,14 @@ export interface operations {
                     ordering?: "none" | "key" | "endpoint";
                     /** @description hmac (default): v1 signatures with a whsec_ secret; ed25519: v1a signatures, receivers verify with the whpk_ public key. Changing it rotates the secret (the old one keeps signing for 24 h). */
                     signing?: "hmac" | "ed25519";
+                    /** @description Payload filter, MongoDB-style ($eq, $neq, $in, $nin, $gt, $gte, $lt, $lte, $exists, $and, $or, $not; dotted paths, any array element matches), e.g. {"amount_cents": {"$gte": 100000}, "currency": {"$in": ["EUR", "USD"]}}. Applied after types and channels: an event it refuses creates no delivery. Null or {}: no filter. See docs/filters.md. */
+                    filter?: {
+                        [key: string]: unknown;
+                    } | null;
+                    /** @description How long a request may take (ms, 1000 to 30000); null: the deployment's TIDINGS_REQUEST_TIMEOUT_MS */
+                    timeout_ms?: number | null;
+                    /** @description Delay before each retry ("5s", "10m", "2h"): at most as many as the deployment's TIDINGS_RETRY_SCHEDULE, none longer than its longest; [] for no retries; null: the deployment's schedule */
+                    retry_schedule?: string[] | null;
                     mtls?: {
                         /** @description PEM client certificate, optionally followed by its intermediate certificates */
                         certificate: string;
@@ -2880,7 +2933,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid content: `invalid_request`, `invalid_url`, `unknown_profile`, `invalid_header`, `reserved_header`, `duplicate_header`, `too_many_headers`, `invalid_secret`, `profile_needs_hmac`, `profile_locked`, `unknown_event_type`, `invalid_event_type_filter`, `metadata_too_large`, `value_refused` */
+            /** @description Invalid content: `invalid_request`, `invalid_url`, `unknown_profile`, `invalid_header`, `reserved_header`, `duplicate_header`, `too_many_headers`, `invalid_secret`, `profile_needs_hmac`, `profile_locked`, `unknown_event_type`, `invalid_event_type_filter`, `invalid_filter`, `invalid_retry_schedule`, `metadata_too_large`, `value_refused` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2889,7 +2942,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error: {
                             /** @enum {string} */
-                            code: "invalid_request" | "invalid_url" | "unknown_profile" | "invalid_header" | "reserved_header" | "duplicate_header" | "too_many_headers" | "invalid_secret" | "profile_needs_hmac" | "profile_locked" | "unknown_event_type" | "invalid_event_type_filter" | "metadata_too_large" | "value_refused";
+                            code: "invalid_request" | "invalid_url" | "unknown_profile" | "invalid_header" | "reserved_header" | "duplicate_header" | "too_many_headers" | "invalid_secret" | "profile_needs_hmac" | "profile_locked" | "unknown_event_type" | "invalid_event_type_filter" | "invalid_filter" | "invalid_retry_schedule" | "metadata_too_large" | "value_refused";
                         };
                     };
                 };
@@ -3167,6 +3220,14 @@ export interface operations {
                     ordering?: "none" | "key" | "endpoint";
                     /** @description hmac (default): v1 signatures with a whsec_ secret; ed25519: v1a signatures, receivers verify with the whpk_ public key. Changing it rotates the secret (the old one keeps signing for 24 h). */
                     signing?: "hmac" | "ed25519";
+                    /** @description Payload filter, MongoDB-style ($eq, $neq, $in, $nin, $gt, $gte, $lt, $lte, $exists, $and, $or, $not; dotted paths, any array element matches), e.g. {"amount_cents": {"$gte": 100000}, "currency": {"$in": ["EUR", "USD"]}}. Applied after types and channels: an event it refuses creates no delivery. Null or {}: no filter. See docs/filters.md. */
+                    filter?: {
+                        [key: string]: unknown;
+                    } | null;
+                    /** @description How long a request may take (ms, 1000 to 30000); null: the deployment's TIDINGS_REQUEST_TIMEOUT_MS */
+                    timeout_ms?: number | null;
+                    /** @description Delay before each retry ("5s", "10m", "2h"): at most as many as the deployment's TIDINGS_RETRY_SCHEDULE, none longer than its longest; [] for no retries; null: the deployment's schedule */
+                    retry_schedule?: string[] | null;
                     mtls?: {
                         /** @description PEM client certificate, optionally followed by its intermediate certificates */
                         certificate: string;
@@ -3298,7 +3359,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid content: `invalid_request`, `invalid_url`, `unknown_profile`, `invalid_header`, `reserved_header`, `duplicate_header`, `too_many_headers`, `invalid_secret`, `profile_needs_hmac`, `profile_locked`, `unknown_event_type`, `invalid_event_type_filter`, `metadata_too_large`, `value_refused` */
+            /** @description Invalid content: `invalid_request`, `invalid_url`, `unknown_profile`, `invalid_header`, `reserved_header`, `duplicate_header`, `too_many_headers`, `invalid_secret`, `profile_needs_hmac`, `profile_locked`, `unknown_event_type`, `invalid_event_type_filter`, `invalid_filter`, `invalid_retry_schedule`, `metadata_too_large`, `value_refused` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3307,7 +3368,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error: {
                             /** @enum {string} */
-                            code: "invalid_request" | "invalid_url" | "unknown_profile" | "invalid_header" | "reserved_header" | "duplicate_header" | "too_many_headers" | "invalid_secret" | "profile_needs_hmac" | "profile_locked" | "unknown_event_type" | "invalid_event_type_filter" | "metadata_too_large" | "value_refused";
+                            code: "invalid_request" | "invalid_url" | "unknown_profile" | "invalid_header" | "reserved_header" | "duplicate_header" | "too_many_headers" | "invalid_secret" | "profile_needs_hmac" | "profile_locked" | "unknown_event_type" | "invalid_event_type_filter" | "invalid_filter" | "invalid_retry_schedule" | "metadata_too_large" | "value_refused";
                         };
                     };
                 };
@@ -3565,6 +3626,161 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "invalid_request" | "invalid_secret" | "profile_needs_hmac";
+                        };
+                    };
+                };
+            };
+            /** @description Rate limited: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "rate_limited";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    testEndpointFilter: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tid: string;
+                eid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description A sample payload, as it would be published */
+                    payload: unknown;
+                    /** @description Payload filter, MongoDB-style ($eq, $neq, $in, $nin, $gt, $gte, $lt, $lte, $exists, $and, $or, $not; dotted paths, any array element matches), e.g. {"amount_cents": {"$gte": 100000}, "currency": {"$in": ["EUR", "USD"]}}. Applied after types and channels: an event it refuses creates no delivery. Null or {}: no filter. See docs/filters.md. */
+                    filter?: {
+                        [key: string]: unknown;
+                    } | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description true: an event with this payload would be delivered to the endpoint */
+                        matches: boolean;
+                        /** @description Payload filter, MongoDB-style ($eq, $neq, $in, $nin, $gt, $gte, $lt, $lte, $exists, $and, $or, $not; dotted paths, any array element matches), e.g. {"amount_cents": {"$gte": 100000}, "currency": {"$in": ["EUR", "USD"]}}. Applied after types and channels: an event it refuses creates no delivery. Null or {}: no filter. See docs/filters.md. */
+                        filter: {
+                            [key: string]: unknown;
+                        } | null;
+                    };
+                };
+            };
+            /** @description Malformed request: `bad_url`, `invalid_character`, `invalid_params`, `path_parameter_too_long`, `malformed_json`, `json_too_deep`, `bad_content_length`, `bad_content_type` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "bad_url" | "invalid_character" | "invalid_params" | "path_parameter_too_long" | "malformed_json" | "json_too_deep" | "bad_content_length" | "bad_content_type";
+                        };
+                    };
+                };
+            };
+            /** @description No valid token: `unauthorized`, `portal_session_ended` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "unauthorized" | "portal_session_ended";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed with this token: `csrf_token_invalid` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "csrf_token_invalid";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: `tenant_not_found`, `endpoint_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "tenant_not_found" | "endpoint_not_found";
+                        };
+                    };
+                };
+            };
+            /** @description Too large: `body_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "body_too_large";
+                        };
+                    };
+                };
+            };
+            /** @description Not JSON: `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "unsupported_media_type";
+                        };
+                    };
+                };
+            };
+            /** @description Invalid content: `invalid_request`, `invalid_filter` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "invalid_request" | "invalid_filter";
                         };
                     };
                 };
@@ -9537,7 +9753,13 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": {
+                    type?: string;
+                };
+            };
+        };
         responses: {
             /** @description Accepted: queued */
             202: {
@@ -9649,6 +9871,20 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "unsupported_media_type";
+                        };
+                    };
+                };
+            };
+            /** @description Invalid content: `invalid_request`, `unknown_event_type`, `not_subscribed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "invalid_request" | "unknown_event_type" | "not_subscribed";
                         };
                     };
                 };

@@ -24,6 +24,7 @@ import {
   updateEndpoint,
 } from '../../store/endpoints.js';
 import { listEventTypes } from '../../store/eventTypes.js';
+import { filterMatches } from '../../store/filters.js';
 import { tenantExists } from '../../store/tenants.js';
 import { requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
@@ -35,13 +36,18 @@ import {
   destinationViewFields,
 } from '../endpointDestination.js';
 import {
+  checkFilter,
   checkHeaders,
   checkProfile,
   checkProfileSigning,
+  checkRetrySchedule,
   checkSecret,
   checkTypeFilter,
   checkUrl,
   chooseProfile,
+  ENDPOINT_TIMEOUT_MAX_MS,
+  ENDPOINT_TIMEOUT_MIN_MS,
+  formatDelay,
 } from '../endpointInput.js';
 import { badRequest, notFound } from '../errors.js';
 import { checkMetadata, requireEndpointRoom } from '../quotas.js';
@@ -80,6 +86,24 @@ const Ordering = Type.Union([Type.Literal('none'), Type.Literal('key'), Type.Lit
     'key: events with the same ordering_key are delivered one at a time in publish order; endpoint: the whole endpoint is one key',
 });
 
+const Filter = Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()], {
+  description:
+    'Payload filter, MongoDB-style ($eq, $neq, $in, $nin, $gt, $gte, $lt, $lte, $exists, $and, $or, $not; dotted paths, any array element matches), e.g. {"amount_cents": {"$gte": 100000}, "currency": {"$in": ["EUR", "USD"]}}. Applied after types and channels: an event it refuses creates no delivery. Null or {}: no filter. See docs/filters.md.',
+});
+const TimeoutMs = Type.Union(
+  [Type.Integer({ minimum: ENDPOINT_TIMEOUT_MIN_MS, maximum: ENDPOINT_TIMEOUT_MAX_MS }), Type.Null()],
+  {
+    description: `How long a request may take (ms, ${ENDPOINT_TIMEOUT_MIN_MS} to ${ENDPOINT_TIMEOUT_MAX_MS}); null: the deployment's TIDINGS_REQUEST_TIMEOUT_MS`,
+  },
+);
+const RetrySchedule = Type.Union(
+  [Type.Array(Type.String({ maxLength: 20 }), { maxItems: 50 }), Type.Null()],
+  {
+    description:
+      'Delay before each retry ("5s", "10m", "2h"): at most as many as the deployment\'s TIDINGS_RETRY_SCHEDULE, none longer than its longest; [] for no retries; null: the deployment\'s schedule',
+  },
+);
+
 const Signing = Type.Union(
   SIGNING_SCHEMES.map((s) => Type.Literal(s)),
   {
@@ -117,6 +141,9 @@ const endpointFields = {
   ),
   ordering: Type.Optional(Ordering),
   signing: Type.Optional(Signing),
+  filter: Type.Optional(Filter),
+  timeout_ms: Type.Optional(TimeoutMs),
+  retry_schedule: Type.Optional(RetrySchedule),
   // mtls, oauth, broker (issue 17): src/api/endpointDestination.ts
   ...destinationFields,
 };
@@ -166,6 +193,9 @@ const EndpointView = Type.Object(
     rate_limit_per_s: Type.Union([Type.Number(), Type.Null()]),
     ordering: Ordering,
     signing: Signing,
+    filter: Filter,
+    timeout_ms: TimeoutMs,
+    retry_schedule: RetrySchedule,
     public_key: Type.Union([Type.String(), Type.Null()], {
       description: 'whpk_ key receivers verify v1a signatures with (ed25519 endpoints)',
     }),
@@ -206,6 +236,20 @@ const EndpointParams = Type.Object({
 });
 type EndpointParams = Static<typeof EndpointParams>;
 
+const FilterTest = Type.Object(
+  {
+    payload: Type.Unknown({ description: 'A sample payload, as it would be published' }),
+    filter: Type.Optional(Filter),
+  },
+  { additionalProperties: false },
+);
+const FilterTestAnswer = Type.Object({
+  matches: Type.Boolean({
+    description: 'true: an event with this payload would be delivered to the endpoint',
+  }),
+  filter: Filter,
+});
+
 const RotateSecret = Type.Object(
   {
     grace_period_s: Type.Optional(
@@ -236,7 +280,7 @@ const SecretAnswer = Type.Object({
 
 /** How an endpoint is shown: no secret, static header values masked, no key or password. */
 export function endpointView(e: Endpoint) {
-  const { secret, headers, health, mtls, oauth, broker, ...rest } = e;
+  const { secret, headers, health, mtls, oauth, broker, retry_schedule, ...rest } = e;
   const masked: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers)) masked[k] = maskSecret(v);
   const state: 'healthy' | 'failing' | 'open' = circuitOpen(health.consecutive_failures)
@@ -246,6 +290,7 @@ export function endpointView(e: Endpoint) {
       : 'healthy';
   return {
     ...rest,
+    retry_schedule: retry_schedule ? retry_schedule.map(formatDelay) : null,
     headers: masked,
     signing: schemeOf(secret),
     public_key: publicKeyOfSecret(secret),
@@ -260,6 +305,24 @@ function splitDestination<T extends DestinationInput>(
 ): [Omit<T, 'mtls' | 'oauth' | 'broker'>, DestinationInput] {
   const { mtls, oauth, broker, ...rest } = b;
   return [rest, { url: b.url, headers: b.headers, mtls, oauth, broker }];
+}
+
+/** The body with its filter compiled and its retry schedule in milliseconds (422 when either is wrong). */
+function policyOf<T extends { filter?: Record<string, unknown> | null; retry_schedule?: string[] | null }>(
+  b: T,
+  ctx: ApiContext,
+): Omit<T, 'filter' | 'retry_schedule'> & {
+  filter?: { doc: Record<string, unknown>; path: string } | null;
+  retry_schedule?: number[] | null;
+} {
+  const { filter, retry_schedule, ...rest } = b;
+  const compiled = checkFilter(filter);
+  const schedule = checkRetrySchedule(retry_schedule, ctx.config);
+  return {
+    ...rest,
+    ...(compiled !== undefined ? { filter: compiled } : {}),
+    ...(schedule !== undefined ? { retry_schedule: schedule } : {}),
+  };
 }
 
 function secretAnswer(current: string, previous: PreviousSecret[], now: Date) {
@@ -306,7 +369,7 @@ export async function endpointRoutes(app: App, ctx: ApiContext): Promise<void> {
       checkTypeFilter(b.event_types, await knownTypes());
       checkMetadata(b.metadata);
       const secret = b.secret ?? newSigningSecret(scheme);
-      const [plain, destinationInput] = splitDestination(fields);
+      const [plain, destinationInput] = splitDestination(policyOf(fields, ctx));
       const destination = checkDestination(destinationInput, undefined, ctx.config, ctx.clock.now());
       const e = await ctx.db.tx(async (q) => {
         await requireEndpointRoom(q, ctx, req.params.tid);
@@ -447,7 +510,7 @@ export async function endpointRoutes(app: App, ctx: ApiContext): Promise<void> {
       if (b.event_types) checkTypeFilter(b.event_types, await knownTypes());
       checkMetadata(b.metadata);
       const { signing, ...fields } = b;
-      const [plain, destinationInput] = splitDestination(fields);
+      const [plain, destinationInput] = splitDestination(policyOf(fields, ctx));
       const { tid, eid } = req.params;
       let wasParked = false;
       const e = await ctx.db.tx(async (q) => {
@@ -467,6 +530,32 @@ export async function endpointRoutes(app: App, ctx: ApiContext): Promise<void> {
       if (!e) throw notFound('endpoint', req.params.eid);
       if (b.disabled === false || wasParked) await ctx.publisher.wakeWorkers();
       return endpointView(e);
+    },
+  );
+
+  app.post<{ Params: EndpointParams; Body: Static<typeof FilterTest> }>(
+    '/v1/tenants/:tid/endpoints/:eid/filter/test',
+    {
+      schema: {
+        tags: ['endpoints'],
+        summary: "Whether a sample payload passes the endpoint's filter (or the filter given)",
+        description:
+          'Evaluated by the same SQL/JSON path predicate the fan-out uses. With `filter`, that filter is checked and tried instead of the stored one (to try an edit before saving it).',
+        params: EndpointParams,
+        body: FilterTest,
+        response: { 200: FilterTestAnswer, ...errors(401, 404, 422) },
+      },
+    },
+    async (req) => {
+      requireTenant(req.principal, req.params.tid);
+      const e = await getEndpoint(ctx.db, ctx.codec, req.params.tid, req.params.eid);
+      if (!e) throw notFound('endpoint', req.params.eid);
+      const given = req.body.filter;
+      const compiled = checkFilter(given === undefined ? e.filter : given);
+      const matches = compiled
+        ? await filterMatches(ctx.db, compiled.path, JSON.stringify(req.body.payload))
+        : true;
+      return { matches, filter: compiled ? compiled.doc : null };
     },
   );
 

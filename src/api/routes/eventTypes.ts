@@ -1,6 +1,7 @@
 import { type Static, Type } from 'typebox';
 import { REDACT_POINTER } from '../../catalog/redact.js';
 import { checkSchema } from '../../publishing/eventTypeCache.js';
+import { examplesProblem } from '../../publishing/payloadSchema.js';
 import { validateReminderSettings } from '../../scheduler/rules.js';
 import { readReminderSettings } from '../../scheduler/settings.js';
 import { deleteEventType, listEventTypes, upsertEventType } from '../../store/eventTypes.js';
@@ -17,6 +18,13 @@ const RedactPointers = Type.Array(Type.String({ pattern: REDACT_POINTER, maxLeng
   description:
     'JSON pointers into the payload (e.g. "/ssn", "/bank_account/number") whose values tenant tokens and the portal see as "[redacted]"; the wire body is unchanged',
 });
+const Deprecated = Type.Object(
+  { reason: Type.String({ minLength: 1, maxLength: 1000 }) },
+  {
+    additionalProperties: false,
+    description: 'Set when the type is deprecated: still delivered, listed with the reason',
+  },
+);
 
 const EventTypeBody = Type.Object(
   {
@@ -26,6 +34,14 @@ const EventTypeBody = Type.Object(
     default_enabled: Type.Optional(Type.Boolean({ default: true })),
     reminder: Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])),
     redact: Type.Optional(Type.Union([RedactPointers, Type.Null()])),
+    examples: Type.Optional(
+      Type.Array(Type.Unknown(), {
+        maxItems: 10,
+        description:
+          'Example payloads (each must satisfy the schema), shown in the portal catalog; the first is what "send test event" sends',
+      }),
+    ),
+    deprecated: Type.Optional(Type.Union([Deprecated, Type.Null()])),
   },
   { additionalProperties: false },
 );
@@ -39,6 +55,8 @@ export const EventTypeView = Type.Object(
     default_enabled: Type.Boolean(),
     reminder: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
     redact: Type.Union([RedactPointers, Type.Null()]),
+    examples: Type.Array(Type.Unknown()),
+    deprecated: Type.Union([Deprecated, Type.Null()]),
     created_at: Timestamp,
     updated_at: Timestamp,
   },
@@ -63,12 +81,15 @@ export async function eventTypeRoutes(app: App, ctx: ApiContext): Promise<void> 
         const problem = checkSchema(req.body.schema);
         if (problem) throw unprocessable('invalid_schema', `The JSON Schema does not compile: ${problem}`);
       }
+      const badExample = req.body.examples && examplesProblem(req.body.schema, req.body.examples);
+      if (badExample) throw unprocessable('invalid_example', badExample);
       const settings = readReminderSettings(req.body.reminder);
       const bounds = settings && validateReminderSettings(settings);
       if (bounds && !bounds.ok) throw unprocessable('invalid_reminder', bounds.message);
+      const { deprecated, ...body } = req.body;
       const { type, created } = await upsertEventType(
         ctx.db,
-        { name: req.params.name, ...req.body },
+        { name: req.params.name, ...body, deprecated_reason: deprecated?.reason ?? null },
         ctx.clock.now(),
       );
       ctx.eventTypes.invalidate(type.name);

@@ -5,11 +5,14 @@
   const meta = (name) => document.querySelector(`meta[name="${name}"]`)?.getAttribute('content') ?? '';
   const csrf = meta('csrf-token');
 
-  async function api(method, path) {
+  async function api(method, path, payload) {
+    const headers = { 'x-csrf-token': csrf, accept: 'application/json' };
+    if (payload !== undefined) headers['content-type'] = 'application/json';
     const res = await fetch(path, {
       method,
       credentials: 'same-origin',
-      headers: { 'x-csrf-token': csrf, accept: 'application/json' },
+      headers,
+      body: payload === undefined ? undefined : JSON.stringify(payload),
     });
     const body = await res.json().catch(() => null);
     if (!res.ok) throw new Error(body?.error?.message ?? `The server answered ${res.status}.`);
@@ -86,7 +89,8 @@
         button.disabled = true;
         out.replaceChildren('Sending…');
         try {
-          const sent = await api('POST', form.dataset.testEvent);
+          const type = form.querySelector('select[name="type"]')?.value;
+          const sent = await api('POST', form.dataset.testEvent, type ? { type } : undefined);
           const link = el(
             'a',
             { href: `/portal/deliveries/${encodeURIComponent(sent.delivery_id)}` },

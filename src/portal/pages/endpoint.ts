@@ -27,6 +27,54 @@ export interface EndpointPageOptions {
   revealedSecret?: string | undefined;
   /** The last 7 days, per hour (absent: not shown). */
   stats?: StatsJson | { problem: string };
+  /** Catalog types the endpoint subscribes to: test events and filter samples (issue 15). */
+  subscribed: string[];
+  filterEdit: FilterEdit;
+}
+
+/** The payload filter form: as typed, the sample it is tried on, and the last try's result. */
+export interface FilterEdit {
+  text: string;
+  sampleType: string;
+  sample: string;
+  result?: { matches: boolean } | { problem: string };
+}
+
+function filterResult(r: FilterEdit['result']): Html {
+  if (!r) return html``;
+  if ('problem' in r)
+    return html`<p class="flash flash-error" role="alert" data-filter-result="error">${r.problem}</p>`;
+  return r.matches
+    ? html`<p class="ok" data-filter-result="match"><strong>Matches:</strong> an event with this payload would be delivered to this endpoint.</p>`
+    : html`<p class="bad" data-filter-result="no-match"><strong>No match:</strong> an event with this payload would not be delivered to this endpoint.</p>`;
+}
+
+function filterSection(o: EndpointPageOptions, self: string): Html {
+  const f = o.filterEdit;
+  return html`<section class="card" id="filter" aria-labelledby="filter-h">
+  <h2 id="filter-h">Payload filter</h2>
+  <p class="hint">Only events whose payload matches are delivered here, e.g.
+  <code>{"amount_cents": {"$gte": 100000}, "currency": {"$in": ["EUR", "USD"]}}</code>.
+  Operators: <code>$eq $neq $in $nin $gt $gte $lt $lte $exists $and $or $not</code>; dotted paths reach into
+  nested objects, and a path through a list matches when any element does. Empty: every event.</p>
+  <form method="post" action="${self}/filter" class="filter-form">
+    ${csrfField(o.csrf)}
+    <div class="field"><label for="filter-text">Filter (JSON)</label>
+      <textarea id="filter-text" name="filter" rows="5" spellcheck="false">${f.text}</textarea></div>
+    <div class="field"><label for="sample-type">Sample payload of type</label>
+      <select id="sample-type" name="sample_type">
+        ${o.subscribed.map((t) => html`<option${t === f.sampleType ? html` selected` : ''}>${t}</option>`)}
+      </select>
+      <button type="submit" name="action" value="example" class="small">Use its example</button></div>
+    <div class="field"><label for="filter-sample">Sample payload</label>
+      <textarea id="filter-sample" name="sample" rows="8" spellcheck="false">${f.sample}</textarea></div>
+    <div class="actions">
+      <button type="submit" name="action" value="test">Test against the sample</button>
+      <button type="submit" name="action" value="save" class="primary">Save filter</button>
+    </div>
+  </form>
+  <div id="filter-result" aria-live="polite">${filterResult(f.result)}</div>
+</section>`;
 }
 
 function filterQuery(f: LogFilter, cursor?: string): string {
@@ -142,9 +190,13 @@ ${e.description ? html`<p>${e.description}</p>` : ''}
 
 <section class="card" aria-labelledby="test-h">
   <h2 id="test-h">Send a test event</h2>
-  <p class="hint">Sends a <code>tidings.test</code> event to this endpoint only, signed and formatted like every other.</p>
+  <p class="hint">Sends an event to this endpoint only, signed and formatted like every other, with the header <code>tidings-test: true</code>: <code>tidings.test</code>, or any type it subscribes to with the catalog's example payload.</p>
   <form method="post" action="${self}/test" data-test-event="${o.apiBase}/endpoints/${eid}/test">
     ${csrfField(o.csrf)}
+    <div class="field"><label for="test-type">Type of test event</label>
+      <select id="test-type" name="type"><option value="">tidings.test</option>
+        ${o.subscribed.map((t) => html`<option>${t}</option>`)}
+      </select></div>
     <button type="submit" class="primary"${e.disabled ? html` disabled aria-describedby="test-disabled"` : ''}>Send test event</button>
   </form>
   ${e.disabled ? html`<p class="muted" id="test-disabled">Enable the endpoint to send it a test event.</p>` : ''}
@@ -179,10 +231,14 @@ ${
         ? html`${headers.map(([k, m]) => html`<code class="masked">${k}: ${m}</code> `)}`
         : 'None'
     }</dd>
+    <dt>Request timeout</dt><dd>${e.timeout_ms ? `${e.timeout_ms / 1000} s` : 'The service default'}</dd>
+    <dt>Retries</dt><dd>${e.retry_schedule ? (e.retry_schedule.length > 0 ? e.retry_schedule.join(', ') : 'None') : 'The service default'}</dd>
     <dt>Endpoint id</dt><dd><code>${e.id}</code></dd>
     <dt>Created</dt><dd>${time(e.created_at)}</dd>
   </dl>
 </section>
+
+${filterSection(o, self)}
 
 <section class="card" id="deliveries" aria-labelledby="log-h">
   <h2 id="log-h">Deliveries</h2>

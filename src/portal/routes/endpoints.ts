@@ -1,11 +1,12 @@
 // Endpoint pages: list, create, edit, enable/disable, delete, secret, test event, recover.
 // Every read and write is an API call made as the session (see apiClient.ts).
 import type { ApiContext, App } from '../../api/context.js';
+import { takesType } from '../../api/routes/portalTestEvents.js';
 import { PROFILE_NAMES } from '../../delivery/profiles/index.js';
 import type { DeliveryJson, EndpointDefaultsJson, EndpointJson, EventTypeJson, Page } from '../apiTypes.js';
 import { type EndpointFormValues, endpointBody, endpointFormValues, field, localTime } from '../form.js';
 import type { Flash } from '../layout.js';
-import { deleteEndpointPage, endpointPage, type LogFilter } from '../pages/endpoint.js';
+import { deleteEndpointPage, endpointPage, type FilterEdit, type LogFilter } from '../pages/endpoint.js';
 import { endpointFormPage } from '../pages/endpointForm.js';
 import type { StatsJson } from '../pages/endpointStats.js';
 import { endpointsPage } from '../pages/endpoints.js';
@@ -22,6 +23,7 @@ const DONE: Record<string, string> = {
   recovered: 'Failed deliveries queued again.',
   'replay-window': 'Choose the window to replay: a start time, before its end.',
   'test-sent': 'Test event sent.',
+  'filter-saved': 'Payload filter saved: from now on only matching events are delivered here.',
 };
 
 export function doneFlash(query: unknown): Flash | undefined {
@@ -101,7 +103,7 @@ export async function endpointPages(app: App, ctx: ApiContext): Promise<void> {
   async function showEndpoint(
     v: Visit,
     eid: string,
-    extra: { status?: number; flash?: Flash; secret?: string } = {},
+    extra: { status?: number; flash?: Flash; secret?: string; filterEdit?: FilterEdit } = {},
   ) {
     const ep = await v.api.call<EndpointJson>('GET', epPath(v, eid));
     if (!ep.ok) return v.notFound('endpoint');
@@ -125,6 +127,7 @@ export async function endpointPages(app: App, ctx: ApiContext): Promise<void> {
     const types = await catalog(v);
     const typeNames = [...new Set([...types.map((t) => t.name), 'tidings.test'])].sort();
     const stats = await v.api.call<StatsJson>('GET', `${epPath(v, eid)}/stats?${lastWeek(ctx.clock.now())}`);
+    const subscribed = subscribedTypes(types, ep.body);
     return v.show(
       extra.status ?? 200,
       ep.body.url,
@@ -137,6 +140,12 @@ export async function endpointPages(app: App, ctx: ApiContext): Promise<void> {
         filter,
         revealedSecret: extra.secret,
         stats: stats.ok ? stats.body : { problem: stats.error.message },
+        subscribed: subscribed.map((t) => t.name),
+        filterEdit: extra.filterEdit ?? {
+          text: ep.body.filter ? JSON.stringify(ep.body.filter, null, 2) : '',
+          sampleType: subscribed[0]?.name ?? '',
+          sample: exampleText(subscribed[0]),
+        },
       }),
       extra.flash ?? doneFlash(v.req.query),
     );
@@ -283,11 +292,69 @@ export async function endpointPages(app: App, ctx: ApiContext): Promise<void> {
     }),
   );
 
+  // The filter form: try the filter on a sample payload (the type's example, or edited), or save it.
+  app.post(
+    '/endpoints/:eid/filter',
+    route(async (v) => {
+      const eid = eidOf(v);
+      const action = field(v.form, 'action');
+      const edit: FilterEdit = {
+        text: field(v.form, 'filter'),
+        sampleType: field(v.form, 'sample_type'),
+        sample: field(v.form, 'sample'),
+      };
+      if (action === 'example') {
+        const t = (await catalog(v)).find((x) => x.name === edit.sampleType);
+        return showEndpoint(v, eid, { filterEdit: { ...edit, sample: exampleText(t) } });
+      }
+      const filter = parseJsonField(edit.text, 'The filter', true);
+      if (!filter.ok)
+        return showEndpoint(v, eid, {
+          status: 422,
+          filterEdit: { ...edit, result: { problem: filter.problem } },
+        });
+      if (action === 'save') {
+        const r = await v.api.call('PATCH', epPath(v, eid), { filter: filter.value });
+        if (!r.ok) {
+          if (r.status === 404) return v.notFound('endpoint');
+          return showEndpoint(v, eid, {
+            status: r.status,
+            filterEdit: { ...edit, result: { problem: r.error.message } },
+          });
+        }
+        return v.reply.redirect(`/portal/endpoints/${encodeURIComponent(eid)}?done=filter-saved#filter`, 303);
+      }
+      const sample = parseJsonField(edit.sample, 'The sample payload', false);
+      if (!sample.ok)
+        return showEndpoint(v, eid, {
+          status: 422,
+          filterEdit: { ...edit, result: { problem: sample.problem } },
+        });
+      const r = await v.api.call<{ matches: boolean }>('POST', `${epPath(v, eid)}/filter/test`, {
+        filter: filter.value,
+        payload: sample.value,
+      });
+      if (!r.ok) {
+        if (r.status === 404) return v.notFound('endpoint');
+        return showEndpoint(v, eid, {
+          status: r.status,
+          filterEdit: { ...edit, result: { problem: r.error.message } },
+        });
+      }
+      return showEndpoint(v, eid, { filterEdit: { ...edit, result: { matches: r.body.matches } } });
+    }),
+  );
+
   app.post(
     '/endpoints/:eid/test',
     route(async (v) => {
       const eid = eidOf(v);
-      const r = await v.api.call<{ delivery_id: string }>('POST', `${epPath(v, eid)}/test`);
+      const type = field(v.form, 'type');
+      const r = await v.api.call<{ delivery_id: string }>(
+        'POST',
+        `${epPath(v, eid)}/test`,
+        type ? { type } : undefined,
+      );
       if (!r.ok) return refused(v, eid, r);
       return v.reply.redirect(
         `/portal/deliveries/${encodeURIComponent(r.body.delivery_id)}?done=test-sent`,
@@ -320,4 +387,33 @@ export async function endpointPages(app: App, ctx: ApiContext): Promise<void> {
       );
     }),
   );
+}
+
+/** The catalog types an endpoint subscribes to (its list, or the default-enabled ones), tidings.test aside. */
+function subscribedTypes(types: EventTypeJson[], ep: EndpointJson): EventTypeJson[] {
+  return types.filter(
+    (t) =>
+      t.name !== 'tidings.test' &&
+      takesType(ep.event_types, { name: t.name, default_enabled: t.default_enabled }),
+  );
+}
+
+function exampleText(t: EventTypeJson | undefined): string {
+  const example = t?.examples?.[0];
+  return example === undefined ? '{}' : JSON.stringify(example, null, 2);
+}
+
+/** A JSON text typed in a form; an empty filter means none. */
+function parseJsonField(
+  text: string,
+  what: string,
+  emptyIsNull: boolean,
+): { ok: true; value: unknown } | { ok: false; problem: string } {
+  if (text.trim() === '')
+    return emptyIsNull ? { ok: true, value: null } : { ok: false, problem: `${what} is empty.` };
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (err) {
+    return { ok: false, problem: `${what} is not valid JSON: ${(err as Error).message}` };
+  }
 }

@@ -23,6 +23,11 @@ export interface ClaimOptions {
   finished?: Map<string, number>;
   /** Claim for this endpoint only, whatever the turn marks say (a dedicated sender). */
   onlyEndpoint?: string;
+  /**
+   * The request timeout leaseUntil was computed with: an endpoint with a longer timeout_ms of
+   * its own gets a lease longer by the difference (none when absent).
+   */
+  requestTimeoutMs?: number;
 }
 
 /**
@@ -47,7 +52,9 @@ export interface ClaimOptions {
  *    that is the takeover of a dead worker's delivery. The extra row tells whether work is
  *    left behind.
  * 5. leased: the taken rows get the lease (due_at = its end, the owner) and, the first time,
- *    the endpoint's next gap-free sequence number.
+ *    the endpoint's next gap-free sequence number. An endpoint with a timeout_ms longer than
+ *    the deployment's gets a lease longer by the difference, so it is not taken over while
+ *    its request may still be running.
  * 6. state: in-flight counter, sequence counter, rate-limit state, the probe's hold.
  * 7. spent/next: every due mark of the served endpoints goes; a new one is written where
  *    work is left (at once, at the back of the queue, or when the rate limit or the probe
@@ -56,7 +63,7 @@ export interface ClaimOptions {
  * Ordered deliveries need no check: only the head of a key is ever due (see ordering.ts).
  */
 const CLAIM: NamedSql = {
-  name: 'tidings_claim_v1',
+  name: 'tidings_claim_v2',
   text: `
 WITH marks AS (
   SELECT t.ctid AS tid, t.endpoint_id FROM endpoint_turns t
@@ -75,7 +82,8 @@ WITH marks AS (
          -- Every lease past its end: what the counter holds belongs to a dead worker.
          CASE WHEN s.lease_horizon < $1 THEN 0 ELSE s.in_flight END AS in_flight,
          coalesce(s.lease_horizon < $1, false) AS stale, s.consecutive_failures, s.probe_after, s.rate_tat,
-         s.endpoint_sequence AS last_sequence, e.disabled OR s.faulted_at IS NOT NULL AS off, e.max_in_flight, e.rate_limit_per_s
+         s.endpoint_sequence AS last_sequence, e.disabled OR s.faulted_at IS NOT NULL AS off, e.max_in_flight, e.rate_limit_per_s,
+         $2::timestamptz + greatest(0, coalesce(e.timeout_ms, 0) - $11::int) * interval '1 millisecond' AS lease_until
   FROM wanted w
   JOIN endpoint_state s ON s.endpoint_id = w.endpoint_id
   JOIN endpoints e ON e.id = s.endpoint_id
@@ -131,7 +139,7 @@ WITH marks AS (
   SELECT p.endpoint_id, p.ord, p.delivery_id, p.rn, l.lease_owner, l.endpoint_sequence
   FROM picked p JOIN locked l ON l.delivery_id = p.delivery_id
 ), numbered AS (
-  SELECT t.delivery_id, t.endpoint_id, t.lease_owner, t.endpoint_sequence IS NULL AS first,
+  SELECT t.delivery_id, t.endpoint_id, t.lease_owner, t.endpoint_sequence IS NULL AS first, p.lease_until,
          coalesce(t.endpoint_sequence,
                   p.last_sequence + count(*) FILTER (WHERE t.endpoint_sequence IS NULL)
                                       OVER (PARTITION BY t.endpoint_id ORDER BY t.rn)) AS endpoint_sequence
@@ -143,19 +151,19 @@ WITH marks AS (
          count(*) FILTER (WHERE first)::int AS numbered
   FROM numbered n JOIN plan p ON p.endpoint_id = n.endpoint_id GROUP BY n.endpoint_id
 ), ends AS (
-  SELECT p.endpoint_id, p.off, p.open, p.room, p.cap, p.busy, p.probe_after, p.tau_ms, p.rate, p.in_flight,
+  SELECT p.endpoint_id, p.off, p.open, p.room, p.cap, p.busy, p.probe_after, p.tau_ms, p.rate, p.in_flight, p.lease_until,
          coalesce(c.taken, 0) AS taken, coalesce(c.fresh, 0) AS fresh, coalesce(c.numbered, 0) AS numbered,
          coalesce(f.n, 0) > coalesce(c.taken, 0) AS more,
          p.tat_ms + coalesce(c.taken, 0) * p.t_ms AS new_tat_ms
   FROM plan p LEFT JOIN counts c ON c.endpoint_id = p.endpoint_id LEFT JOIN found f ON f.endpoint_id = p.endpoint_id
 ), leased AS (
-  UPDATE delivery_queue q SET due_at = $2, lease_owner = $3, endpoint_sequence = n.endpoint_sequence
+  UPDATE delivery_queue q SET due_at = n.lease_until, lease_owner = $3, endpoint_sequence = n.endpoint_sequence
   FROM numbered n WHERE q.delivery_id = n.delivery_id
   RETURNING q.delivery_id, q.endpoint_id, q.ordering_key, q.sequence, q.endpoint_sequence
 ), state AS (
   UPDATE endpoint_state s SET
     in_flight = x.in_flight + x.fresh,
-    lease_horizon = CASE WHEN x.taken > 0 THEN greatest(coalesce(s.lease_horizon, $2), $2) ELSE s.lease_horizon END,
+    lease_horizon = CASE WHEN x.taken > 0 THEN greatest(coalesce(s.lease_horizon, x.lease_until), x.lease_until) ELSE s.lease_horizon END,
     endpoint_sequence = s.endpoint_sequence + x.numbered,
     rate_tat = CASE WHEN x.rate IS NOT NULL AND x.taken > 0 THEN to_timestamp(x.new_tat_ms / 1000) ELSE s.rate_tat END,
     probe_after = CASE WHEN x.open AND x.taken > 0 THEN $2 ELSE s.probe_after END,
@@ -196,7 +204,7 @@ WITH marks AS (
   RETURNING due_at
 )
 SELECT l.delivery_id AS id, d.attempts, d.tenant_id, l.endpoint_id, e.url, e.profile, e.secret, e.headers,
-       e.previous_secrets, e.updated_at AS endpoint_updated_at, ev.id AS event_id, ev.type AS event_type, ev.created_at AS event_created_at,
+       e.previous_secrets, e.updated_at AS endpoint_updated_at, e.timeout_ms, e.retry_schedule, ev.source = 'test' AS test, ev.id AS event_id, ev.type AS event_type, ev.created_at AS event_created_at,
        ev.payload::text AS payload, ev.trace_context, l.ordering_key, l.sequence, l.endpoint_sequence,
        -- Work this claim left due now (a mark at once): the worker claims again without waiting.
        (SELECT count(*) FROM next WHERE due_at <= $1)::int AS left_due
@@ -230,6 +238,7 @@ export async function claimDeliveries(q: Queryable, o: ClaimOptions): Promise<Cl
     finished.map(([id]) => id),
     finished.map(([, n]) => n),
     o.onlyEndpoint ?? null,
+    o.requestTimeoutMs ?? 2_147_483_647,
   ]);
   const claim: Claim = rows;
   claim.leftDue = (rows[0]?.left_due ?? 0) > 0;

@@ -28,6 +28,12 @@ export interface ClaimedDelivery {
   sequence: number | null;
   /** Gap-free per endpoint, in the order of first sending (webhook-endpoint-sequence). */
   endpoint_sequence: number;
+  /** The endpoint's own request timeout; null: the deployment's. */
+  timeout_ms: number | null;
+  /** The endpoint's own retry delays (ms); null: the deployment's schedule. */
+  retry_schedule: number[] | null;
+  /** A test event (sent from the portal or POST …/test): marked with `tidings-test: true`. */
+  test: boolean;
 }
 
 /** The outcome of one attempt, as the worker reports it. */
