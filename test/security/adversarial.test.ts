@@ -268,13 +268,18 @@ describe.each(engines())('adversarial tenant (%s)', (engine) => {
       );
     writeOps = ops.filter((o) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(o.method));
     readOps = ops.filter((o) => o.method === 'GET');
-    // Tables the API alone writes while this runs (the worker records attempts and works the
-    // queue and its turn marks, the scheduler extends slots, the audit log records every answer).
+    // Tables the API alone writes while this runs (the worker records attempts with their kept
+    // bodies and give-ups, and works the queue and its turn marks; its maintenance seals the
+    // attempt chain and rolls up endpoint stats; the scheduler extends slots; the audit log
+    // records every answer).
     tables = (
       await app.testDb.db.query<{ table_name: string }>(
         `SELECT table_name FROM information_schema.tables
          WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'
-           AND table_name NOT IN ('audit_log', 'attempts', 'delivery_queue', 'endpoint_turns', 'reminder_slots')
+           AND table_name NOT IN ('audit_log', 'attempts', 'attempt_bodies', 'delivery_failures', 'delivery_queue',
+                                  'endpoint_turns', 'reminder_slots', 'attempt_chain', 'attempt_chain_heads',
+                                  'attempt_chain_state', 'attempt_chain_checkpoints', 'endpoint_stats_hourly',
+                                  'endpoint_stats_watermark')
          ORDER BY 1`,
       )
     ).map((r) => r.table_name);

@@ -92,7 +92,11 @@ export const RequestBody = Type.Object({
 
 const BodyQuery = Type.Object({
   attempt: Type.Optional(
-    Type.Integer({ minimum: 1, description: 'This attempt’s body (default: the last attempt’s)' }),
+    Type.Integer({
+      minimum: 1,
+      maximum: 1_000_000,
+      description: 'This attempt’s body (default: the last attempt’s)',
+    }),
   ),
 });
 
