@@ -7,20 +7,18 @@
 //   npx tsx bench/filterCost.ts [--engine pglite|pg] [--events 400] [--batch 1] [--rounds 4]
 //
 // pg uses DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), in a schema of its own.
-import { randomBytes } from 'node:crypto';
+
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { compileFilter } from '../src/api/payloadFilter.js';
 import type { Db } from '../src/store/db.js';
 import { createEndpoint } from '../src/store/endpoints.js';
 import type { PublishInput } from '../src/store/events.js';
 import { upsertEventType } from '../src/store/eventTypes.js';
 import { listMigrations, migrate } from '../src/store/migrate.js';
-import { openPg } from '../src/store/pg.js';
-import { openPglite } from '../src/store/pglite.js';
 import { publishEvents } from '../src/store/publish.js';
 import { plainCodec } from '../src/store/secrets.js';
 import { createTenant } from '../src/store/tenants.js';
+import { openScratchStore } from './scratchStore.js';
 
 const { values } = parseArgs({
   options: {
@@ -49,30 +47,6 @@ const PAYLOAD = JSON.stringify({
   lines: Array.from({ length: 8 }, (_, i) => ({ sku: `SKU-${i}`, qty: i + 1, unit_cents: 1000 * (i + 1) })),
   memo: 'x'.repeat(300),
 });
-
-async function open(): Promise<{ db: Db; drop(): Promise<void> }> {
-  if (values.engine === 'pglite') {
-    const db = await openPglite(undefined);
-    return { db, drop: () => db.close() };
-  }
-  const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const schema = `filter_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  await admin.end();
-  const db = await openPg(url, { schema, max: 2 });
-  return {
-    db,
-    async drop() {
-      await db.close();
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      await c.query(`DROP SCHEMA ${schema} CASCADE`);
-      await c.end();
-    },
-  };
-}
 
 const now = new Date('2026-01-01T00:00:00Z');
 let n = 0;
@@ -125,7 +99,7 @@ async function publish(db: Db, tenant: string): Promise<number> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-const { db, drop } = await open();
+const { db, drop } = await openScratchStore(values.engine, 'filter_bench', 2);
 try {
   await migrate(db, listMigrations());
   await upsertEventType(db, { name: 'invoice.paid', default_enabled: true }, now);

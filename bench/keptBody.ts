@@ -9,23 +9,21 @@
 //
 // PostgreSQL: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), in a schema of
 // its own that is dropped afterwards.
+
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { bodySha256, keepBody } from '../src/delivery/keptBody.js';
-import type { Db } from '../src/store/db.js';
 import { recordAttempts } from '../src/store/deliveries/ack.js';
 import { claimDeliveries } from '../src/store/deliveries/claim.js';
 import type { AttemptResult, ClaimedDelivery } from '../src/store/deliveries/types.js';
 import { createEndpoint } from '../src/store/endpoints.js';
 import { upsertEventType } from '../src/store/eventTypes.js';
 import { migrate } from '../src/store/migrate.js';
-import { openPg } from '../src/store/pg.js';
-import { openPglite } from '../src/store/pglite.js';
 import { publishEvents } from '../src/store/publish.js';
 import { plainCodec } from '../src/store/secrets.js';
 import { createTenant } from '../src/store/tenants.js';
+import { openScratchStore } from './scratchStore.js';
 
 const { values } = parseArgs({
   options: {
@@ -81,32 +79,8 @@ async function workerSide(): Promise<void> {
   }
 }
 
-async function openDb(engine: string): Promise<{ db: Db; drop: () => Promise<void> }> {
-  if (engine === 'pglite') {
-    const db = await openPglite(undefined);
-    return { db, drop: () => db.close() };
-  }
-  const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const schema = `kept_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  await admin.end();
-  const db = await openPg(url, { schema, max: 4 });
-  return {
-    db,
-    async drop() {
-      await db.close();
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      await c.query(`DROP SCHEMA ${schema} CASCADE`);
-      await c.end();
-    },
-  };
-}
-
 async function ackSide(engine: string): Promise<void> {
-  const { db, drop } = await openDb(engine);
+  const { db, drop } = await openScratchStore(engine, 'kept', 4);
   try {
     await migrate(db);
     const t0 = new Date('2026-03-02T09:00:00Z');

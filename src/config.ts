@@ -29,8 +29,6 @@ export { ConfigError, parseDuration };
 export type Config = SettingValues<typeof SETTINGS> & {
   /** TIDINGS_ALLOW_PRIVATE_TARGETS as written, one range a string (for messages). */
   allowPrivateTargetsText: string[];
-  /** Response bodies kept per attempt. */
-  responseBodyLimitBytes: number;
   /** The tenant portal: sign-in links, sessions, branding, embedding (TIDINGS_PORTAL_*). */
   portal: PortalSettings;
   /** Per-tenant quotas (TIDINGS_MAX_*_PER_TENANT; see limits.ts). */

@@ -178,18 +178,27 @@ export async function operatorEvents(
 ): Promise<PublishInput[]> {
   if (notices.length === 0) return [];
   await ensureOperatorTenant(q, operatorTenant, now);
-  return notices.map((n) =>
-    publishInput({
-      tenantId: operatorTenant,
-      type,
-      payloadJson: payloadOf(n),
-      channels: [`endpoint:${n.endpoint_id}`, `tenant:${n.tenant_id}`],
-      orderingKey: n.endpoint_id,
-      idempotencyKey: null,
-      source: 'tidings',
-      createdAt: now,
-    }),
-  );
+  return notices.map((n) => aboutEndpoint(operatorTenant, type, payloadOf(n), n, now));
+}
+
+/** One operator event about an endpoint of a tenant, keyed (ordering) by the endpoint. */
+function aboutEndpoint(
+  operatorTenant: string,
+  type: OperatorEventType,
+  payloadJson: string,
+  about: { endpoint_id: string; tenant_id: string },
+  now: Date,
+): PublishInput {
+  return publishInput({
+    tenantId: operatorTenant,
+    type,
+    payloadJson,
+    channels: [`endpoint:${about.endpoint_id}`, `tenant:${about.tenant_id}`],
+    orderingKey: about.endpoint_id,
+    idempotencyKey: null,
+    source: 'tidings',
+    createdAt: now,
+  });
 }
 
 /** A publish input for one checkpoint, to the operator's tenant (created by the caller). */
@@ -236,10 +245,10 @@ export async function deliveryFailedEvents(
   await ensureOperatorTenant(q, operatorTenant, now);
   const type: OperatorEventType = 'tidings.delivery.failed';
   return failures.map((f) =>
-    publishInput({
-      tenantId: operatorTenant,
+    aboutEndpoint(
+      operatorTenant,
       type,
-      payloadJson: JSON.stringify({
+      JSON.stringify({
         delivery_id: deliveryRef(f.delivery_id),
         event_id: f.event_id,
         event_type: f.event_type,
@@ -251,12 +260,9 @@ export async function deliveryFailedEvents(
         last_error: f.last_error,
         failed_at: f.failed_at,
       }),
-      channels: [`endpoint:${f.endpoint_id}`, `tenant:${f.tenant_id}`],
-      orderingKey: f.endpoint_id,
-      idempotencyKey: null,
-      source: 'tidings',
-      createdAt: now,
-    }),
+      f,
+      now,
+    ),
   );
 }
 

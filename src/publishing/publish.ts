@@ -102,10 +102,12 @@ function dotted(pointer: string): string {
 }
 
 /**
- * The payload size limit (TIDINGS_MAX_PAYLOAD_BYTES), for every producer that takes a payload
- * from outside. `path` names the item in a batch (`events[3]`); '' for a single one.
+ * What the payload's text must be to be stored, for every producer that takes a payload from
+ * outside: within the size limit (TIDINGS_MAX_PAYLOAD_BYTES, 413), and without a number
+ * PostgreSQL's numeric cannot hold (422: the publish statement parses payloads for filters).
+ * `path` names the item in a batch (`events[3]`); '' for a single one.
  */
-export function checkPayloadSize(payloadJson: string, limit: number, path = ''): void {
+export function checkPayloadText(payloadJson: string, limit: number, path = ''): void {
   const size = Buffer.byteLength(payloadJson);
   if (size > limit) {
     throw new PublishRefused(
@@ -224,7 +226,7 @@ export async function preparePublishes(
       payloadJson = withChanges.payloadJson;
       payload = JSON.parse(payloadJson);
     }
-    checkPayloadSize(payloadJson, checks.maxPayloadBytes, item.path);
+    checkPayloadText(payloadJson, checks.maxPayloadBytes, item.path);
     checkPayloadSchema(knownType(types, b.type, item.path), payload, { path: item.path });
     return publishInput({
       tenantId,

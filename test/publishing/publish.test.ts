@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { CompiledType } from '../../src/publishing/eventTypeCache.js';
 import {
   checkPayloadSchema,
-  checkPayloadSize,
+  checkPayloadText,
   knownType,
   PublishRefused,
   publishFingerprint,
@@ -73,15 +73,15 @@ describe('publishInput', () => {
 
 describe('checks', () => {
   it('refuses a payload over the limit with 413 naming the batch item', () => {
-    expect(() => checkPayloadSize('{"a":1}', 7)).not.toThrow();
-    const single = refusal(() => checkPayloadSize('{"a":12}', 7));
+    expect(() => checkPayloadText('{"a":1}', 7)).not.toThrow();
+    const single = refusal(() => checkPayloadText('{"a":12}', 7));
     expect([single.status, single.code, single.details]).toEqual([
       413,
       'payload_too_large',
       { size: 8, limit: 7 },
     ]);
     expect(single.message).toBe('The payload is 8 bytes; the limit is 7 bytes (TIDINGS_MAX_PAYLOAD_BYTES).');
-    const item = refusal(() => checkPayloadSize('{"a":12}', 7, 'events[2]'));
+    const item = refusal(() => checkPayloadText('{"a":12}', 7, 'events[2]'));
     expect(item.details).toEqual({ size: 8, limit: 7, path: 'events[2].payload' });
     expect(item.message).toContain('payload of events[2]');
   });

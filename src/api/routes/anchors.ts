@@ -4,7 +4,7 @@
 import { type Static, Type } from 'typebox';
 import { CALLER_ID_PATTERN } from '../../ids.js';
 import { memberText, scanTopLevel } from '../../json/raw.js';
-import { checkPayloadSchema, checkPayloadSize } from '../../publishing/publish.js';
+import { checkPayloadSchema, checkPayloadText } from '../../publishing/publish.js';
 import { isValidTimeZone } from '../../scheduler/calendar.js';
 import { firePayload } from '../../scheduler/payload.js';
 import { processAnchors } from '../../scheduler/planner.js';
@@ -201,7 +201,7 @@ export async function anchorRoutes(app: App, ctx: ApiContext): Promise<void> {
         );
       }
       const payload = payloadText(req.rawBody, b.payload);
-      checkPayloadSize(payload, ctx.config.maxPayloadBytes);
+      checkPayloadText(payload, ctx.config.maxPayloadBytes);
       await checkPayload(ctx, b.event_type, payload, at, zone);
       const now = ctx.clock.now();
       const { anchor, created, slots } = await ctx.db.tx(async (q) => {
