@@ -1,10 +1,3 @@
-// The plans of the filtered lists, the replay and the stats rollup on a table of realistic
-// size (docs/scaling.md, "Lists"): a throwaway PostgreSQL schema filled with 400,000 events of
-// a big tenant beside 5,000 of a small one, two deliveries each, an attempt per delivery and
-// four per given-up one; then each store function runs once under EXPLAIN (ANALYZE, BUFFERS).
-//
-//   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npx tsx bench/explainLists.ts
-import pg from 'pg';
 import { type Queryable, type Row, type Sql, sqlText } from '../src/store/db.js';
 import { countReplayable, replayFailedBatch } from '../src/store/deliveries/requeue.js';
 import { listAttempts, listTenantDeliveries } from '../src/store/deliveryLists.js';
@@ -12,16 +5,11 @@ import { listEndpointDeliveries } from '../src/store/endpointDeliveries.js';
 import { rollUpEndpointStats } from '../src/store/endpointStats.js';
 import { listEvents } from '../src/store/events.js';
 import { migrate } from '../src/store/migrate.js';
-import { openPg } from '../src/store/pg.js';
+import { openScratchStore } from './scratchStore.js';
 
-const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const BIG = Number(process.env.EVENTS ?? 400_000);
-const schema = `explain_${Date.now().toString(36)}`;
 
-const admin = new pg.Client({ connectionString: url });
-await admin.connect();
-await admin.query(`CREATE SCHEMA ${schema}`);
-const db = await openPg(url, { schema, max: 2 });
+const { db, drop } = await openScratchStore('pg', 'explain', 2);
 try {
   await migrate(db);
   const now = new Date();
@@ -153,7 +141,5 @@ try {
     maxWindowMs: 3_600_000,
   });
 } finally {
-  await db.close();
-  await admin.query(`DROP SCHEMA ${schema} CASCADE`);
-  await admin.end();
+  await drop();
 }

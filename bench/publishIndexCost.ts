@@ -4,19 +4,13 @@
 //
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npx tsx bench/publishIndexCost.ts
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { migrate } from '../src/store/migrate.js';
-import { openPg } from '../src/store/pg.js';
 import { publishEvents } from '../src/store/publish.js';
+import { openScratchStore } from './scratchStore.js';
 
-const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const ROUNDS = Number(process.env.ROUNDS ?? 6);
 const BATCHES = Number(process.env.BATCHES ?? 40);
-const schema = `pubidx_${Date.now().toString(36)}`;
-const admin = new pg.Client({ connectionString: url });
-await admin.connect();
-await admin.query(`CREATE SCHEMA ${schema}`);
-const db = await openPg(url, { schema, max: 2 });
+const { db, drop } = await openScratchStore('pg', 'pubidx', 2);
 try {
   await migrate(db);
   await db.exec(`
@@ -62,7 +56,5 @@ try {
   );
   console.log({ withIdx, without });
 } finally {
-  await db.close();
-  await admin.query(`DROP SCHEMA ${schema} CASCADE`);
-  await admin.end();
+  await drop();
 }
