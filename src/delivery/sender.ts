@@ -10,6 +10,11 @@ export interface SendRequest {
   timeoutMs: number;
   /** Response bytes kept. */
   bodyLimit: number;
+  /**
+   * The attempt's own deadline, when the caller has one already (destinations/types.ts): one
+   * timer per attempt instead of two. Without it, a timer of timeoutMs.
+   */
+  signal?: AbortSignal;
 }
 
 export interface SendResult {
@@ -23,7 +28,7 @@ export interface SendResult {
 
 export async function send(dispatcher: Dispatcher, req: SendRequest): Promise<SendResult> {
   const started = performance.now();
-  const signal = AbortSignal.timeout(req.timeoutMs);
+  const signal = req.signal ?? AbortSignal.timeout(req.timeoutMs);
   try {
     const res = await request(req.url, {
       dispatcher,

@@ -114,8 +114,9 @@ export class HttpDestination implements Destination {
         url: target.url,
         headers,
         body: req.body,
-        timeoutMs: Math.max(1, deadline.remaining()),
+        timeoutMs: deadline.timeoutMs,
         bodyLimit: req.bodyLimit,
+        signal: deadline.signal,
       });
       return { ...res, durationMs: deadline.elapsed() };
     };
