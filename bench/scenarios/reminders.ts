@@ -57,7 +57,9 @@ async function runScript(ctx: Ctx, key: SystemKey, count: number): Promise<Remin
   clearInterval(sampler);
   cpu.record(key, NAME, use);
   if (code !== 0) throw new Error(`${SCRIPT} exited ${code}: ${err.slice(-1500)}`);
-  const start = out.indexOf('{');
+  // The result is printed last, indented (its first line a lone "{"); the service's log lines
+  // that may come before it are one-line JSON objects.
+  const start = out.search(/^\{$/m);
   if (start < 0) throw new Error(`${SCRIPT} printed no result: ${out.slice(0, 500)}`);
   return JSON.parse(out.slice(start)) as RemindersResult;
 }
