@@ -7,7 +7,7 @@ import { type DeliveryObserver, NOOP_OBSERVER } from '../delivery/observer.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import type { PublishInput, PublishOutcome } from '../store/events.js';
-import { publishEvents } from '../store/publish.js';
+import { isWholeBatchRefusal, publishEvents } from '../store/publish.js';
 import { WAKE_CHANNEL } from '../wakeup.js';
 
 type Written = { ok: true; outcome: PublishOutcome } | { ok: false; error: unknown };
@@ -81,14 +81,22 @@ export class Publisher {
    */
   async publishAll(inputs: PublishInput[]): Promise<PublishOutcome[]> {
     const traced = this.traced(inputs);
-    const { outcomes, deliveries } = await this.observer.publishBatch(traced, () =>
-      this.db.tx(async (q) => {
-        const written = await publishEvents(q, traced);
-        const bad = written.outcomes.findIndex((o) => o.kind === 'conflict' || o.kind === 'no_tenant');
-        if (bad >= 0) throw new BatchRefused(bad, written.outcomes[bad]!);
-        return written;
-      }),
-    );
+    const checked = (written: Awaited<ReturnType<typeof publishEvents>>) => {
+      const bad = written.outcomes.findIndex((o) => o.kind === 'conflict' || o.kind === 'no_tenant');
+      if (bad >= 0) throw new BatchRefused(bad, written.outcomes[bad]!);
+      return written;
+    };
+    const { outcomes, deliveries } = await this.observer.publishBatch(traced, async () => {
+      // All new (the common case): one statement in autocommit, refused whole by the store if
+      // any input is not inserted. Then a transaction sorts repeats from conflicts: repeats
+      // are answered, a conflict or a missing tenant rolls everything back.
+      try {
+        return checked(await publishEvents(this.db, traced, { whole: true }));
+      } catch (err) {
+        if (!isWholeBatchRefusal(err)) throw err;
+      }
+      return this.db.tx(async (q) => checked(await publishEvents(q, traced)));
+    });
     this.stats.batches += 1;
     this.stats.events += inputs.length;
     if (deliveries > 0) this.wakeWorkers();

@@ -145,7 +145,12 @@ export class Worker {
       write: (results) => this.writeAcks(results),
       maxBatch: 1000,
       maxInFlight: o.ackWriters ?? (o.db.engine === 'pg' ? 2 : 1),
-      eagerAt: 16,
+      // A second ack starts only once 48 results wait: an ack's cost is mostly fixed, and its
+      // latency holds nothing up (a claim counts finished requests out of in-flight already).
+      // 16 gave ~20 results per ack under the e2e bench, 48 ~30: 0.051 → 0.033 acks per
+      // delivered event, PostgreSQL CPU per delivery −25 % (with the batch route's single
+      // statement, same run).
+      eagerAt: 48,
     });
     this.maintenance = new Maintenance({
       db: o.db,

@@ -24,9 +24,14 @@ import { EVENT_COLUMNS, type PublishInput, type PublishOutcome, type StoredEvent
  *   key is its head and due now; the others wait (due_at NULL) until promoted (ordering.ts).
  * - dl/qd/mk: the delivery records, their queue rows, and one turn mark per endpoint with due
  *   work. No row that other publishes or acks need is locked (ordered keys aside).
+ * - refused: with $13 (all or nothing, the batch route), an input that was not inserted fails
+ *   the whole statement, so the batch needs no transaction of its own when all is new.
  */
+/** What a whole-batch publish fails with when one of its inputs was not inserted. */
+const WHOLE_REFUSED = 'tidings:not_all_inserted:';
+
 const PUBLISH: NamedSql = {
-  name: 'tidings_publish_v2',
+  name: 'tidings_publish_v3',
   text: `
 WITH i AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::json[], $5::json[], $6::text[], $7::text[], $8::text[],
@@ -110,21 +115,34 @@ WITH i AS (
   INSERT INTO endpoint_turns (endpoint_id, due_at)
   SELECT endpoint_id, min(due_at) FROM placed WHERE due_at IS NOT NULL GROUP BY endpoint_id
 )
-SELECT ins.*, coalesce(c.n, 0) AS deliveries
+SELECT ins.*, coalesce(c.n, 0) AS deliveries,
+       -- All or nothing ($13): an input that was not inserted (a repeat, a conflict, no such
+       -- tenant) fails the statement, so the ones that were are not committed either. A cast
+       -- that fails at run time, named so the caller knows it (SQL has no RAISE).
+       CASE WHEN $13::boolean AND (SELECT count(*) FROM ins) < (SELECT count(*) FROM i)
+            THEN ('${WHOLE_REFUSED}' || ((SELECT count(*) FROM i) - (SELECT count(*) FROM ins)))::int END AS refused
 FROM ins LEFT JOIN (SELECT event_seq, count(*)::int AS n FROM dl GROUP BY event_seq) c ON c.event_seq = ins.seq`,
 };
+
+/** The publish statement refused a whole batch (`whole`): nothing of it was written. */
+export function isWholeBatchRefusal(err: unknown): boolean {
+  return err instanceof Error && err.message.includes(WHOLE_REFUSED);
+}
 
 /**
  * Writes a batch of events and their deliveries in one statement (see PUBLISH). Each input
  * gets an outcome, in order. Repeats (same id or same idempotency key) create nothing; they
  * are looked up with one more statement each, off the common path. Also returns how many
- * deliveries were created (worth waking the workers for).
+ * deliveries were created (worth waking the workers for). `whole`: if any input is not
+ * inserted, the statement fails (isWholeBatchRefusal) and writes nothing; when nothing at all
+ * was inserted it does not fail (there is nothing to undo) and the outcomes say why.
  */
 export async function publishEvents(
   q: Queryable,
   inputs: PublishInput[],
+  o: { whole?: boolean } = {},
 ): Promise<{ outcomes: PublishOutcome[]; deliveries: number }> {
-  const inserted = await q.query<StoredEvent & { deliveries: number }>(PUBLISH, [
+  const inserted = await q.query<StoredEvent & { deliveries: number; refused?: null }>(PUBLISH, [
     inputs.map((i) => i.tenantId),
     inputs.map((i) => i.id),
     inputs.map((i) => i.type),
@@ -137,7 +155,9 @@ export async function publishEvents(
     inputs.map((i) => i.createdAt),
     inputs.map((i) => i.endpointId ?? null),
     inputs.map((i) => i.traceContext ?? null),
+    o.whole === true,
   ]);
+  for (const e of inserted) delete e.refused;
   const byKey = new Map(inserted.map((e) => [`${e.tenant_id}\u0000${e.id}`, e]));
   const outcomes: PublishOutcome[] = [];
   const taken = new Set<number>();

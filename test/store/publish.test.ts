@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEndpoint } from '../../src/store/endpoints.js';
 import type { PublishInput } from '../../src/store/events.js';
 import { upsertEventType } from '../../src/store/eventTypes.js';
-import { publishEvents } from '../../src/store/publish.js';
+import { isWholeBatchRefusal, publishEvents } from '../../src/store/publish.js';
 import { plainCodec } from '../../src/store/secrets.js';
 import { createTenant } from '../../src/store/tenants.js';
 import { engines, freshDb, type TestDb } from '../helpers/engines.js';
@@ -141,6 +141,33 @@ describe.each(engines())('publish and fan-out (%s)', (engine) => {
     const b = input({ type: 'OutgoingPaymentRejected' });
     const { outcomes } = await t.db.tx((q) => publishEvents(q, [a, b, { ...a }]));
     expect(outcomes.map((o) => o.kind)).toEqual(['created', 'created', 'duplicate']);
+  });
+
+  it('all or nothing (whole): one input not inserted fails the statement and writes none of it', async () => {
+    const seen = input({});
+    await publishEvents(t.db, [seen]);
+    const fresh = input({});
+    const stored = async (id: string) =>
+      (await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM events WHERE id = $1', [id]))[0]!.n;
+    // A repeat beside a new event, a repeat inside the batch, a tenant that does not exist.
+    for (const batch of [
+      [fresh, { ...seen }],
+      [fresh, { ...fresh }],
+      [fresh, input({ tenantId: 'nobody' })],
+    ]) {
+      const err = await publishEvents(t.db, batch, { whole: true }).catch((e: unknown) => e);
+      expect(isWholeBatchRefusal(err)).toBe(true);
+      expect(await stored(fresh.id)).toBe(0);
+    }
+    // Nothing inserted at all: nothing to undo, and the outcomes say why.
+    const repeat = await publishEvents(t.db, [{ ...seen }, { ...seen, requestHash: 'changed' }], {
+      whole: true,
+    });
+    expect(repeat.outcomes.map((o) => o.kind)).toEqual(['duplicate', 'conflict']);
+    // All new: written, in autocommit.
+    const ok = await publishEvents(t.db, [fresh, input({})], { whole: true });
+    expect(ok.outcomes.map((o) => o.kind)).toEqual(['created', 'created']);
+    expect(await stored(fresh.id)).toBe(1);
   });
 
   it('makes the endpoints that got work due for the claim', async () => {
