@@ -2,10 +2,14 @@
 // load (issue 12): publish, claim and ack run one after another on one connection, and the
 // backend's CPU time (/proc/<pid>/schedstat, nanoseconds) is read around each statement.
 //
-//   npx tsx bench/stageCost.ts [--rounds 200] [--batch 64] [--publish 64] [--backlog 0] [--plan auto|generic] [--explain]
+//   npx tsx bench/stageCost.ts [--engine pg|pglite] [--rounds 200] [--batch 64] [--publish 64] [--endpoints 1] [--backlog 0] [--plan auto|generic] [--explain]
 //
 // --explain: the last round's publish and ack are logged with their plans (auto_explain,
 // ANALYZE, WAL) in the server's log.
+//
+// --endpoints N: every event fans out to N endpoints (the fan-out scenario's shape: claims
+// then take at most 50 per endpoint across up to half their limit of turn marks, as the worker
+// asks).
 //
 // Every round publishes `--publish` events to one endpoint (one statement), claims up to
 // `--batch` of them (one statement) and acks them as succeeded with realistic attempt data: the
@@ -13,8 +17,9 @@
 // backend of the store's connections. --plan generic runs them with generic plans: here that
 // halves the claim's CPU at claims of 16 (no planning per call), but the same plan made the
 // bench's fan-out (100 endpoints) 2.5–3× slower, so the service leaves the choice to
-// PostgreSQL. PostgreSQL only (PGlite runs
-// in the calling process: see the full bench). DATABASE_URL, a schema of its own, dropped after.
+// PostgreSQL. PostgreSQL: DATABASE_URL, a schema of its own, dropped after. --engine pglite: an
+// in-memory PGlite, which runs in this process, so the CPU is this process's own
+// (process.cpuUsage, including building the statements' parameters; --explain is PostgreSQL's).
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -38,11 +43,14 @@ const { values } = parseArgs({
     plan: { type: 'string', default: 'auto' },
     explain: { type: 'boolean', default: false },
     backlog: { type: 'string', default: '0' },
+    endpoints: { type: 'string', default: '1' },
+    engine: { type: 'string', default: 'pg' },
   },
 });
 const ROUNDS = Number(values.rounds);
 const BATCH = Number(values.batch);
 const PUBLISH = Number(values.publish);
+const ENDPOINTS = Number(values.endpoints);
 
 const payload = JSON.stringify({
   id: 'bill_0',
@@ -51,14 +59,20 @@ const payload = JSON.stringify({
   memo: 'x'.repeat(900),
 });
 
-/** CPU nanoseconds the backends have used so far. */
+const PGLITE = values.engine === 'pglite';
+
+/** CPU nanoseconds the backends (PGlite: this process) have used so far. */
 function backendNs(pids: number[]): number {
+  if (PGLITE) {
+    const u = process.cpuUsage();
+    return (u.user + u.system) * 1000;
+  }
   let ns = 0;
   for (const pid of pids) ns += Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
   return ns;
 }
 
-const { db, drop } = await openScratchStore('pg', 'stage', 1);
+const { db, drop } = await openScratchStore(PGLITE ? 'pglite' : 'pg', 'stage', 1);
 try {
   await migrate(db);
   if (values.plan === 'generic') await db.query('SET plan_cache_mode = force_generic_plan');
@@ -66,18 +80,20 @@ try {
   const t0 = new Date('2026-03-02T09:00:00Z');
   await upsertEventType(db, { name: 'bill.paid' }, t0);
   await createTenant(db, { id: 't', name: 't' }, t0);
-  await createEndpoint(
-    db,
-    plainCodec,
-    'ep',
-    't',
-    {
-      url: 'https://receiver.example/hook',
-      secret: 'whsec_dGVzdHNlY3JldHRlc3RzZWNyZXQ=',
-      max_in_flight: 1000,
-    },
-    t0,
-  );
+  for (let e = 0; e < ENDPOINTS; e++) {
+    await createEndpoint(
+      db,
+      plainCodec,
+      ENDPOINTS === 1 ? 'ep' : `ep${String(e).padStart(3, '0')}`,
+      't',
+      {
+        url: 'https://receiver.example/hook',
+        secret: 'whsec_dGVzdHNlY3JldHRlc3RzZWNyZXQ=',
+        max_in_flight: 1000,
+      },
+      t0,
+    );
+  }
   // A backlog first, if asked: that many deliveries due before the rounds start (the claims
   // then take the oldest, so each round's publish adds to the back of a long queue).
   const BACKLOG = Number(values.backlog);
@@ -118,13 +134,13 @@ try {
   };
   for (let round = 0; round < ROUNDS + 10; round++) {
     const measure = round >= 10; // the first rounds warm up (plans, caches, connections)
-    if (round === 10) {
+    if (round === 10 && !PGLITE) {
       const rows = await db.query<{ pid: number }>(
         `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'tidings'`,
       );
       pids = rows.map((r) => r.pid);
     }
-    if (values.explain && round === ROUNDS + 9) {
+    if (values.explain && !PGLITE && round === ROUNDS + 9) {
       // The last round's statements, with their plans and per-node times, in the server's log.
       await db.query("LOAD 'auto_explain'");
       await db.query('SET auto_explain.log_min_duration = 0');
@@ -154,8 +170,8 @@ try {
         leaseUntil: new Date(at.getTime() + 60_000),
         workerId: 'w',
         limit: BATCH,
-        perEndpoint: BATCH,
-        endpoints: 10,
+        perEndpoint: ENDPOINTS === 1 ? BATCH : 50,
+        endpoints: ENDPOINTS === 1 ? 10 : Math.max(10, Math.ceil(BATCH / 2)),
       }),
     );
     const results: AttemptResult[] = [];
@@ -193,7 +209,7 @@ try {
   }
   const per = (ns: number) => (ns / 1000 / delivered).toFixed(1);
   console.log(
-    `plan_cache_mode ${values.plan}; ${ROUNDS} rounds of ${PUBLISH} published, ${BATCH} claimed and acked; ${delivered} deliveries`,
+    `${PGLITE ? 'PGlite' : 'PostgreSQL'}, plan_cache_mode ${values.plan}; ${ROUNDS} rounds of ${PUBLISH} published to ${ENDPOINTS} endpoint(s), up to ${BATCH} claimed and acked; ${delivered} deliveries`,
   );
   console.log('| stage | backend CPU µs per delivery | wall ms per statement |');
   console.log('| --- | ---: | ---: |');

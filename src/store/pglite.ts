@@ -3,8 +3,8 @@
 // transaction holds it exclusively until it ends.
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
-import { type Db, type Queryable, type Sql, sqlText } from './db.js';
+import { type ExecProtocolResult, PGlite, parse, protocol } from '@electric-sql/pglite';
+import type { Db, NamedSql, Queryable, Sql } from './db.js';
 
 /** Lets timers and sockets run between back-to-back queries, which PGlite otherwise starves. */
 const yieldLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -21,11 +21,18 @@ export async function openPglite(dataDir: string | undefined): Promise<Db> {
   const bus = new EventEmitter();
   bus.setMaxListeners(0);
 
-  // PGlite has no prepared-statement cache of its own: a name is only a label here.
+  const named = namedStatements(pg);
+  // Outside a transaction a statement waits for any open one to end (PGlite's transaction
+  // lock), as pg.query() does; inside one it only takes the connection (pg.runExclusive).
   const query = async <T extends object>(sql: Sql, params?: unknown[]): Promise<T[]> => {
-    const res = await pg.query<T>(sqlText(sql), params as unknown[]);
+    const rows =
+      typeof sql === 'string'
+        ? (await pg.query<T>(sql, params as unknown[])).rows
+        : await pg._runExclusiveTransaction(() =>
+            pg.runExclusive(() => named.run<T>(sql, params ?? [], true)),
+          );
     await yieldLoop();
-    return res.rows;
+    return rows;
   };
 
   return {
@@ -38,8 +45,8 @@ export async function openPglite(dataDir: string | undefined): Promise<Db> {
       const result = await pg.transaction(async (t) =>
         fn({
           async query<R extends object>(sql: Sql, params?: unknown[]) {
-            const res = await t.query<R>(sqlText(sql), params as unknown[]);
-            return res.rows;
+            if (typeof sql === 'string') return (await t.query<R>(sql, params as unknown[])).rows;
+            return pg.runExclusive(() => named.run<R>(sql, params ?? [], false));
           },
           async exec(sql: string) {
             await t.exec(sql);
@@ -63,4 +70,66 @@ export async function openPglite(dataDir: string | undefined): Promise<Db> {
       await pg.close();
     },
   };
+}
+
+/**
+ * Named statements on PGlite's one connection, through its wire protocol: parsed and described
+ * once (PREPARE), then only bound and executed. pg.query() parses, analyses and describes its
+ * text on every call, which for the hot statements (CTEs of 20-30 nodes) costs more than
+ * running them, on the event loop. PostgreSQL's plan cache then decides between custom and
+ * generic plans as it does for the pg driver's named statements. Callers hold the connection
+ * (pg.runExclusive) around run().
+ */
+function namedStatements(pg: PGlite) {
+  const { serialize } = protocol;
+  /** Parameter type oids of each statement prepared on this connection. */
+  const prepared = new Map<string, number[]>();
+  const opts = { syncToFs: false };
+  const send = (msg: Uint8Array): Promise<ExecProtocolResult> => pg.execProtocol(msg, opts);
+
+  async function prepare(sql: NamedSql): Promise<number[]> {
+    try {
+      await send(serialize.parse({ name: sql.name, text: sql.text }));
+      const types = parse.parseDescribeStatementResults(
+        (await send(serialize.describe({ type: 'S', name: sql.name }))).messages,
+      );
+      prepared.set(sql.name, types);
+      return types;
+    } catch (err) {
+      await send(serialize.sync());
+      // A statement parsed but not described would make the next parse fail: let it go.
+      await send(serialize.close({ type: 'S', name: sql.name })).catch(() => undefined);
+      await send(serialize.sync());
+      throw withQuery(err, sql);
+    }
+  }
+
+  return {
+    async run<T>(sql: NamedSql, params: unknown[], autocommit: boolean): Promise<T[]> {
+      const types = prepared.get(sql.name) ?? (await prepare(sql));
+      const values = params.map((v, i) => {
+        if (v === null || v === undefined) return null;
+        const serializer = pg.serializers[types[i] ?? 0];
+        return serializer ? serializer(v) : String(v);
+      });
+      const messages: ExecProtocolResult['messages'] = [];
+      try {
+        messages.push(...(await send(serialize.bind({ statement: sql.name, values }))).messages);
+        messages.push(...(await send(serialize.describe({ type: 'P' }))).messages);
+        messages.push(...(await send(serialize.execute({}))).messages);
+      } catch (err) {
+        throw withQuery(err, sql);
+      } finally {
+        messages.push(...(await send(serialize.sync())).messages);
+      }
+      if (autocommit) await pg.syncToFs();
+      return (parse.parseResults(messages, pg.parsers)[0]?.rows ?? []) as T[];
+    },
+  };
+}
+
+/** The statement's name on an error from it, as pg.query() adds its text. */
+function withQuery(err: unknown, sql: NamedSql): unknown {
+  if (err instanceof Error && !('query' in err)) Object.assign(err, { query: sql.name });
+  return err;
 }

@@ -45,8 +45,8 @@ export interface ClaimOptions {
  * 3. plan: each endpoint's capacity, the same arithmetic as claimPlan.ts (disabled: none;
  *    circuit open: one probe, none before probe_after; max_in_flight less requests in flight;
  *    the GCRA rate limit), with the rate clamped so that a bad row cannot overflow a date.
- * 4. cand/picked/locked: up to capacity + 1 of each endpoint's due queue rows in time order
- *    (delivery_queue_due), read without locking; round-robin across endpoints (every
+ * 4. cand/picked/locked: up to capacity (at most the claim's limit) + 1 of each endpoint's due
+ *    queue rows in time order (delivery_queue_due), read without locking; round-robin across endpoints (every
  *    endpoint's first, then every second, …) up to the claim's limit; only those are locked
  *    (FOR UPDATE SKIP LOCKED, re-checked). A row whose lease ran out is due like any other:
  *    that is the takeover of a dead worker's delivery. The extra row tells whether work is
@@ -120,7 +120,8 @@ WITH marks AS (
     FROM delivery_queue q
     WHERE q.endpoint_id = p.endpoint_id AND q.due_at <= $1 AND p.cap > 0
     ORDER BY q.due_at, q.delivery_id
-    LIMIT p.cap + 1
+    -- No endpoint gives more than the claim's limit; one more row tells work is left.
+    LIMIT least(p.cap, $4) + 1
   ) x
 ), found AS (
   SELECT endpoint_id, count(*)::int AS n FROM cand GROUP BY endpoint_id
