@@ -131,14 +131,18 @@ WITH marks AS (
   ORDER BY c.rn, c.ord
   LIMIT $4
 ), locked AS (
-  -- Re-checked on the row's latest version: one that changed since the snapshot (a resend,
-  -- a late ack of a lease that ran out) is skipped, not taken twice.
-  SELECT q.delivery_id, q.lease_owner, q.endpoint_sequence FROM delivery_queue q
-  WHERE q.delivery_id IN (SELECT delivery_id FROM picked) AND q.due_at <= $1
+  -- Locked by primary key; a locked row is its latest version, and take re-checks it there:
+  -- one that changed since the snapshot (another claim's lease, a resend, a late ack of a
+  -- lease that ran out) is skipped, not taken twice. A row deleted meanwhile is not locked.
+  -- The due time is not in this WHERE, so the partial due index cannot serve the lock: a
+  -- plan made on a nearly empty queue walked it for every row (see docs/scaling.md).
+  SELECT q.delivery_id, q.lease_owner, q.endpoint_sequence, q.due_at FROM delivery_queue q
+  WHERE q.delivery_id IN (SELECT delivery_id FROM picked)
   FOR UPDATE OF q SKIP LOCKED
 ), take AS (
   SELECT p.endpoint_id, p.ord, p.delivery_id, p.rn, l.lease_owner, l.endpoint_sequence
   FROM picked p JOIN locked l ON l.delivery_id = p.delivery_id
+  WHERE l.due_at <= $1
 ), numbered AS (
   SELECT t.delivery_id, t.endpoint_id, t.lease_owner, t.endpoint_sequence IS NULL AS first, p.lease_until,
          coalesce(t.endpoint_sequence,
