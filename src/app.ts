@@ -183,7 +183,11 @@ export async function startTidings(config: Config, opts: StartOptions = {}): Pro
         failingNoticeAfterMs: config.failingNoticeAfterMs,
         disableAfterMs: config.disableAfterMs,
       },
-      retention: { days: config.retentionDays, bodyDays: config.bodyRetentionDays },
+      retention: {
+        days: config.retentionDays,
+        bodyDays: config.bodyRetentionDays,
+        statsDays: config.statsRetentionDays,
+      },
       audit: {
         signer: await loadAuditSigner(db, config.auditSigningKey, codec),
         operatorTenant: config.operatorTenant,

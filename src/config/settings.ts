@@ -294,6 +294,13 @@ export const SETTINGS = {
     'the exact request body each attempt sent is kept (compressed) this long, then only its sha256 (0: as long as the attempt)',
     wholeNumber(0, 36_500),
   ),
+  /** Hourly endpoint statistics older than this many days are removed (0: kept forever). */
+  statsRetentionDays: setting(
+    'TIDINGS_STATS_RETENTION_DAYS',
+    '400',
+    'hourly endpoint statistics (the stats route answers up to a year of days) are kept this long (0 keeps them forever)',
+    wholeNumber(0, 36_500),
+  ),
   /** How often each grown attempt chain gets a signed checkpoint (tidings.audit.checkpoint). */
   auditCheckpointIntervalMs: setting(
     'TIDINGS_AUDIT_CHECKPOINT_INTERVAL',

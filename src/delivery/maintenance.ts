@@ -34,7 +34,7 @@ export interface MaintenanceOptions {
    * Retention in days (0: keep everything), and of the kept request bodies (0: as long as
    * their attempts); off when absent.
    */
-  retention?: { days: number; bodyDays?: number; intervalMs?: number };
+  retention?: { days: number; bodyDays?: number; statsDays?: number; intervalMs?: number };
   /** The attempt chain's sealer and signed checkpoints (delivery/auditChain.ts); off when absent. */
   audit?: {
     signer: AuditSigner;
@@ -95,7 +95,7 @@ export class Maintenance {
       );
     }
     const r = this.o.retention;
-    if (r && (r.days > 0 || (r.bodyDays ?? 0) > 0)) {
+    if (r && (r.days > 0 || (r.bodyDays ?? 0) > 0 || (r.statsDays ?? 0) > 0)) {
       // Every worker runs it; the batches skip nothing and collide on nothing, so a second
       // runner only finds less to do. Hourly by default, first a minute after start.
       const interval = r.intervalMs ?? 3_600_000;
@@ -227,6 +227,7 @@ export class Maintenance {
         log: this.o.log,
         retentionDays: r.days,
         bodyRetentionDays: r.bodyDays ?? 0,
+        statsRetentionDays: r.statsDays ?? 0,
         shouldStop: () => !this.o.running(),
       }),
     );

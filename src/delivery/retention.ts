@@ -1,12 +1,18 @@
 // Retention: events (with their deliveries and attempts) and attempts older than
-// TIDINGS_RETENTION_DAYS are removed, and the request bodies attempts kept, older than
-// TIDINGS_BODY_RETENTION_DAYS, a few hundred rows per transaction with a pause between, so
+// TIDINGS_RETENTION_DAYS are removed, the request bodies attempts kept, older than
+// TIDINGS_BODY_RETENTION_DAYS, and the hourly endpoint statistics older than
+// TIDINGS_STATS_RETENTION_DAYS, a few hundred rows per transaction with a pause between, so
 // that the sweep never holds the store long enough to stall delivery. What goes leaves its
 // hashes: the attempt's body_sha256 and its record in the attempt chain.
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
-import { deleteExpiredAttempts, deleteExpiredBodies, deleteExpiredEvents } from '../store/retention.js';
+import {
+  deleteExpiredAttempts,
+  deleteExpiredBodies,
+  deleteExpiredEvents,
+  deleteExpiredStats,
+} from '../store/retention.js';
 
 export interface RetentionOptions {
   db: Db;
@@ -15,6 +21,8 @@ export interface RetentionOptions {
   retentionDays: number;
   /** Kept request bodies older than this many days are removed (0: kept as long as their attempt). */
   bodyRetentionDays?: number;
+  /** Hourly endpoint statistics older than this many days are removed (0 or absent: kept forever). */
+  statsRetentionDays?: number;
   /** Rows per transaction. */
   batch?: number;
   /** Pause between batches (ms). */
@@ -27,6 +35,8 @@ export interface RetentionResult {
   events: number;
   attempts: number;
   bodies: number;
+  /** Hourly endpoint statistics rows. */
+  stats: number;
   batches: number;
 }
 
@@ -34,7 +44,7 @@ const DAY_MS = 86_400_000;
 
 /** One full pass. Returns what it removed. */
 export async function runRetention(o: RetentionOptions): Promise<RetentionResult> {
-  const result: RetentionResult = { events: 0, attempts: 0, bodies: 0, batches: 0 };
+  const result: RetentionResult = { events: 0, attempts: 0, bodies: 0, stats: 0, batches: 0 };
   const batch = o.batch ?? 500;
   const pause = () => new Promise((r) => setTimeout(r, o.pauseMs ?? 20));
   const bodyDays = o.bodyRetentionDays ?? 0;
@@ -48,6 +58,18 @@ export async function runRetention(o: RetentionOptions): Promise<RetentionResult
       result.batches += 1;
       if (r.reachedCutoff) break;
       after = r.lastId;
+      await pause();
+    }
+  }
+  const statsDays = o.statsRetentionDays ?? 0;
+  if (statsDays > 0) {
+    const statsCutoff = new Date(o.clock.now().getTime() - statsDays * DAY_MS);
+    for (;;) {
+      if (o.shouldStop?.()) return result;
+      const n = await o.db.tx((q) => deleteExpiredStats(q, statsCutoff, batch));
+      result.stats += n;
+      result.batches += 1;
+      if (n < batch) break;
       await pause();
     }
   }
@@ -75,12 +97,13 @@ export async function runRetention(o: RetentionOptions): Promise<RetentionResult
 }
 
 function logged(o: RetentionOptions, result: RetentionResult, cutoff: Date | null): RetentionResult {
-  if (result.events + result.attempts + result.bodies > 0) {
+  if (result.events + result.attempts + result.bodies + result.stats > 0) {
     o.log.info(
       {
         events: result.events,
         attempts: result.attempts,
         bodies: result.bodies,
+        stats: result.stats,
         batches: result.batches,
         before: cutoff,
       },

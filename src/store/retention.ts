@@ -104,3 +104,19 @@ export async function deleteExpiredBodies(
     reachedCutoff: r.reached === true || r.last_id === null,
   };
 }
+
+/**
+ * Deletes hourly endpoint statistics older than `cutoff`, oldest first through
+ * endpoint_stats_hourly_hour. The stats outlive the attempts they were rolled up from (the
+ * stats route answers up to a year of days), so they have a retention of their own.
+ */
+export async function deleteExpiredStats(q: Queryable, cutoff: Date, limit: number): Promise<number> {
+  const rows = await q.query<{ n: number }>(
+    `WITH doomed AS (SELECT endpoint_id, hour FROM endpoint_stats_hourly WHERE hour < $1 ORDER BY hour LIMIT $2),
+          gone AS (DELETE FROM endpoint_stats_hourly s USING doomed
+                   WHERE s.endpoint_id = doomed.endpoint_id AND s.hour = doomed.hour RETURNING 1)
+     SELECT count(*)::int AS n FROM gone`,
+    [cutoff, limit],
+  );
+  return rows[0]?.n ?? 0;
+}

@@ -93,6 +93,48 @@ describe.each(engines())('retention (%s)', (engine) => {
     expect(off.batches).toBe(0);
   });
 
+  it('removes hourly endpoint statistics older than their own retention, oldest first', async () => {
+    // 60 hours of stats for each endpoint, the last one 1 hour before "now" (day 500).
+    const now = at(500 * DAY);
+    for (const ep of ['ep_plain', 'ep_ordered']) {
+      await k.q.query(
+        `INSERT INTO endpoint_stats_hourly (endpoint_id, hour, attempts, latency_hist)
+         SELECT $1, $2::timestamptz - g * interval '1 hour', 1, array_fill(0, ARRAY[28])
+         FROM generate_series(1, 60) g`,
+        [ep, now],
+      );
+    }
+    const clock = new ManualClock(now);
+    const log = createLogger('silent');
+    // Kept 2 days: hours 1..47 before now stay (48 is exactly the cutoff: kept), 49..60 go.
+    const r = await runRetention({
+      db: k.t.db,
+      clock,
+      log,
+      retentionDays: 0,
+      statsRetentionDays: 2,
+      batch: 5,
+      pauseMs: 0,
+    });
+    expect(r.stats).toBe(2 * 12);
+    expect(r.batches).toBeGreaterThanOrEqual(5); // in batches of 5
+    const left = await k.q.query<{ n: number; oldest: Date }>(
+      'SELECT count(*)::int AS n, min(hour) AS oldest FROM endpoint_stats_hourly',
+    );
+    expect(left[0]!.n).toBe(2 * 48);
+    expect(new Date(left[0]!.oldest).getTime()).toBe(now.getTime() - 2 * DAY);
+    // Absent or 0: kept forever.
+    const off = await runRetention({
+      db: k.t.db,
+      clock: new ManualClock(at(900 * DAY)),
+      log,
+      retentionDays: 0,
+    });
+    expect(off.stats).toBe(0);
+    expect(await count('endpoint_stats_hourly')).toBe(2 * 48);
+    await k.q.query('DELETE FROM endpoint_stats_hourly');
+  });
+
   async function recentOwed(): Promise<number> {
     const rows = await k.q.query<{ n: number }>(
       `SELECT count(DISTINCT d.event_seq)::int AS n FROM deliveries d JOIN events e ON e.seq = d.event_seq
