@@ -6,7 +6,7 @@
 // hashes: the attempt's body_sha256 and its record in the attempt chain.
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import type { Db } from '../store/db.js';
+import type { Db, Queryable } from '../store/db.js';
 import {
   deleteExpiredAttempts,
   deleteExpiredBodies,
@@ -47,53 +47,55 @@ export async function runRetention(o: RetentionOptions): Promise<RetentionResult
   const result: RetentionResult = { events: 0, attempts: 0, bodies: 0, stats: 0, batches: 0 };
   const batch = o.batch ?? 500;
   const pause = () => new Promise((r) => setTimeout(r, o.pauseMs ?? 20));
-  const bodyDays = o.bodyRetentionDays ?? 0;
-  if (bodyDays > 0) {
-    const bodyCutoff = new Date(o.clock.now().getTime() - bodyDays * DAY_MS);
-    let after = 0;
+  const before = (days: number) => new Date(o.clock.now().getTime() - days * DAY_MS);
+  /** Runs one transaction after another until one says the walk is done; false if stopped. */
+  const walk = async (step: (q: Queryable) => Promise<boolean>): Promise<boolean> => {
     for (;;) {
-      if (o.shouldStop?.()) return result;
-      const r = await o.db.tx((q) => deleteExpiredBodies(q, after, bodyCutoff, batch));
-      result.bodies += r.deleted;
+      if (o.shouldStop?.()) return false;
+      const done = await o.db.tx(step);
       result.batches += 1;
-      if (r.reachedCutoff) break;
-      after = r.lastId;
+      if (done) return true;
       await pause();
     }
+  };
+  const bodyDays = o.bodyRetentionDays ?? 0;
+  if (bodyDays > 0) {
+    const cutoff = before(bodyDays);
+    let after = 0;
+    const walked = await walk(async (q) => {
+      const r = await deleteExpiredBodies(q, after, cutoff, batch);
+      result.bodies += r.deleted;
+      after = r.lastId;
+      return r.reachedCutoff;
+    });
+    if (!walked) return result;
   }
   const statsDays = o.statsRetentionDays ?? 0;
   if (statsDays > 0) {
-    const statsCutoff = new Date(o.clock.now().getTime() - statsDays * DAY_MS);
-    for (;;) {
-      if (o.shouldStop?.()) return result;
-      const n = await o.db.tx((q) => deleteExpiredStats(q, statsCutoff, batch));
+    const cutoff = before(statsDays);
+    const walked = await walk(async (q) => {
+      const n = await deleteExpiredStats(q, cutoff, batch);
       result.stats += n;
-      result.batches += 1;
-      if (n < batch) break;
-      await pause();
-    }
+      return n < batch;
+    });
+    if (!walked) return result;
   }
   if (o.retentionDays <= 0) return logged(o, result, null);
-  const cutoff = new Date(o.clock.now().getTime() - o.retentionDays * DAY_MS);
+  const cutoff = before(o.retentionDays);
   let after: number | null = null;
-  for (;;) {
-    if (o.shouldStop?.()) return result;
-    const r = await o.db.tx((q) => deleteExpiredEvents(q, after, cutoff, batch));
+  const walked = await walk(async (q) => {
+    const r = await deleteExpiredEvents(q, after, cutoff, batch);
     result.events += r.deleted;
-    result.batches += 1;
-    if (r.reachedCutoff) break;
     after = r.lastSeq;
-    await pause();
-  }
-  for (;;) {
-    if (o.shouldStop?.()) return result;
-    const n = await o.db.tx((q) => deleteExpiredAttempts(q, cutoff, batch));
+    return r.reachedCutoff;
+  });
+  if (!walked) return result;
+  const attemptsWalked = await walk(async (q) => {
+    const n = await deleteExpiredAttempts(q, cutoff, batch);
     result.attempts += n;
-    result.batches += 1;
-    if (n < batch) break;
-    await pause();
-  }
-  return logged(o, result, cutoff);
+    return n < batch;
+  });
+  return attemptsWalked ? logged(o, result, cutoff) : result;
 }
 
 function logged(o: RetentionOptions, result: RetentionResult, cutoff: Date | null): RetentionResult {
