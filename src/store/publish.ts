@@ -23,7 +23,8 @@ import { EVENT_COLUMNS, type PublishInput, type PublishOutcome, type StoredEvent
  *   latest committed row, so "the count was 0" is exact: then the first new delivery of the
  *   key is its head and due now; the others wait (due_at NULL) until promoted (ordering.ts).
  * - dl/qd/mk: the delivery records, their queue rows, and one turn mark per endpoint with due
- *   work. No row that other publishes or acks need is locked (ordered keys aside).
+ *   work, at the latest due time among them (no mark may be earlier than work it stands for).
+ *   No row that other publishes or acks need is locked (ordered keys aside).
  * - refused: with $13 (all or nothing, the batch route), an input that was not inserted fails
  *   the whole statement, so the batch needs no transaction of its own when all is new.
  */
@@ -112,8 +113,11 @@ WITH i AS (
   INSERT INTO delivery_queue (delivery_id, endpoint_id, tenant_id, due_at, ordering_key, sequence, created_at)
   SELECT p.delivery_id, p.endpoint_id, p.tenant_id, p.due_at, p.okey, p.sequence, p.created_at FROM placed p
 ), mk AS (
+  -- One mark per endpoint, at the latest due time of the batch: a group commit joins publishes
+  -- stamped a few ms apart, and a claim whose time fell between them would take the early
+  -- rows, consume a mark at the earliest, and leave the later rows with no mark at all.
   INSERT INTO endpoint_turns (endpoint_id, due_at)
-  SELECT endpoint_id, min(due_at) FROM placed WHERE due_at IS NOT NULL GROUP BY endpoint_id
+  SELECT endpoint_id, max(due_at) FROM placed WHERE due_at IS NOT NULL GROUP BY endpoint_id
 )
 SELECT ins.*, coalesce(c.n, 0) AS deliveries,
        -- All or nothing ($13): an input that was not inserted (a repeat, a conflict, no such
