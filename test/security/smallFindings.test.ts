@@ -209,6 +209,29 @@ describe.each(engines())('small findings (%s)', (engine) => {
       expect(patched.status, url).toBe(422);
     }
   });
+
+  it('refuses unpaired UTF-16 surrogates in bodies with 400, which json and jsonb cannot hold', async () => {
+    // Found by the adversarial suite: the filter test route answered 500 on PGlite.
+    for (const [path, body] of [
+      [
+        `/v1/tenants/small/endpoints/${world.params.eid}/filter/test`,
+        { payload: { '\ud800': '' }, filter: { amount_cents: { $gte: 1 } } },
+      ],
+      ['/v1/tenants/small/events', { type: 'bill.paid', payload: { memo: 'x\udc00' } }],
+    ] as const) {
+      const r = await app.api<{ error: { code: string } }>('POST', path, body, { token: world.token });
+      expect(r.status, path).toBe(400);
+      expect(r.body.error.code).toBe('invalid_character');
+    }
+    // A pair (an emoji) is a character like any other.
+    const ok = await app.api(
+      'POST',
+      `/v1/tenants/small/endpoints/${world.params.eid}/filter/test`,
+      { payload: { memo: 'paid 💸' }, filter: { memo: { $eq: 'paid 💸' } } },
+      { token: world.token },
+    );
+    expect(ok.status).toBe(200);
+  });
 });
 
 describe.each(engines())('the generated admin token (%s)', (engine) => {

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { auditAction } from '../../src/api/audit.js';
 import { checkHeaders } from '../../src/api/endpointInput.js';
 import type { ApiError } from '../../src/api/errors.js';
-import { holdsNul } from '../../src/api/inputGuard.js';
+import { holdsUnstorable } from '../../src/api/inputGuard.js';
 import { buildRequest } from '../../src/delivery/request.js';
 import { newKeyPair, verifyEd25519 } from '../../src/signing/ed25519.js';
 import { newSecret } from '../../src/signing/hmac.js';
@@ -139,14 +139,21 @@ describe('what the audit log records', () => {
   });
 });
 
-describe('NUL detection', () => {
-  it('finds a NUL in any key or value, or escaped in raw text', () => {
-    expect(holdsNul({ a: [{ b: 'x\u0000' }] })).toBe(true);
-    expect(holdsNul({ 'k\u0000': 1 })).toBe(true);
-    expect(holdsNul('{"a":"\\u0000"}')).toBe(true);
-    expect(holdsNul({ a: ['fine', 1, null, { b: 'ok' }] })).toBe(false);
+describe('unstorable text detection', () => {
+  it('finds a NUL or an unpaired surrogate in any key or value, or escaped in raw text', () => {
+    expect(holdsUnstorable({ a: [{ b: 'x\u0000' }] })).toBe(true);
+    expect(holdsUnstorable({ 'k\u0000': 1 })).toBe(true);
+    expect(holdsUnstorable('{"a":"\\u0000"}')).toBe(true);
+    expect(holdsUnstorable({ a: ['fine', 1, null, { b: 'ok' }] })).toBe(false);
+    // Unpaired surrogates, which PostgreSQL's json and jsonb refuse; a pair (an emoji) is fine.
+    expect(holdsUnstorable({ '\ud800': '' })).toBe(true);
+    expect(holdsUnstorable({ a: ['x\udc00y'] })).toBe(true);
+    expect(holdsUnstorable({ a: 'end\ud83d' })).toBe(true);
+    expect(holdsUnstorable({ a: 'pay 💸 now', ключ: '€' })).toBe(false);
+    expect(holdsUnstorable('{"a":"\\ud800"}')).toBe(true);
+    expect(holdsUnstorable('{"a":"\\ud83d\\udcb8"}')).toBe(false);
     let deep: unknown = 'x';
     for (let i = 0; i < 100_000; i++) deep = [deep];
-    expect(holdsNul(deep)).toBe(false);
+    expect(holdsUnstorable(deep)).toBe(false);
   });
 });
