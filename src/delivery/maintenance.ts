@@ -31,8 +31,8 @@ export interface MaintenanceOptions {
   /** Consecutive failures at which a circuit is open (the stats count the time it is). */
   circuitOpenAfter: number;
   /**
-   * Retention in days (0: keep everything), and of the kept request bodies (0: as long as
-   * their attempts); off when absent.
+   * Retention in days (0: keep everything), of the kept request bodies (0: as long as their
+   * attempts) and of the hourly endpoint statistics (0: forever); off when absent.
    */
   retention?: { days: number; bodyDays?: number; statsDays?: number; intervalMs?: number };
   /** The attempt chain's sealer and signed checkpoints (delivery/auditChain.ts); off when absent. */

@@ -46,9 +46,9 @@ export interface ClaimOptions {
  *    circuit open: one probe, none before probe_after; max_in_flight less requests in flight;
  *    the GCRA rate limit), with the rate clamped so that a bad row cannot overflow a date.
  * 4. cand/picked/locked: up to capacity (at most the claim's limit) + 1 of each endpoint's due
- *    queue rows in time order (delivery_queue_due), read without locking; round-robin across endpoints (every
- *    endpoint's first, then every second, …) up to the claim's limit; only those are locked
- *    (FOR UPDATE SKIP LOCKED, re-checked). A row whose lease ran out is due like any other:
+ *    queue rows in time order (delivery_queue_due), read without locking; round-robin across
+ *    endpoints (every endpoint's first, then every second, …) up to the claim's limit; only
+ *    those are locked (FOR UPDATE SKIP LOCKED, by primary key, re-checked in take). A row whose lease ran out is due like any other:
  *    that is the takeover of a dead worker's delivery. The extra row tells whether work is
  *    left behind.
  * 5. leased: the taken rows get the lease (due_at = its end, the owner) and, the first time,
