@@ -79,51 +79,70 @@ export async function openPglite(dataDir: string | undefined): Promise<Db> {
  * running them, on the event loop. PostgreSQL's plan cache then decides between custom and
  * generic plans as it does for the pg driver's named statements. Callers hold the connection
  * (pg.runExclusive) around run().
+ *
+ * Each exchange is one buffer of messages ending in Sync, which PGlite's backend reads to the
+ * end in one call: Parse + Describe + Sync to prepare, Bind + Execute + Sync to run. The row
+ * description comes from the statement's Describe, kept with it, so an execution needs no
+ * Describe of its portal (a prepared statement's result columns do not change; a schema change
+ * under it fails the Bind, as on PostgreSQL). After an error the Sync in the same buffer has
+ * already ended the extended-protocol exchange, so the connection is ready for the next one.
  */
 function namedStatements(pg: PGlite) {
   const { serialize } = protocol;
-  /** Parameter type oids of each statement prepared on this connection. */
-  const prepared = new Map<string, number[]>();
+  type Messages = ExecProtocolResult['messages'];
+  /** Parameter type oids and the result's row description of each prepared statement. */
+  const prepared = new Map<string, { types: number[]; rowDescription: Messages }>();
   const opts = { syncToFs: false };
-  const send = (msg: Uint8Array): Promise<ExecProtocolResult> => pg.execProtocol(msg, opts);
+  const send = async (...msgs: Uint8Array[]): Promise<Messages> => {
+    const buffer = new Uint8Array(msgs.reduce((n, m) => n + m.length, 0));
+    let at = 0;
+    for (const m of msgs) {
+      buffer.set(m, at);
+      at += m.length;
+    }
+    return (await pg.execProtocol(buffer, opts)).messages;
+  };
 
-  async function prepare(sql: NamedSql): Promise<number[]> {
+  async function prepare(sql: NamedSql) {
     try {
-      await send(serialize.parse({ name: sql.name, text: sql.text }));
-      const types = parse.parseDescribeStatementResults(
-        (await send(serialize.describe({ type: 'S', name: sql.name }))).messages,
+      const messages = await send(
+        serialize.parse({ name: sql.name, text: sql.text }),
+        serialize.describe({ type: 'S', name: sql.name }),
+        serialize.sync(),
       );
-      prepared.set(sql.name, types);
-      return types;
+      const statement = {
+        types: parse.parseDescribeStatementResults(messages),
+        rowDescription: messages.filter((m) => m.name === 'rowDescription'),
+      };
+      prepared.set(sql.name, statement);
+      return statement;
     } catch (err) {
-      await send(serialize.sync());
       // A statement parsed but not described would make the next parse fail: let it go.
-      await send(serialize.close({ type: 'S', name: sql.name })).catch(() => undefined);
-      await send(serialize.sync());
+      await send(serialize.close({ type: 'S', name: sql.name }), serialize.sync()).catch(() => undefined);
       throw withQuery(err, sql);
     }
   }
 
   return {
     async run<T>(sql: NamedSql, params: unknown[], autocommit: boolean): Promise<T[]> {
-      const types = prepared.get(sql.name) ?? (await prepare(sql));
+      const { types, rowDescription } = prepared.get(sql.name) ?? (await prepare(sql));
       const values = params.map((v, i) => {
         if (v === null || v === undefined) return null;
         const serializer = pg.serializers[types[i] ?? 0];
         return serializer ? serializer(v) : String(v);
       });
-      const messages: ExecProtocolResult['messages'] = [];
+      let messages: Messages;
       try {
-        messages.push(...(await send(serialize.bind({ statement: sql.name, values }))).messages);
-        messages.push(...(await send(serialize.describe({ type: 'P' }))).messages);
-        messages.push(...(await send(serialize.execute({}))).messages);
+        messages = await send(
+          serialize.bind({ statement: sql.name, values }),
+          serialize.execute({}),
+          serialize.sync(),
+        );
       } catch (err) {
         throw withQuery(err, sql);
-      } finally {
-        messages.push(...(await send(serialize.sync())).messages);
       }
       if (autocommit) await pg.syncToFs();
-      return (parse.parseResults(messages, pg.parsers)[0]?.rows ?? []) as T[];
+      return (parse.parseResults([...rowDescription, ...messages], pg.parsers)[0]?.rows ?? []) as T[];
     },
   };
 }
