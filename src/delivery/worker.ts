@@ -21,7 +21,7 @@ import type { Clock } from '../clock.js';
 import { leaseUntil } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
-import { recordAttempts } from '../store/deliveries/ack.js';
+import { foldByEndpoint, recordAttempts } from '../store/deliveries/ack.js';
 import { type Claim, claimDeliveries } from '../store/deliveries/claim.js';
 import { dueEndpoints } from '../store/deliveries/turns.js';
 import {
@@ -113,6 +113,8 @@ export class Worker {
   private sending = 0;
   /** Finished requests whose ack statement has not started, per endpoint (see the top). */
   private readonly finished = new Map<string, number>();
+  /** Results submitted and not yet recorded, by delivery id: the claim counts their failures. */
+  private readonly unrecorded = new Map<number, AttemptResult>();
   private claiming: Promise<void> | undefined;
   /** A wake-up arrived (or the poll interval passed) since the last claim started. */
   private woken = true;
@@ -267,6 +269,7 @@ export class Worker {
       endpoints: Math.max(10, Math.ceil(limit / 2)),
       circuitOpenAfter: (this.o.circuit ?? DEFAULT_CIRCUIT).openAfter,
       finished: this.finished,
+      unrecorded: this.unrecorded.size > 0 ? foldByEndpoint(this.unrecorded.values()) : undefined,
     };
   }
 
@@ -427,27 +430,29 @@ export class Worker {
     else this.stats.failed += 1;
     const bodyPacked = kept ? await kept.packed : null;
     this.finished.set(d.endpoint_id, (this.finished.get(d.endpoint_id) ?? 0) + 1);
-    void this.acks
-      .submit({
-        deliveryId: d.id,
-        endpointId: d.endpoint_id,
-        attempt,
-        startedAt,
-        durationMs: res.durationMs,
-        url: d.url,
-        status: res.status,
-        requestHeaders: built.ok ? built.recordedHeaders : {},
-        responseHeaders: res.headers,
-        responseBody: res.body,
-        error: res.error,
-        next: outcome.next,
-        retryAt: outcome.retryAt,
-        gone: outcome.gone,
-        endpointSequence: d.endpoint_sequence,
-        bodySha256: kept?.sha256 ?? null,
-        bodyPacked,
-      })
-      .catch(() => {});
+    const result: AttemptResult = {
+      deliveryId: d.id,
+      endpointId: d.endpoint_id,
+      attempt,
+      startedAt,
+      durationMs: res.durationMs,
+      url: d.url,
+      status: res.status,
+      requestHeaders: built.ok ? built.recordedHeaders : {},
+      responseHeaders: res.headers,
+      responseBody: res.body,
+      error: res.error,
+      next: outcome.next,
+      retryAt: outcome.retryAt,
+      gone: outcome.gone,
+      endpointSequence: d.endpoint_sequence,
+      bodySha256: kept?.sha256 ?? null,
+      bodyPacked,
+    };
+    this.unrecorded.set(d.id, result);
+    void this.acks.submit(result).catch(() => {
+      this.unrecorded.delete(d.id);
+    });
   }
 
   /** The endpoint's own retry schedule (issue 15), or the deployment's; one policy per schedule. */
@@ -473,7 +478,10 @@ export class Worker {
     }
     const woke = await this.record(results);
     // Only now: until its ack is in, a claim may still hand one of these back to us.
-    for (const r of results) this.active.delete(r.deliveryId);
+    for (const r of results) {
+      this.active.delete(r.deliveryId);
+      this.unrecorded.delete(r.deliveryId);
+    }
     // A give-up is told to the operator (tidings.delivery.failed), in a transaction of its own
     // beside the loop; acks without one cost nothing more. A stopping worker leaves them to the
     // next health sweep of any worker.

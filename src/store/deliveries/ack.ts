@@ -194,7 +194,8 @@ interface EndpointFold {
   gone: boolean;
 }
 
-function foldByEndpoint(results: AttemptResult[]): Map<string, EndpointFold> {
+/** Also the claim's view of a worker's results not recorded yet (ClaimOptions.unrecorded). */
+export function foldByEndpoint(results: Iterable<AttemptResult>): Map<string, EndpointFold> {
   const per = new Map<string, EndpointFold>();
   for (const r of [...results].sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime())) {
     let a = per.get(r.endpointId);

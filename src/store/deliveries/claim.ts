@@ -21,6 +21,12 @@ export interface ClaimOptions {
    * flight, so they do not use up the endpoint's max_in_flight.
    */
   finished?: Map<string, number>;
+  /**
+   * This worker's results not recorded yet, per endpoint (the ack's fold of them): their
+   * failures since the last success count toward the circuit as the ack will count them, so
+   * that requests finished but not yet acked cannot keep a failing endpoint's circuit closed.
+   */
+  unrecorded?: Map<string, UnrecordedHealth>;
   /** Claim for this endpoint only, whatever the turn marks say (a dedicated sender). */
   onlyEndpoint?: string;
   /**
@@ -28,6 +34,12 @@ export interface ClaimOptions {
    * its own gets a lease longer by the difference (none when absent).
    */
   requestTimeoutMs?: number;
+}
+
+/** An endpoint's results not recorded yet, in time order: failures since their last success. */
+export interface UnrecordedHealth {
+  failuresSinceSuccess: number;
+  sawSuccess: boolean;
 }
 
 /**
@@ -63,7 +75,7 @@ export interface ClaimOptions {
  * Ordered deliveries need no check: only the head of a key is ever due (see ordering.ts).
  */
 const CLAIM: NamedSql = {
-  name: 'tidings_claim_v2',
+  name: 'tidings_claim_v3',
   text: `
 WITH marks AS (
   SELECT t.ctid AS tid, t.endpoint_id FROM endpoint_turns t
@@ -92,11 +104,15 @@ WITH marks AS (
 ), calc AS (
   SELECT st.*,
          greatest(0, st.in_flight - coalesce(f.n, 0)) AS busy,
-         st.consecutive_failures >= $7 AS open,
+         -- This worker's unrecorded results count as the ack will count them.
+         CASE WHEN u.saw_success THEN u.failures
+              ELSE st.consecutive_failures + coalesce(u.failures, 0) END >= $7 AS open,
          extract(epoch FROM $1::timestamptz) * 1000 AS now_ms,
          -- greatest() and least() skip NULLs: no rate limit must stay NULL.
          CASE WHEN st.rate_limit_per_s IS NOT NULL THEN least(greatest(st.rate_limit_per_s, 0.001), 1000000) END AS rate
   FROM st LEFT JOIN unnest($8::text[], $9::int[]) AS f(endpoint_id, n) ON f.endpoint_id = st.endpoint_id
+  LEFT JOIN unnest($12::text[], $13::int[], $14::boolean[]) AS u(endpoint_id, failures, saw_success)
+    ON u.endpoint_id = st.endpoint_id
 ), rated AS (
   SELECT c.*,
          1000 / c.rate AS t_ms,
@@ -232,6 +248,10 @@ export interface Claim extends Array<ClaimedDelivery> {
  */
 export async function claimDeliveries(q: Queryable, o: ClaimOptions): Promise<Claim> {
   const finished = [...(o.finished ?? new Map<string, number>()).entries()].filter(([, n]) => n > 0);
+  // Only failures change the circuit before their ack: a success alone closes it at its ack.
+  const failing = [...(o.unrecorded ?? new Map<string, UnrecordedHealth>()).entries()].filter(
+    ([, h]) => h.failuresSinceSuccess > 0,
+  );
   const rows = await q.query<ClaimedDelivery & { left_due?: number }>(CLAIM, [
     o.now,
     o.leaseUntil,
@@ -244,6 +264,9 @@ export async function claimDeliveries(q: Queryable, o: ClaimOptions): Promise<Cl
     finished.map(([, n]) => n),
     o.onlyEndpoint ?? null,
     o.requestTimeoutMs ?? 2_147_483_647,
+    failing.map(([id]) => id),
+    failing.map(([, h]) => h.failuresSinceSuccess),
+    failing.map(([, h]) => h.sawSuccess),
   ]);
   const claim: Claim = rows;
   claim.leftDue = (rows[0]?.left_due ?? 0) > 0;
