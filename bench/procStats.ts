@@ -11,8 +11,23 @@ try {
   // getconf missing: Linux's usual USER_HZ.
 }
 
-/** User + system CPU seconds a process has used so far (0 when it is gone). */
+/**
+ * CPU seconds a process has used so far (0 when it is gone): the sum of its threads' time on a
+ * CPU from /proc/<pid>/task/<tid>/schedstat (nanoseconds), so that a short run's figure is not
+ * lost in the clock ticks of /proc/<pid>/stat (10 ms each), which is the fallback. A thread
+ * that ended takes its time with it; Node's and PostgreSQL's threads live as long as their
+ * process.
+ */
 export function cpuSeconds(pid: number): number {
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) || 0;
+    }
+    if (ns > 0) return ns / 1e9;
+  } catch {
+    // No schedstat here (or the process ended): the ticks below.
+  }
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name may contain spaces; fields are counted after its closing parenthesis.
@@ -95,13 +110,13 @@ export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot): CpuUse {
   const seconds: Record<string, number> = {};
   for (const role of Object.keys(b.byRole)) {
     // A process that started after `a` has used everything it reports.
-    seconds[role] = round2(Math.max(0, (b.byRole[role] ?? 0) - (a.byRole[role] ?? 0)));
+    seconds[role] = roundUs(Math.max(0, (b.byRole[role] ?? 0) - (a.byRole[role] ?? 0)));
   }
   const total = b.machine.total - a.machine.total;
   return {
     wallSeconds: round2((b.at - a.at) / 1000),
     machineBusy: total > 0 ? round2((b.machine.busy - a.machine.busy) / total) : 0,
-    postgresSeconds: round2(
+    postgresSeconds: roundUs(
       [...b.postgres].reduce((sum, [pid, sec]) => sum + Math.max(0, sec - (a.postgres.get(pid) ?? 0)), 0),
     ),
     seconds,
@@ -110,4 +125,9 @@ export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot): CpuUse {
 
 function round2(n: number): number {
   return Math.round(n * 100) / 100;
+}
+
+/** CPU seconds to the microsecond: per-delivery figures of short runs are tens of µs. */
+function roundUs(n: number): number {
+  return Math.round(n * 1e6) / 1e6;
 }

@@ -337,7 +337,7 @@ export function reportMarkdown(r: ReportInput): string {
     const harness = (h.harness ?? 0) + (h.receiver ?? 0) + (h.load ?? 0);
     harnessTotal += harness;
     out.push(
-      `| ${c.scenario} | ${LABELS[c.system]} | ${c.use.wallSeconds} | ${h.sut ?? 0} | ${harness.toFixed(2)} (${h.harness ?? 0} / ${h.receiver ?? 0} / ${h.load ?? 0}) | ${c.use.postgresSeconds} | ${(c.use.machineBusy * 100).toFixed(0)} % |`,
+      `| ${c.scenario} | ${LABELS[c.system]} | ${c.use.wallSeconds} | ${sec(h.sut)} | ${harness.toFixed(2)} (${sec(h.harness)} / ${sec(h.receiver)} / ${sec(h.load)}) | ${sec(c.use.postgresSeconds)} | ${(c.use.machineBusy * 100).toFixed(0)} % |`,
     );
   }
   out.push('');
@@ -362,4 +362,9 @@ export function reportMarkdown(r: ReportInput): string {
   }
   out.push('');
   return out.join('\n');
+}
+
+/** CPU seconds as the table shows them (the JSON keeps them to the microsecond). */
+function sec(n: number | undefined): string {
+  return (n ?? 0).toFixed(2);
 }

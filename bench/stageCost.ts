@@ -20,7 +20,6 @@
 // PostgreSQL. PostgreSQL: DATABASE_URL, a schema of its own, dropped after. --engine pglite: an
 // in-memory PGlite, which runs in this process, so the CPU is this process's own
 // (process.cpuUsage, including building the statements' parameters; --explain is PostgreSQL's).
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { keepBody } from '../src/delivery/keptBody.js';
@@ -33,6 +32,7 @@ import { migrate } from '../src/store/migrate.js';
 import { publishEvents } from '../src/store/publish.js';
 import { plainCodec } from '../src/store/secrets.js';
 import { createTenant } from '../src/store/tenants.js';
+import { cpuSeconds } from './procStats.js';
 import { openScratchStore } from './scratchStore.js';
 
 const { values } = parseArgs({
@@ -67,9 +67,7 @@ function backendNs(pids: number[]): number {
     const u = process.cpuUsage();
     return (u.user + u.system) * 1000;
   }
-  let ns = 0;
-  for (const pid of pids) ns += Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
-  return ns;
+  return pids.reduce((ns, pid) => ns + cpuSeconds(pid) * 1e9, 0);
 }
 
 const { db, drop } = await openScratchStore(PGLITE ? 'pglite' : 'pg', 'stage', 1);
