@@ -227,8 +227,10 @@ WITH marks AS (
 SELECT l.delivery_id AS id, d.attempts, d.tenant_id, l.endpoint_id, e.url, e.profile, e.secret, e.headers,
        e.previous_secrets, e.updated_at AS endpoint_updated_at, e.timeout_ms, e.retry_schedule, ev.source = 'test' AS test, ev.id AS event_id, ev.type AS event_type, ev.created_at AS event_created_at,
        ev.payload::text AS payload, ev.trace_context, l.ordering_key, l.sequence, l.endpoint_sequence,
-       -- Work this claim left due now (a mark at once): the worker claims again without waiting.
-       (SELECT count(*) FROM next WHERE due_at <= $1)::int AS left_due
+       -- Work this claim left due now: a mark at once, or marks it did not look at (it took
+       -- as many as it may): the worker claims again without waiting.
+       ((SELECT count(*) FROM next WHERE due_at <= $1)
+        + CASE WHEN (SELECT count(*) FROM marks) >= $6 THEN 1 ELSE 0 END)::int AS left_due
 FROM leased l
 JOIN deliveries d ON d.id = l.delivery_id
 JOIN events ev ON ev.seq = d.event_seq
