@@ -41,6 +41,12 @@ export type PageQuery = Static<typeof PageQuery>;
 
 export const TenantParams = Type.Object({ tid: Type.String({ maxLength: 128 }) });
 
+export const EndpointParams = Type.Object({
+  tid: Type.String({ maxLength: 128 }),
+  eid: Type.String({ maxLength: 128 }),
+});
+export type EndpointParams = Static<typeof EndpointParams>;
+
 export const Metadata = Type.Record(Type.String({ maxLength: 200 }), Type.Unknown(), {
   description: `Free-form JSON kept with the object: at most ${MAX_METADATA_KEYS} keys and ${MAX_METADATA_BYTES} bytes of JSON`,
   maxProperties: MAX_METADATA_KEYS,

@@ -24,6 +24,7 @@ import { Attempt, DeliveryDetail, deliveryRoutes } from './routes/deliveries.js'
 import { deliveryListRoutes } from './routes/deliveryLists.js';
 import { endpointCertificateRoutes } from './routes/endpointCertificates.js';
 import { endpointDefaultsRoutes } from './routes/endpointDefaults.js';
+import { endpointSecretRoutes } from './routes/endpointSecrets.js';
 import { endpointStatsRoutes } from './routes/endpointStats.js';
 import { EndpointView, EndpointWithSecret, endpointRoutes } from './routes/endpoints.js';
 import { eventExportRoutes } from './routes/eventExport.js';
@@ -225,6 +226,7 @@ export async function buildServer(ctx: ApiContext, opts: ServerOptions = {}): Pr
   await catalogRoutes(app, ctx);
   await tenantRoutes(app, ctx);
   await endpointRoutes(app, ctx);
+  await endpointSecretRoutes(app, ctx);
   await endpointCertificateRoutes(app, ctx);
   await endpointDefaultsRoutes(app, ctx);
   await eventExportRoutes(app, ctx);

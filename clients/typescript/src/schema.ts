@@ -130,6 +130,26 @@ export interface paths {
         patch: operations["updateEndpoint"];
         trace?: never;
     };
+    "/v1/tenants/{tid}/endpoints/{eid}/filter/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Whether a sample payload passes the endpoint's filter (or the filter given)
+         * @description Evaluated by the same SQL/JSON path predicate the fan-out uses. With `filter`, that filter is checked and tried instead of the stored one (to try an edit before saving it).
+         */
+        post: operations["testEndpointFilter"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenants/{tid}/endpoints/{eid}/secret": {
         parameters: {
             query?: never;
@@ -158,26 +178,6 @@ export interface paths {
         put?: never;
         /** Replace the signing secret; the old one keeps signing beside the new one for the grace period */
         post: operations["rotateEndpointSecret"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/tenants/{tid}/endpoints/{eid}/filter/test": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Whether a sample payload passes the endpoint's filter (or the filter given)
-         * @description Evaluated by the same SQL/JSON path predicate the fan-out uses. With `filter`, that filter is checked and tried instead of the stored one (to try an edit before saving it).
-         */
-        post: operations["testEndpointFilter"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3391,6 +3391,161 @@ export interface operations {
             };
         };
     };
+    testEndpointFilter: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tid: string;
+                eid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description A sample payload, as it would be published */
+                    payload: unknown;
+                    /** @description Payload filter, MongoDB-style ($eq, $neq, $in, $nin, $gt, $gte, $lt, $lte, $exists, $and, $or, $not; dotted paths, any array element matches), e.g. {"amount_cents": {"$gte": 100000}, "currency": {"$in": ["EUR", "USD"]}}. Applied after types and channels: an event it refuses creates no delivery. Null or {}: no filter. See docs/filters.md. */
+                    filter?: {
+                        [key: string]: unknown;
+                    } | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description true: an event with this payload would be delivered to the endpoint */
+                        matches: boolean;
+                        /** @description Payload filter, MongoDB-style ($eq, $neq, $in, $nin, $gt, $gte, $lt, $lte, $exists, $and, $or, $not; dotted paths, any array element matches), e.g. {"amount_cents": {"$gte": 100000}, "currency": {"$in": ["EUR", "USD"]}}. Applied after types and channels: an event it refuses creates no delivery. Null or {}: no filter. See docs/filters.md. */
+                        filter: {
+                            [key: string]: unknown;
+                        } | null;
+                    };
+                };
+            };
+            /** @description Malformed request: `bad_url`, `invalid_character`, `invalid_params`, `path_parameter_too_long`, `malformed_json`, `json_too_deep`, `bad_content_length`, `bad_content_type` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "bad_url" | "invalid_character" | "invalid_params" | "path_parameter_too_long" | "malformed_json" | "json_too_deep" | "bad_content_length" | "bad_content_type";
+                        };
+                    };
+                };
+            };
+            /** @description No valid token: `unauthorized`, `portal_session_ended` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "unauthorized" | "portal_session_ended";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed with this token: `csrf_token_invalid` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "csrf_token_invalid";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: `tenant_not_found`, `endpoint_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "tenant_not_found" | "endpoint_not_found";
+                        };
+                    };
+                };
+            };
+            /** @description Too large: `body_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "body_too_large";
+                        };
+                    };
+                };
+            };
+            /** @description Not JSON: `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "unsupported_media_type";
+                        };
+                    };
+                };
+            };
+            /** @description Invalid content: `invalid_request`, `invalid_filter` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "invalid_request" | "invalid_filter";
+                        };
+                    };
+                };
+            };
+            /** @description Rate limited: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "rate_limited";
+                        };
+                    };
+                };
+            };
+        };
+    };
     getEndpointSecret: {
         parameters: {
             query?: never;
@@ -3626,161 +3781,6 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "invalid_request" | "invalid_secret" | "profile_needs_hmac";
-                        };
-                    };
-                };
-            };
-            /** @description Rate limited: `rate_limited` */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "retry-after"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error: {
-                            /** @enum {string} */
-                            code: "rate_limited";
-                        };
-                    };
-                };
-            };
-        };
-    };
-    testEndpointFilter: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                tid: string;
-                eid: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": {
-                    /** @description A sample payload, as it would be published */
-                    payload: unknown;
-                    /** @description Payload filter, MongoDB-style ($eq, $neq, $in, $nin, $gt, $gte, $lt, $lte, $exists, $and, $or, $not; dotted paths, any array element matches), e.g. {"amount_cents": {"$gte": 100000}, "currency": {"$in": ["EUR", "USD"]}}. Applied after types and channels: an event it refuses creates no delivery. Null or {}: no filter. See docs/filters.md. */
-                    filter?: {
-                        [key: string]: unknown;
-                    } | null;
-                };
-            };
-        };
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description true: an event with this payload would be delivered to the endpoint */
-                        matches: boolean;
-                        /** @description Payload filter, MongoDB-style ($eq, $neq, $in, $nin, $gt, $gte, $lt, $lte, $exists, $and, $or, $not; dotted paths, any array element matches), e.g. {"amount_cents": {"$gte": 100000}, "currency": {"$in": ["EUR", "USD"]}}. Applied after types and channels: an event it refuses creates no delivery. Null or {}: no filter. See docs/filters.md. */
-                        filter: {
-                            [key: string]: unknown;
-                        } | null;
-                    };
-                };
-            };
-            /** @description Malformed request: `bad_url`, `invalid_character`, `invalid_params`, `path_parameter_too_long`, `malformed_json`, `json_too_deep`, `bad_content_length`, `bad_content_type` */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error: {
-                            /** @enum {string} */
-                            code: "bad_url" | "invalid_character" | "invalid_params" | "path_parameter_too_long" | "malformed_json" | "json_too_deep" | "bad_content_length" | "bad_content_type";
-                        };
-                    };
-                };
-            };
-            /** @description No valid token: `unauthorized`, `portal_session_ended` */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error: {
-                            /** @enum {string} */
-                            code: "unauthorized" | "portal_session_ended";
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed with this token: `csrf_token_invalid` */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error: {
-                            /** @enum {string} */
-                            code: "csrf_token_invalid";
-                        };
-                    };
-                };
-            };
-            /** @description Not found: `tenant_not_found`, `endpoint_not_found` */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error: {
-                            /** @enum {string} */
-                            code: "tenant_not_found" | "endpoint_not_found";
-                        };
-                    };
-                };
-            };
-            /** @description Too large: `body_too_large` */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error: {
-                            /** @enum {string} */
-                            code: "body_too_large";
-                        };
-                    };
-                };
-            };
-            /** @description Not JSON: `unsupported_media_type` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                        };
-                    };
-                };
-            };
-            /** @description Invalid content: `invalid_request`, `invalid_filter` */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error: {
-                            /** @enum {string} */
-                            code: "invalid_request" | "invalid_filter";
                         };
                     };
                 };

@@ -8,7 +8,15 @@ import { getEndpoint } from '../../store/endpoints.js';
 import { requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
 import { badRequest, notFound } from '../errors.js';
-import { DeliveryState, errors, PageQuery, pageOf, TenantParams, Timestamp } from '../schemas.js';
+import {
+  DeliveryState,
+  EndpointParams,
+  errors,
+  PageQuery,
+  pageOf,
+  TenantParams,
+  Timestamp,
+} from '../schemas.js';
 import { ensureTenant } from './endpoints.js';
 import { DeliverySummary, deliverySummary } from './events.js';
 import { StatusQuery, statusRange, TypeQuery, typeList } from './listFilters.js';
@@ -58,11 +66,6 @@ const AttemptEntry = Type.Object(
   },
   { $id: 'AttemptEntry' },
 );
-
-const EndpointParams = Type.Object({
-  tid: Type.String({ maxLength: 128 }),
-  eid: Type.String({ maxLength: 128 }),
-});
 
 function dates(q: { created_after?: string | undefined; created_before?: string | undefined }) {
   return {

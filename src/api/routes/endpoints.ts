@@ -3,18 +3,15 @@ import { maskSecret } from '../../delivery/request.js';
 import { newId } from '../../ids.js';
 import { MAX_IN_FLIGHT_MAX, RATE_LIMIT_MAX_PER_S, RATE_LIMIT_MIN_PER_S } from '../../limits.js';
 import {
-  isLive,
   newSigningSecret,
-  type PreviousSecret,
   publicKeyOfSecret,
-  SIGNING_SCHEMES,
   type SigningScheme,
   schemeOf,
   verificationKey,
 } from '../../signing/secrets.js';
 import { CIRCUIT_OPEN_AFTER, circuitOpen } from '../../store/claimPlan.js';
 import { getEndpointDefaults } from '../../store/endpointDefaults.js';
-import { getSigningSecrets, rotateSigningSecret } from '../../store/endpointSecrets.js';
+import { rotateSigningSecret } from '../../store/endpointSecrets.js';
 import {
   createEndpoint,
   deleteEndpoint,
@@ -52,6 +49,7 @@ import {
 import { badRequest, notFound } from '../errors.js';
 import { checkMetadata, requireEndpointRoom } from '../quotas.js';
 import {
+  EndpointParams,
   errors,
   Metadata,
   NullableTimestamp,
@@ -61,6 +59,7 @@ import {
   Timestamp,
   WireProfileName,
 } from '../schemas.js';
+import { DEFAULT_GRACE_S, Signing } from './endpointSecrets.js';
 
 const Url = Type.String({
   minLength: 1,
@@ -103,18 +102,6 @@ const RetrySchedule = Type.Union(
       'Delay before each retry ("5s", "10m", "2h"): at most as many as the deployment\'s TIDINGS_RETRY_SCHEDULE, none longer than its longest; [] for no retries; null: the deployment\'s schedule',
   },
 );
-
-const Signing = Type.Union(
-  SIGNING_SCHEMES.map((s) => Type.Literal(s)),
-  {
-    description:
-      'hmac (default): v1 signatures with a whsec_ secret; ed25519: v1a signatures, receivers verify with the whpk_ public key. Changing it rotates the secret (the old one keeps signing for 24 h).',
-  },
-);
-
-/** How long a replaced secret keeps signing when no grace period is given. */
-const DEFAULT_GRACE_S = 86_400;
-const MAX_GRACE_S = 30 * 86_400;
 
 const endpointFields = {
   url: Url,
@@ -230,12 +217,6 @@ const EndpointWithSecret = Type.Object(
 
 export { EndpointView, EndpointWithSecret };
 
-const EndpointParams = Type.Object({
-  tid: Type.String({ maxLength: 128 }),
-  eid: Type.String({ maxLength: 128 }),
-});
-type EndpointParams = Static<typeof EndpointParams>;
-
 const FilterTest = Type.Object(
   {
     payload: Type.Unknown({ description: 'A sample payload, as it would be published' }),
@@ -248,34 +229,6 @@ const FilterTestAnswer = Type.Object({
     description: 'true: an event with this payload would be delivered to the endpoint',
   }),
   filter: Filter,
-});
-
-const RotateSecret = Type.Object(
-  {
-    grace_period_s: Type.Optional(
-      Type.Integer({
-        minimum: 0,
-        maximum: MAX_GRACE_S,
-        description: 'How long the replaced secret keeps signing beside the new one (default 86400)',
-      }),
-    ),
-    secret: Type.Optional(
-      Type.String({
-        maxLength: 200,
-        description: 'The new secret (whsec_… or whsk_…); generated when absent',
-      }),
-    ),
-  },
-  { additionalProperties: false },
-);
-
-const SecretAnswer = Type.Object({
-  secret: Type.String({ description: 'What receivers verify with (whsec_ secret or whpk_ public key)' }),
-  signing: Signing,
-  public_key: Type.Union([Type.String(), Type.Null()]),
-  previous_valid_until: Type.Array(Timestamp, {
-    description: 'Until when each replaced secret still signs beside the current one',
-  }),
 });
 
 /** How an endpoint is shown: no secret, static header values masked, no key or password. */
@@ -322,15 +275,6 @@ function policyOf<T extends { filter?: Record<string, unknown> | null; retry_sch
     ...rest,
     ...(compiled !== undefined ? { filter: compiled } : {}),
     ...(schedule !== undefined ? { retry_schedule: schedule } : {}),
-  };
-}
-
-function secretAnswer(current: string, previous: PreviousSecret[], now: Date) {
-  return {
-    secret: verificationKey(current),
-    signing: schemeOf(current),
-    public_key: publicKeyOfSecret(current),
-    previous_valid_until: previous.filter((p) => isLive(p, now)).map((p) => p.expires_at),
   };
 }
 
@@ -427,64 +371,6 @@ export async function endpointRoutes(app: App, ctx: ApiContext): Promise<void> {
       const e = await getEndpoint(ctx.db, ctx.codec, req.params.tid, req.params.eid);
       if (!e) throw notFound('endpoint', req.params.eid);
       return endpointView(e);
-    },
-  );
-
-  app.get<{ Params: EndpointParams }>(
-    '/v1/tenants/:tid/endpoints/:eid/secret',
-    {
-      schema: {
-        tags: ['endpoints'],
-        summary: "Reveal what receivers verify an endpoint's signatures with",
-        params: EndpointParams,
-        response: { 200: SecretAnswer, ...errors(401, 404) },
-      },
-    },
-    async (req) => {
-      requireTenant(req.principal, req.params.tid);
-      const s = await getSigningSecrets(ctx.db, ctx.codec, req.params.tid, req.params.eid);
-      if (!s) throw notFound('endpoint', req.params.eid);
-      return secretAnswer(s.current, s.previous, ctx.clock.now());
-    },
-  );
-
-  app.post<{ Params: EndpointParams; Body: Static<typeof RotateSecret> | undefined }>(
-    '/v1/tenants/:tid/endpoints/:eid/secret/rotate',
-    {
-      schema: {
-        tags: ['endpoints'],
-        summary:
-          'Replace the signing secret; the old one keeps signing beside the new one for the grace period',
-        params: EndpointParams,
-        body: Type.Optional(RotateSecret),
-        response: { 200: SecretAnswer, ...errors(401, 404, 422) },
-      },
-    },
-    async (req) => {
-      requireTenant(req.principal, req.params.tid);
-      const { tid, eid } = req.params;
-      const now = ctx.clock.now();
-      const graceS = req.body?.grace_period_s ?? DEFAULT_GRACE_S;
-      const given = req.body?.secret;
-      const rotated = await ctx.db.tx(async (q) => {
-        const e = await getEndpoint(q, ctx.codec, tid, eid);
-        if (!e) throw notFound('endpoint', eid);
-        const scheme = given ? schemeOf(given) : schemeOf(e.secret);
-        checkSecret(given, scheme);
-        checkProfileSigning(e.profile, scheme);
-        const next = given ?? newSigningSecret(scheme);
-        return rotateSigningSecret(
-          q,
-          ctx.codec,
-          tid,
-          eid,
-          next,
-          new Date(now.getTime() + graceS * 1000),
-          now,
-        );
-      });
-      if (!rotated) throw notFound('endpoint', eid);
-      return secretAnswer(rotated.current, rotated.previous, now);
     },
   );
 

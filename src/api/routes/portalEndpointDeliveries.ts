@@ -17,14 +17,10 @@ import { requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
 import { ApiError, badRequest, notFound, unprocessable } from '../errors.js';
 import { redactBody } from '../redaction.js';
-import { DeliveryState, errors, PageQuery, pageOf } from '../schemas.js';
+import { DeliveryState, EndpointParams, errors, PageQuery, pageOf } from '../schemas.js';
 import { DeliverySummary, deliverySummary } from './events.js';
 import { StatusQuery, statusRange } from './listFilters.js';
 
-const EndpointParams = Type.Object({
-  tid: Type.String({ maxLength: 128 }),
-  eid: Type.String({ maxLength: 128 }),
-});
 const DeliveryParams = Type.Object({
   tid: Type.String({ maxLength: 128 }),
   did: Type.String({ maxLength: 40 }),

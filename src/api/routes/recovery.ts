@@ -9,16 +9,10 @@ import { requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
 import { badRequest, conflict, notFound, unprocessable } from '../errors.js';
 import { replayFailed } from '../replay.js';
-import { errors, NullableTimestamp, PageQuery, pageOf, TenantParams } from '../schemas.js';
+import { EndpointParams, errors, NullableTimestamp, PageQuery, pageOf, TenantParams } from '../schemas.js';
 import { deliveryAction } from './deliveries.js';
 import { ensureTenant } from './endpoints.js';
 import { TypeList, typeList } from './listFilters.js';
-
-const EndpointParams = Type.Object({
-  tid: Type.String({ maxLength: 128 }),
-  eid: Type.String({ maxLength: 128 }),
-});
-type EndpointParams = Static<typeof EndpointParams>;
 
 const RecoverBody = Type.Object(
   {
