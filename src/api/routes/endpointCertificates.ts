@@ -7,15 +7,10 @@ import { requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
 import { CertificateAnswer, certificateAnswer, checkClientCertificate } from '../endpointDestination.js';
 import { ApiError, notFound } from '../errors.js';
-import { errors } from '../schemas.js';
+import { EndpointParams, errors } from '../schemas.js';
 
 const DEFAULT_GRACE_S = 7 * 86_400;
 const MAX_GRACE_S = 90 * 86_400;
-
-const Params = Type.Object({
-  tid: Type.String({ maxLength: 128 }),
-  eid: Type.String({ maxLength: 128 }),
-});
 
 const RotateCertificate = Type.Object(
   {
@@ -41,14 +36,14 @@ const RotateCertificate = Type.Object(
 );
 
 export async function endpointCertificateRoutes(app: App, ctx: ApiContext): Promise<void> {
-  app.post<{ Params: Static<typeof Params>; Body: Static<typeof RotateCertificate> }>(
+  app.post<{ Params: EndpointParams; Body: Static<typeof RotateCertificate> }>(
     '/v1/tenants/:tid/endpoints/:eid/mtls/rotate',
     {
       schema: {
         tags: ['endpoints'],
         summary:
           'Replace the mTLS client certificate; the old one is still offered, when the receiver refuses the new one, for the grace period',
-        params: Params,
+        params: EndpointParams,
         body: RotateCertificate,
         response: { 200: CertificateAnswer, ...errors(401, 404, 409, 422) },
       },

@@ -12,14 +12,13 @@ import { getEndpoint } from '../../store/endpoints.js';
 import { requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
 import { notFound, unprocessable } from '../errors.js';
-import { errors, Timestamp } from '../schemas.js';
+import { EndpointParams, errors, Timestamp } from '../schemas.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 /** Most buckets one answer carries: a month of hours, a year of days. */
 const MAX_BUCKETS = { hour: 31 * 24, day: 366 } as const;
 
-const Params = Type.Object({ tid: Type.String({ maxLength: 128 }), eid: Type.String({ maxLength: 128 }) });
 const Query = Type.Object({
   since: Type.Optional(
     Type.String({
@@ -157,7 +156,7 @@ function floorTo(t: number, bucket: 'hour' | 'day'): number {
 
 export async function endpointStatsRoutes(app: App, ctx: ApiContext): Promise<void> {
   app.addSchema(StatsAnswer);
-  app.get<{ Params: Static<typeof Params>; Querystring: Static<typeof Query> }>(
+  app.get<{ Params: EndpointParams; Querystring: Static<typeof Query> }>(
     '/v1/tenants/:tid/endpoints/:eid/stats',
     {
       schema: {
@@ -165,7 +164,7 @@ export async function endpointStatsRoutes(app: App, ctx: ApiContext): Promise<vo
         summary: 'How an endpoint is doing, per hour or per day (UTC)',
         description:
           'Deliveries by final state, first-attempt success rate, attempt latency percentiles, and the time the endpoint was disabled or its circuit open, from hourly rollups the workers build a minute behind (see `through`).',
-        params: Params,
+        params: EndpointParams,
         querystring: Query,
         response: { 200: Type.Ref('EndpointStats'), ...errors(400, 401, 404, 422) },
       },

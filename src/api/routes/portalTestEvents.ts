@@ -3,7 +3,7 @@
 // It is stored and delivered like any event (same worker, signing, profile, attempt log), so
 // a success proves the whole path, but it reaches only the endpoint it names (see
 // publishToEndpoint), and its requests carry `tidings-test: true`.
-import { type Static, Type } from 'typebox';
+import { Type } from 'typebox';
 import { deliveryRef, newId } from '../../ids.js';
 import { publishFingerprint } from '../../publishing/publish.js';
 import { publishToEndpoint } from '../../store/endpointDeliveries.js';
@@ -12,11 +12,9 @@ import { type EventType, getEventTypes } from '../../store/eventTypes.js';
 import { requireTenant } from '../auth.js';
 import type { ApiContext, App } from '../context.js';
 import { conflict, notFound, unprocessable } from '../errors.js';
-import { errors, Timestamp } from '../schemas.js';
+import { EndpointParams, errors, Timestamp } from '../schemas.js';
 
 const TEST_EVENT_TYPE = 'tidings.test';
-
-const Params = Type.Object({ tid: Type.String({ maxLength: 128 }), eid: Type.String({ maxLength: 128 }) });
 
 const TestAnswer = Type.Object({
   event_id: Type.String(),
@@ -26,7 +24,7 @@ const TestAnswer = Type.Object({
 });
 
 export async function testEventRoutes(app: App, ctx: ApiContext): Promise<void> {
-  app.post<{ Params: Static<typeof Params>; Body: unknown }>(
+  app.post<{ Params: EndpointParams; Body: unknown }>(
     '/v1/tenants/:tid/endpoints/:eid/test',
     {
       schema: {
@@ -35,7 +33,7 @@ export async function testEventRoutes(app: App, ctx: ApiContext): Promise<void> 
           'Send a test event (tidings.test, or a subscribed type with its catalog example) to this endpoint only',
         description:
           'The event is stored and delivered like any other (signed, in the endpoint’s wire profile, retried, logged, with the header `tidings-test: true`) but is addressed to this endpoint alone: channels, the payload filter and other endpoints are not consulted.',
-        params: Params,
+        params: EndpointParams,
         // The body is optional (callers have always sent none): read by testTypeOf, documented
         // in operations.ts.
         response: { 202: TestAnswer, ...errors(401, 404, 409) },

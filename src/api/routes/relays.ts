@@ -25,7 +25,7 @@ import type { ApiContext, App } from '../context.js';
 import { checkProfile, checkTypeFilter } from '../endpointInput.js';
 import { ApiError, notFound } from '../errors.js';
 import { requireEndpointRoom } from '../quotas.js';
-import { errors, TenantParams, WireProfileName } from '../schemas.js';
+import { EndpointParams, errors, TenantParams, WireProfileName } from '../schemas.js';
 import { ensureTenant } from './endpoints.js';
 
 /** How often an idle stream carries a comment, so that proxies and the CLI see it alive. */
@@ -64,10 +64,6 @@ const RelayView = Type.Object({
   }),
 });
 
-const RelayParams = Type.Object({
-  tid: Type.String({ maxLength: 128 }),
-  eid: Type.String({ maxLength: 128 }),
-});
 const ReportParams = Type.Object({
   tid: Type.String({ maxLength: 128 }),
   eid: Type.String({ maxLength: 128 }),
@@ -186,13 +182,13 @@ export async function relayRoutes(app: App, ctx: ApiContext): Promise<void> {
     },
   );
 
-  app.get<{ Params: Static<typeof RelayParams> }>(
+  app.get<{ Params: EndpointParams }>(
     '/v1/tenants/:tid/relays/:eid/stream',
     {
       schema: {
         tags: ['endpoints'],
         summary: 'The event stream of a relay endpoint: its deliveries, signed, for the CLI to forward',
-        params: RelayParams,
+        params: EndpointParams,
         response: { 200: StreamResponse, ...errors(401, 404) },
       },
     },
@@ -280,13 +276,13 @@ export async function relayRoutes(app: App, ctx: ApiContext): Promise<void> {
     },
   );
 
-  app.delete<{ Params: Static<typeof RelayParams> }>(
+  app.delete<{ Params: EndpointParams }>(
     '/v1/tenants/:tid/relays/:eid',
     {
       schema: {
         tags: ['endpoints'],
         summary: 'Remove a relay endpoint with its deliveries (the CLI does on Ctrl-C)',
-        params: RelayParams,
+        params: EndpointParams,
         response: { 204: Type.Null(), ...errors(401, 404) },
       },
     },
