@@ -269,8 +269,18 @@ export class Worker {
       endpoints: Math.max(10, Math.ceil(limit / 2)),
       circuitOpenAfter: (this.o.circuit ?? DEFAULT_CIRCUIT).openAfter,
       finished: this.finished,
-      unrecorded: this.unrecorded.size > 0 ? foldByEndpoint(this.unrecorded.values()) : undefined,
+      unrecorded: this.unrecordedHealth(),
     };
+  }
+
+  /**
+   * The health of this worker's unrecorded results per endpoint, for the claim's circuit; only
+   * folded (a sort) when one of them failed: the claim reads nothing else from it.
+   */
+  private unrecordedHealth() {
+    for (const r of this.unrecorded.values())
+      if (r.next !== 'succeeded') return foldByEndpoint(this.unrecorded.values());
+    return undefined;
   }
 
   private async claim(limit: number): Promise<void> {

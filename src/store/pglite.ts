@@ -93,15 +93,8 @@ function namedStatements(pg: PGlite) {
   /** Parameter type oids and the result's row description of each prepared statement. */
   const prepared = new Map<string, { types: number[]; rowDescription: Messages }>();
   const opts = { syncToFs: false };
-  const send = async (...msgs: Uint8Array[]): Promise<Messages> => {
-    const buffer = new Uint8Array(msgs.reduce((n, m) => n + m.length, 0));
-    let at = 0;
-    for (const m of msgs) {
-      buffer.set(m, at);
-      at += m.length;
-    }
-    return (await pg.execProtocol(buffer, opts)).messages;
-  };
+  const send = async (...msgs: Uint8Array[]): Promise<Messages> =>
+    (await pg.execProtocol(Buffer.concat(msgs), opts)).messages;
 
   async function prepare(sql: NamedSql) {
     try {
