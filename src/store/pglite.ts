@@ -1,59 +1,117 @@
 // The embedded engine: PostgreSQL compiled to WebAssembly, in this process, data in a folder.
-// It has one connection; concurrent callers share it through PGlite's own queue, and a
-// transaction holds it exclusively until it ends.
+// PGlite runs on a worker thread of its own (pgliteThread.ts), so that its statements, which
+// cost as much CPU as the rest of a delivery, run beside the event loop instead of stopping
+// it: the service serves requests and sends while the engine works. It has one connection;
+// concurrent callers share it through PGlite's own queue, and a transaction holds it
+// exclusively until it ends.
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
-import { type ExecProtocolResult, PGlite, parse, protocol } from '@electric-sql/pglite';
-import type { Db, NamedSql, Queryable, Sql } from './db.js';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Db, Queryable, Sql } from './db.js';
+import { fromWire, type PgliteReply, type PgliteRequest, type PgliteThreadData } from './pgliteWire.js';
 
-/** Lets timers and sockets run between back-to-back queries, which PGlite otherwise starves. */
-const yieldLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+/**
+ * Starts the thread's module. From the TypeScript sources (tests, `npm run dev`) the thread
+ * needs tsx's loader too: a worker thread has module hooks of its own.
+ */
+const BOOT = `
+const { workerData } = require('node:worker_threads');
+(async () => {
+  if (workerData.tsx) (await import(workerData.tsx)).register();
+  await import(workerData.entry);
+})();
+`;
+
+type Request = PgliteRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
 export async function openPglite(dataDir: string | undefined): Promise<Db> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const pg = new PGlite({
-    ...(dataDir ? { dataDir } : {}),
-    // Keep the write-ahead log small: a bulk load otherwise grows it past a gigabyte.
-    postgresqlconf: ['max_wal_size = 256MB', 'min_wal_size = 32MB', 'checkpoint_timeout = 60s'],
+  const sources = import.meta.url.endsWith('.ts');
+  const entry = new URL(sources ? './pgliteThread.ts' : './pgliteThread.js', import.meta.url).href;
+  const tsx = sources ? tsxEsmApi() : undefined;
+  const data: PgliteThreadData & { entry: string; tsx?: string } = { entry, ...(tsx ? { tsx } : {}) };
+  if (dataDir) data.dataDir = dataDir;
+  const worker = new Worker(BOOT, { eval: true, workerData: data });
+
+  const waiting = new Map<number, { resolve: (rows: unknown[]) => void; reject: (err: Error) => void }>();
+  let nextId = 1;
+  let stopped: Error | undefined;
+  const started = new Promise<void>((resolve, reject) =>
+    waiting.set(0, { resolve: () => resolve(), reject }),
+  );
+  worker.on('message', (r: PgliteReply) => {
+    const w = waiting.get(r.id);
+    if (!w) return;
+    waiting.delete(r.id);
+    // The thread keeps the process alive only while a statement is waiting for it.
+    if (waiting.size === 0) worker.unref();
+    if (r.error) w.reject(fromWire(r.error));
+    else w.resolve(r.rows ?? []);
   });
-  await pg.waitReady;
+  const stop = (err: Error) => {
+    stopped ??= err;
+    for (const w of waiting.values()) w.reject(stopped);
+    waiting.clear();
+  };
+  worker.on('error', (err) =>
+    stop(Object.assign(new Error(`PGlite's thread failed: ${err.message}`), { cause: err })),
+  );
+  worker.on('exit', (code) => stop(new Error(`PGlite's thread stopped (exit code ${code})`)));
+
+  const call = <T>(req: Request): Promise<T[]> => {
+    if (stopped) return Promise.reject(stopped);
+    const id = nextId++;
+    if (waiting.size === 0) worker.ref();
+    return new Promise<T[]>((resolve, reject) => {
+      waiting.set(id, { resolve: resolve as (rows: unknown[]) => void, reject });
+      worker.postMessage({
+        ...req,
+        id,
+        ...('params' in req && req.params ? { params: req.params.map(own) } : {}),
+      });
+    });
+  };
+  await started.catch(async (err) => {
+    await worker.terminate();
+    throw err;
+  });
+  worker.unref();
+
+  const on = (tx?: number): Queryable => ({
+    query<T extends object>(sql: Sql, params?: unknown[]) {
+      const at = tx === undefined ? {} : { tx };
+      return typeof sql === 'string'
+        ? call<T>({ op: 'query', text: sql, ...(params ? { params } : {}), ...at })
+        : call<T>({ op: 'named', name: sql.name, text: sql.text, params: params ?? [], ...at });
+    },
+    async exec(sql: string) {
+      await call({ op: 'exec', text: sql, ...(tx === undefined ? {} : { tx }) });
+    },
+  });
+
   // Notifications stay inside the process: PGlite has no other connections to reach.
   const bus = new EventEmitter();
   bus.setMaxListeners(0);
-
-  const named = namedStatements(pg);
-  // Outside a transaction a statement waits for any open one to end (PGlite's transaction
-  // lock), as pg.query() does; inside one it only takes the connection (pg.runExclusive).
-  const query = async <T extends object>(sql: Sql, params?: unknown[]): Promise<T[]> => {
-    const rows =
-      typeof sql === 'string'
-        ? (await pg.query<T>(sql, params as unknown[])).rows
-        : await pg._runExclusiveTransaction(() =>
-            pg.runExclusive(() => named.run<T>(sql, params ?? [], true)),
-          );
-    await yieldLoop();
-    return rows;
-  };
-
+  const base = on();
   return {
     engine: 'pglite',
-    query,
-    async exec(sql) {
-      await pg.exec(sql);
-    },
+    query: base.query,
+    exec: base.exec,
     async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
-      const result = await pg.transaction(async (t) =>
-        fn({
-          async query<R extends object>(sql: Sql, params?: unknown[]) {
-            if (typeof sql === 'string') return (await t.query<R>(sql, params as unknown[])).rows;
-            return pg.runExclusive(() => named.run<R>(sql, params ?? [], false));
-          },
-          async exec(sql: string) {
-            await t.exec(sql);
-          },
-        }),
-      );
-      await yieldLoop();
+      // The begin request's id (the next one call() gives) names the transaction.
+      const tx = nextId;
+      await call({ op: 'begin' });
+      let result: T;
+      try {
+        result = await fn(on(tx));
+      } catch (err) {
+        // The caller's error is the one to see, whether or not the rollback reached the thread.
+        await call({ op: 'end', tx, commit: false }).catch(() => undefined);
+        throw err;
+      }
+      await call({ op: 'end', tx, commit: true });
       return result;
     },
     async listen(channel, fn) {
@@ -67,81 +125,30 @@ export async function openPglite(dataDir: string | undefined): Promise<Db> {
     },
     async close() {
       bus.removeAllListeners();
-      await pg.close();
+      if (!stopped) await call({ op: 'close' });
+      await worker.terminate();
     },
   };
+}
+
+/** tsx's ESM register() (its `tsx/esm/api` export for import; the require one differs). */
+function tsxEsmApi(): string {
+  const pkgPath = createRequire(import.meta.url).resolve('tsx/package.json');
+  const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as {
+    exports: Record<string, { import: { default: string } }>;
+  };
+  return new URL(
+    pkg.exports['./esm/api']?.import.default ?? './dist/esm/api/index.mjs',
+    pathToFileURL(pkgPath),
+  ).href;
 }
 
 /**
- * Named statements on PGlite's one connection, through its wire protocol: parsed and described
- * once (PREPARE), then only bound and executed. pg.query() parses, analyses and describes its
- * text on every call, which for the hot statements (CTEs of 20-30 nodes) costs more than
- * running them, on the event loop. PostgreSQL's plan cache then decides between custom and
- * generic plans as it does for the pg driver's named statements. Callers hold the connection
- * (pg.runExclusive) around run().
- *
- * Each exchange is one buffer of messages ending in Sync, which PGlite's backend reads to the
- * end in one call: Parse + Describe + Sync to prepare, Bind + Execute + Sync to run. The row
- * description comes from the statement's Describe, kept with it, so an execution needs no
- * Describe of its portal (a prepared statement's result columns do not change; a schema change
- * under it fails the Bind, as on PostgreSQL). After an error the Sync in the same buffer has
- * already ended the extended-protocol exchange, so the connection is ready for the next one.
+ * A byte array that is a window on a larger buffer (a Buffer from Node's shared pool) is
+ * copied: a clone carries the whole buffer under a view.
  */
-function namedStatements(pg: PGlite) {
-  const { serialize } = protocol;
-  type Messages = ExecProtocolResult['messages'];
-  /** Parameter type oids and the result's row description of each prepared statement. */
-  const prepared = new Map<string, { types: number[]; rowDescription: Messages }>();
-  const opts = { syncToFs: false };
-  const send = async (...msgs: Uint8Array[]): Promise<Messages> =>
-    (await pg.execProtocol(Buffer.concat(msgs), opts)).messages;
-
-  async function prepare(sql: NamedSql) {
-    try {
-      const messages = await send(
-        serialize.parse({ name: sql.name, text: sql.text }),
-        serialize.describe({ type: 'S', name: sql.name }),
-        serialize.sync(),
-      );
-      const statement = {
-        types: parse.parseDescribeStatementResults(messages),
-        rowDescription: messages.filter((m) => m.name === 'rowDescription'),
-      };
-      prepared.set(sql.name, statement);
-      return statement;
-    } catch (err) {
-      // A statement parsed but not described would make the next parse fail: let it go.
-      await send(serialize.close({ type: 'S', name: sql.name }), serialize.sync()).catch(() => undefined);
-      throw withQuery(err, sql);
-    }
-  }
-
-  return {
-    async run<T>(sql: NamedSql, params: unknown[], autocommit: boolean): Promise<T[]> {
-      const { types, rowDescription } = prepared.get(sql.name) ?? (await prepare(sql));
-      const values = params.map((v, i) => {
-        if (v === null || v === undefined) return null;
-        const serializer = pg.serializers[types[i] ?? 0];
-        return serializer ? serializer(v) : String(v);
-      });
-      let messages: Messages;
-      try {
-        messages = await send(
-          serialize.bind({ statement: sql.name, values }),
-          serialize.execute({}),
-          serialize.sync(),
-        );
-      } catch (err) {
-        throw withQuery(err, sql);
-      }
-      if (autocommit) await pg.syncToFs();
-      return (parse.parseResults([...rowDescription, ...messages], pg.parsers)[0]?.rows ?? []) as T[];
-    },
-  };
-}
-
-/** The statement's name on an error from it, as pg.query() adds its text. */
-function withQuery(err: unknown, sql: NamedSql): unknown {
-  if (err instanceof Error && !('query' in err)) Object.assign(err, { query: sql.name });
-  return err;
+function own(v: unknown): unknown {
+  return ArrayBuffer.isView(v) && v.byteLength !== v.buffer.byteLength
+    ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice()
+    : v;
 }
