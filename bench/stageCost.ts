@@ -18,8 +18,9 @@
 // halves the claim's CPU at claims of 16 (no planning per call), but the same plan made the
 // bench's fan-out (100 endpoints) 2.5–3× slower, so the service leaves the choice to
 // PostgreSQL. PostgreSQL: DATABASE_URL, a schema of its own, dropped after. --engine pglite: an
-// in-memory PGlite, which runs in this process, so the CPU is this process's own
-// (process.cpuUsage, including building the statements' parameters; --explain is PostgreSQL's).
+// in-memory PGlite, which runs in this process (on its own thread), so the CPU is this
+// process's own (process.cpuUsage, including building the statements' parameters; --explain
+// is PostgreSQL's).
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { keepBody } from '../src/delivery/keptBody.js';
@@ -213,6 +214,14 @@ try {
   console.log('| --- | ---: | ---: |');
   for (const s of stages) console.log(`| ${s} | ${per(cpu[s])} | ${(wall[s] / ROUNDS).toFixed(2)} |`);
   console.log(`| all | ${per(cpu.publish + cpu.claim + cpu.ack)} | |`);
+  // Whether PostgreSQL's plan cache planned each call for its values (custom) or reused one
+  // plan (generic): the store's one connection prepared them, so it sees them all.
+  const plans = await db.query<{ name: string; generic_plans: string; custom_plans: string }>(
+    `SELECT name, generic_plans, custom_plans FROM pg_prepared_statements WHERE name LIKE 'tidings_%' ORDER BY name`,
+  );
+  console.log('| statement | generic plans | custom plans |');
+  console.log('| --- | ---: | ---: |');
+  for (const p of plans) console.log(`| ${p.name} | ${p.generic_plans} | ${p.custom_plans} |`);
 } finally {
   await drop();
 }

@@ -10,6 +10,14 @@ export type Row = Record<string, unknown>;
 export interface NamedSql {
   name: string;
   text: string;
+  /**
+   * 'generic': always run with one generic plan (made on the first call, again after the
+   * tables' statistics change) instead of leaving the choice to PostgreSQL's plan cache, which
+   * keeps planning a statement for each call's values when a generic plan is estimated
+   * costlier. For a statement whose planning costs more than its running and whose plan does
+   * not depend on its values. Applies outside transactions (autocommit).
+   */
+  plan?: 'generic';
 }
 
 export type Sql = string | NamedSql;

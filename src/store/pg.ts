@@ -30,6 +30,24 @@ export async function openPg(url: string, opts: PgOptions = {}): Promise<Db> {
   });
   // An idle client losing its server (a restart) emits here; without a listener it would crash us.
   pool.on('error', () => {});
+  // Statements that want a generic plan (NamedSql.plan) run on sessions of their own that
+  // have plan_cache_mode = force_generic_plan: the setting is a session's, and the other
+  // statements keep PostgreSQL's choice. Opened on the first such statement.
+  let genericPool: pg.Pool | undefined;
+  const generic = () => {
+    if (!genericPool) {
+      genericPool = new pg.Pool({
+        connectionString: url,
+        max: Math.min(2, opts.max ?? 10),
+        application_name: opts.applicationName ?? 'tidings',
+        options: `-c plan_cache_mode=force_generic_plan${opts.schema ? ` -c search_path=${opts.schema}` : ''}`,
+        connectionTimeoutMillis: 10_000,
+        idleTimeoutMillis: 30_000,
+      });
+      genericPool.on('error', () => {});
+    }
+    return genericPool;
+  };
 
   const listeners = new Map<string, Set<(payload: string) => void>>();
   let listenClient: pg.PoolClient | undefined;
@@ -70,7 +88,9 @@ export async function openPg(url: string, opts: PgOptions = {}): Promise<Db> {
       await pool.query(sql);
     },
     async query<T extends object>(sql: Sql, params?: unknown[]) {
-      const res = await pool.query<T>(config(sql, params));
+      const res = await (typeof sql !== 'string' && sql.plan === 'generic' ? generic() : pool).query<T>(
+        config(sql, params),
+      );
       return res.rows;
     },
     async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
@@ -128,7 +148,7 @@ export async function openPg(url: string, opts: PgOptions = {}): Promise<Db> {
       if (listenTimer) clearTimeout(listenTimer);
       listenClient?.release();
       listenClient = undefined;
-      await pool.end();
+      await Promise.all([pool.end(), genericPool?.end()]);
     },
   };
 }

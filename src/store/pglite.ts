@@ -84,7 +84,14 @@ export async function openPglite(dataDir: string | undefined): Promise<Db> {
       const at = tx === undefined ? {} : { tx };
       return typeof sql === 'string'
         ? call<T>({ op: 'query', text: sql, ...(params ? { params } : {}), ...at })
-        : call<T>({ op: 'named', name: sql.name, text: sql.text, params: params ?? [], ...at });
+        : call<T>({
+            op: 'named',
+            name: sql.name,
+            text: sql.text,
+            ...(sql.plan ? { plan: sql.plan } : {}),
+            params: params ?? [],
+            ...at,
+          });
     },
     async exec(sql: string) {
       await call({ op: 'exec', text: sql, ...(tx === undefined ? {} : { tx }) });

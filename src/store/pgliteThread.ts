@@ -47,7 +47,7 @@ async function run(m: PgliteRequest): Promise<unknown[] | undefined> {
     case 'query':
       return (await (t ?? pg).query(m.text, m.params)).rows;
     case 'named': {
-      const sql = { name: m.name, text: m.text };
+      const sql: NamedSql = { name: m.name, text: m.text, ...(m.plan ? { plan: m.plan } : {}) };
       // Outside a transaction a statement waits for any open one to end (PGlite's transaction
       // lock), as pg.query() does; inside one it only takes the connection.
       if (t) return pg.runExclusive(() => named.run(sql, m.params, false));
@@ -149,6 +149,13 @@ function namedStatements(pg: PGlite) {
     }
   }
 
+  const GENERIC = { name: 'tidings_plan_generic', text: 'SET plan_cache_mode = force_generic_plan' };
+  const AUTO = { name: 'tidings_plan_auto', text: 'SET plan_cache_mode = auto' };
+  async function prepareSettings() {
+    if (!prepared.has(GENERIC.name)) await prepare(GENERIC);
+    if (!prepared.has(AUTO.name)) await prepare(AUTO);
+  }
+
   return {
     async run<T>(sql: NamedSql, params: unknown[], autocommit: boolean): Promise<T[]> {
       const { types, rowDescription } = prepared.get(sql.name) ?? (await prepare(sql));
@@ -157,16 +164,24 @@ function namedStatements(pg: PGlite) {
         const serializer = pg.serializers[types[i] ?? 0];
         return serializer ? serializer(v) : String(v);
       });
+      const run = [serialize.bind({ statement: sql.name, values }), serialize.execute({})];
+      // A generic plan for this statement alone: the plan cache reads plan_cache_mode at the
+      // Bind. The three run in the exchange's one implicit transaction; if the statement
+      // fails, the rest is skipped and the SET is undone with the transaction.
+      const generic = autocommit && sql.plan === 'generic';
+      if (generic) {
+        await prepareSettings();
+        run.unshift(serialize.bind({ statement: GENERIC.name, values: [] }), serialize.execute({}));
+        run.push(serialize.bind({ statement: AUTO.name, values: [] }), serialize.execute({}));
+      }
       let messages: Messages;
       try {
-        messages = await send(
-          serialize.bind({ statement: sql.name, values }),
-          serialize.execute({}),
-          serialize.sync(),
-        );
+        messages = await send(...run, serialize.sync());
       } catch (err) {
         throw withQuery(err, sql);
       }
+      // Only the statement's own rows: each SET answers with a CommandComplete of its own.
+      if (generic) messages = messages.slice(messages.findIndex((m) => m.name === 'commandComplete') + 1);
       if (autocommit) await pg.syncToFs();
       return (parse.parseResults([...rowDescription, ...messages], pg.parsers)[0]?.rows ?? []) as T[];
     },

@@ -9,7 +9,7 @@ export interface PgliteThreadData {
 /** `tx`: the id of the `begin` request whose transaction the statement runs in. */
 export type PgliteRequest =
   | { id: number; op: 'query'; text: string; params?: unknown[]; tx?: number }
-  | { id: number; op: 'named'; name: string; text: string; params: unknown[]; tx?: number }
+  | { id: number; op: 'named'; name: string; text: string; plan?: 'generic'; params: unknown[]; tx?: number }
   | { id: number; op: 'exec'; text: string; tx?: number }
   /** Answered once the transaction holds the connection. */
   | { id: number; op: 'begin' }

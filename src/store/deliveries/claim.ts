@@ -76,6 +76,7 @@ export interface UnrecordedHealth {
  */
 const CLAIM: NamedSql = {
   name: 'tidings_claim_v3',
+  plan: 'generic',
   text: `
 WITH marks AS (
   SELECT t.ctid AS tid, t.endpoint_id FROM endpoint_turns t
