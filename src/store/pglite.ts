@@ -58,7 +58,19 @@ export async function openPglite(dataDir: string | undefined): Promise<Db> {
   worker.on('error', (err) =>
     stop(Object.assign(new Error(`PGlite's thread failed: ${err.message}`), { cause: err })),
   );
-  worker.on('exit', (code) => stop(new Error(`PGlite's thread stopped (exit code ${code})`)));
+  let closing = false;
+  let ready = false;
+  worker.on('exit', (code) => {
+    stop(new Error(`PGlite's thread stopped (exit code ${code})`));
+    // The store is gone for good (the thread ran out of memory, say): nothing this process
+    // does can succeed without it, so it ends as a crash, and a supervisor starts it again on
+    // the same data folder. Every committed write is there; unacknowledged work is redone.
+    if (!closing && ready) {
+      setImmediate(() => {
+        throw stopped;
+      });
+    }
+  });
 
   const call = <T>(req: Request): Promise<T[]> => {
     if (stopped) return Promise.reject(stopped);
@@ -74,9 +86,11 @@ export async function openPglite(dataDir: string | undefined): Promise<Db> {
     });
   };
   await started.catch(async (err) => {
+    closing = true;
     await worker.terminate();
     throw err;
   });
+  ready = true;
   worker.unref();
 
   const on = (tx?: number): Queryable => ({
@@ -131,6 +145,7 @@ export async function openPglite(dataDir: string | undefined): Promise<Db> {
       bus.emit(channel, payload);
     },
     async close() {
+      closing = true;
       bus.removeAllListeners();
       if (!stopped) await call({ op: 'close' });
       await worker.terminate();
