@@ -20,32 +20,28 @@ export interface PgOptions {
 }
 
 export async function openPg(url: string, opts: PgOptions = {}): Promise<Db> {
-  const pool = new pg.Pool({
-    connectionString: url,
-    max: opts.max ?? 10,
-    application_name: opts.applicationName ?? 'tidings',
-    ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
-    connectionTimeoutMillis: 10_000,
-    idleTimeoutMillis: 30_000,
-  });
-  // An idle client losing its server (a restart) emits here; without a listener it would crash us.
-  pool.on('error', () => {});
+  /** A pool of this store's sessions, with these server settings (`-c name=value`) too. */
+  const openPool = (max: number, settings: string[] = []) => {
+    const options = [...(opts.schema ? [`search_path=${opts.schema}`] : []), ...settings];
+    const p = new pg.Pool({
+      connectionString: url,
+      max,
+      application_name: opts.applicationName ?? 'tidings',
+      ...(options.length > 0 ? { options: options.map((o) => `-c ${o}`).join(' ') } : {}),
+      connectionTimeoutMillis: 10_000,
+      idleTimeoutMillis: 30_000,
+    });
+    // An idle client losing its server (a restart) emits here; without a listener it would crash us.
+    p.on('error', () => {});
+    return p;
+  };
+  const pool = openPool(opts.max ?? 10);
   // Statements that want a generic plan (NamedSql.plan) run on sessions of their own that
   // have plan_cache_mode = force_generic_plan: the setting is a session's, and the other
   // statements keep PostgreSQL's choice. Opened on the first such statement.
   let genericPool: pg.Pool | undefined;
   const generic = () => {
-    if (!genericPool) {
-      genericPool = new pg.Pool({
-        connectionString: url,
-        max: Math.min(2, opts.max ?? 10),
-        application_name: opts.applicationName ?? 'tidings',
-        options: `-c plan_cache_mode=force_generic_plan${opts.schema ? ` -c search_path=${opts.schema}` : ''}`,
-        connectionTimeoutMillis: 10_000,
-        idleTimeoutMillis: 30_000,
-      });
-      genericPool.on('error', () => {});
-    }
+    genericPool ??= openPool(Math.min(2, opts.max ?? 10), ['plan_cache_mode=force_generic_plan']);
     return genericPool;
   };
 

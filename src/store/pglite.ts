@@ -72,9 +72,8 @@ export async function openPglite(dataDir: string | undefined): Promise<Db> {
     }
   });
 
-  const call = <T>(req: Request): Promise<T[]> => {
+  const call = <T>(req: Request, id = nextId++): Promise<T[]> => {
     if (stopped) return Promise.reject(stopped);
-    const id = nextId++;
     if (waiting.size === 0) worker.ref();
     return new Promise<T[]>((resolve, reject) => {
       waiting.set(id, { resolve: resolve as (rows: unknown[]) => void, reject });
@@ -121,9 +120,9 @@ export async function openPglite(dataDir: string | undefined): Promise<Db> {
     query: base.query,
     exec: base.exec,
     async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
-      // The begin request's id (the next one call() gives) names the transaction.
-      const tx = nextId;
-      await call({ op: 'begin' });
+      // The begin request's id names the transaction.
+      const tx = nextId++;
+      await call({ op: 'begin' }, tx);
       let result: T;
       try {
         result = await fn(on(tx));

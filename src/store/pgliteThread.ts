@@ -41,8 +41,9 @@ const reply = (r: PgliteReply) => {
 };
 
 async function run(m: PgliteRequest): Promise<unknown[] | undefined> {
-  const t = 'tx' in m && m.tx !== undefined ? open.get(m.tx)?.t : undefined;
-  if ('tx' in m && m.tx !== undefined && !t) throw new Error(`no open transaction ${m.tx}`);
+  const txId = 'tx' in m && m.op !== 'end' ? m.tx : undefined;
+  const t = txId === undefined ? undefined : open.get(txId)?.t;
+  if (txId !== undefined && !t) throw new Error(`no open transaction ${txId}`);
   switch (m.op) {
     case 'query':
       return (await (t ?? pg).query(m.text, m.params)).rows;
