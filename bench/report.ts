@@ -284,7 +284,7 @@ export function reportMarkdown(r: ReportInput): string {
       'end to end': `${s.e2eEvents} events to 1 endpoint, published while delivering: single publishes by ${s.publishClients} clients, then batches of ${s.e2eBatchEvents} by ${s.e2eBatchClients} clients`,
       'scale-out': `${s.scaleoutEvents} events to 1 endpoint in batches of ${s.e2eBatchEvents} by ${s.e2eBatchClients} clients; 1 api process + 1…${s.scaleoutWorkers} worker processes`,
       'fan-out': `${s.fanoutEvents} events × ${s.fanoutEndpoints} endpoints, published by ${s.fanoutClients} clients`,
-      latency: `${s.latencyDurationMs / 1000} s at half the end-to-end maximum (open loop, scheduled-time stamps)`,
+      latency: `${s.latencyDurationMs / 1000} s at half the end-to-end maximum (open loop, scheduled-time stamps), after a warm-up of ${s.latencyWarmupMs / 1000} s at the same rate whose publishes are left out of the percentiles (its p99 is reported apart)`,
       isolation: `${s.isolationEvents} events × ${s.isolationEndpoints} endpoints, one of them never answering`,
       backlog: `${s.backlogDeliveries} deliveries (PGlite: ${s.backlogDeliveriesPglite}) over ${s.backlogEndpoints} endpoints, seeded while not delivering; drain limit ${s.drainLimitMs / 60000} min`,
     }),

@@ -33,25 +33,31 @@ export function percentiles(values: ArrayLike<number>): Percentiles {
 /**
  * Publish → receipt latency in ms for every id the receiver saw that was published: the
  * first receipt of an id counts (at-least-once delivery may repeat it). Returns the latencies
- * and how many published ids never arrived.
+ * and how many published ids never arrived. `warmupMs`: publishes scheduled within this long
+ * of the first one go to `warmup` instead of `latencies` (a cold process's first seconds, see
+ * Sizes.latencyWarmupMs).
  */
 export function joinLatency(
   published: { ids: string[]; sentAt: ArrayLike<number> },
   received: { ids: string[]; at: ArrayLike<number> },
-): { latencies: Float64Array; missing: number } {
+  warmupMs = 0,
+): { latencies: Float64Array; warmup: Float64Array; missing: number } {
   const firstSeen = new Map<string, number>();
   for (let i = 0; i < received.ids.length; i++) {
     const id = received.ids[i]!;
     if (!firstSeen.has(id)) firstSeen.set(id, received.at[i]!);
   }
   const out: number[] = [];
+  const warm: number[] = [];
   let missing = 0;
+  const measuredFrom = (published.sentAt[0] ?? 0) + warmupMs;
   for (let i = 0; i < published.ids.length; i++) {
     const at = firstSeen.get(published.ids[i]!);
+    const sentAt = published.sentAt[i]!;
     if (at === undefined) missing++;
-    else out.push(at - published.sentAt[i]!);
+    else (sentAt < measuredFrom ? warm : out).push(at - sentAt);
   }
-  return { latencies: Float64Array.from(out), missing };
+  return { latencies: Float64Array.from(out), warmup: Float64Array.from(warm), missing };
 }
 
 export function perSecond(count: number, ms: number): number {
