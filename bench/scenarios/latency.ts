@@ -48,8 +48,7 @@ async function finish(
   ctx.results.set(system, NAME, 'publish → receipt p50', pct.p50, 'ms', false);
   ctx.results.set(system, NAME, 'publish → receipt p95', pct.p95, 'ms', false);
   ctx.results.set(system, NAME, 'publish → receipt p99', pct.p99, 'ms', false);
-  if (warmup.length > 0)
-    ctx.results.set(system, NAME, WARMUP_METRIC, percentiles(warmup).p99, 'ms', false);
+  if (warmup.length > 0) ctx.results.set(system, NAME, WARMUP_METRIC, percentiles(warmup).p99, 'ms', false);
 }
 
 export const latency: Scenario = {
