@@ -286,7 +286,7 @@ export function reportMarkdown(r: ReportInput): string {
       'fan-out': `${s.fanoutEvents} events × ${s.fanoutEndpoints} endpoints, published by ${s.fanoutClients} clients`,
       latency: `${s.latencyDurationMs / 1000} s at half the end-to-end maximum (open loop, scheduled-time stamps), after a warm-up of ${s.latencyWarmupMs / 1000} s at the same rate whose publishes are left out of the percentiles (its p99 is reported apart)`,
       isolation: `${s.isolationEvents} events × ${s.isolationEndpoints} endpoints, one of them never answering`,
-      backlog: `${s.backlogDeliveries} deliveries (PGlite: ${s.backlogDeliveriesPglite}) over ${s.backlogEndpoints} endpoints, seeded while not delivering; drain limit ${s.drainLimitMs / 60000} min`,
+      backlog: `${opts.engines.includes('pg') ? `${s.backlogDeliveries} deliveries (PGlite: ${s.backlogDeliveriesPglite})` : `${s.backlogDeliveriesPglite} deliveries (every system: a run of PGlite alone)`} over ${s.backlogEndpoints} endpoints, seeded while not delivering; drain limit ${s.drainLimitMs / 60000} min`,
     }),
   );
   out.push('');
