@@ -6,6 +6,7 @@ import type { Machine } from './machine.js';
 import type { EngineChoice, Options } from './options.js';
 import { LABELS } from './plot.js';
 import { type Figure, REFERENCES, type ReferenceKey, type Results, type SystemKey } from './results.js';
+import { referenceBacklog } from './scenarios/backlog.js';
 import { E2E_METRIC } from './scenarios/endToEnd.js';
 import { projected } from './scenarios/scaleout.js';
 
@@ -286,7 +287,7 @@ export function reportMarkdown(r: ReportInput): string {
       'fan-out': `${s.fanoutEvents} events × ${s.fanoutEndpoints} endpoints, published by ${s.fanoutClients} clients`,
       latency: `${s.latencyDurationMs / 1000} s at half the end-to-end maximum (open loop, scheduled-time stamps), after a warm-up of ${s.latencyWarmupMs / 1000} s at the same rate whose publishes are left out of the percentiles (its p99 is reported apart)`,
       isolation: `${s.isolationEvents} events × ${s.isolationEndpoints} endpoints, one of them never answering`,
-      backlog: `${opts.engines.includes('pg') ? `${s.backlogDeliveries} deliveries (PGlite: ${s.backlogDeliveriesPglite})` : `${s.backlogDeliveriesPglite} deliveries (every system: a run of PGlite alone)`} over ${s.backlogEndpoints} endpoints, seeded while not delivering; drain limit ${s.drainLimitMs / 60000} min`,
+      backlog: `${referenceBacklog(opts)} deliveries (PGlite: ${s.backlogDeliveriesPglite}) over ${s.backlogEndpoints} endpoints, seeded while not delivering; drain limit ${s.drainLimitMs / 60000} min`,
     }),
   );
   out.push('');

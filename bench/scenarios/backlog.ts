@@ -3,6 +3,7 @@
 // delivery starts (Tidings: a new process with the worker role alone). The drain rate and the
 // resident memory of the delivering process are sampled every second: memory must stay flat.
 import { CpuMeter, type Ctx } from '../context.js';
+import type { Options } from '../options.js';
 import { rssBytes } from '../procStats.js';
 import type { BacklogSample } from '../results.js';
 import { percentile, sortNumbers } from '../stats.js';
@@ -25,15 +26,16 @@ const NAME = 'backlog';
 const MB = 1024 * 1024;
 
 /**
- * PGlite drains a smaller backlog (backlogDeliveriesPglite). In a run of PGlite alone the
- * references (measured once per run) drain that size too, so that the ratios compare rates at
- * one size; in a run with PostgreSQL they drain the full size, which PostgreSQL's Tidings does.
+ * What the references (measured once per run) drain: the full backlog, which PostgreSQL's
+ * Tidings drains too, or in a run of PGlite alone PGlite's smaller one
+ * (backlogDeliveriesPglite), so that the ratios compare rates at one size.
  */
+export function referenceBacklog(opts: Options): number {
+  return opts.engines.includes('pg') ? opts.sizes.backlogDeliveries : opts.sizes.backlogDeliveriesPglite;
+}
+
 function sizeFor(ctx: Ctx, sys: QueueSystem): number {
-  const pgliteOnly = !ctx.opts.engines.includes('pg');
-  return sys.key === 'tidings:pglite' || pgliteOnly
-    ? ctx.sizes.backlogDeliveriesPglite
-    : ctx.sizes.backlogDeliveries;
+  return sys.key === 'tidings:pglite' ? ctx.sizes.backlogDeliveriesPglite : referenceBacklog(ctx.opts);
 }
 
 async function drain(ctx: Ctx, sys: QueueSystem, n: number): Promise<BacklogSample[]> {
